@@ -1,0 +1,168 @@
+import json
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+
+from records.models import Agent, AIModel, ApiToken, ImportRun, Skill, TaskRecord
+from records.scoring import PASS_THRESHOLD
+
+
+def pretty_json(value) -> str:
+    return format_html(
+        '<pre style="white-space:pre-wrap;max-height:40em;overflow:auto">{}</pre>',
+        json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True),
+    )
+
+
+class PassedFilter(admin.SimpleListFilter):
+    title = "pass (quality ≥ 70)"
+    parameter_name = "passed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Passed"), ("no", "Below 70")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(quality_score__gte=PASS_THRESHOLD)
+        if self.value() == "no":
+            return queryset.filter(quality_score__lt=PASS_THRESHOLD)
+        return queryset
+
+
+class SkillInline(admin.TabularInline):
+    model = TaskRecord.skills.through
+    extra = 0
+    autocomplete_fields = ["skill"]
+    verbose_name = "skill"
+
+
+class AgentInline(admin.TabularInline):
+    model = TaskRecord.agents.through
+    extra = 0
+    autocomplete_fields = ["agent"]
+    verbose_name = "agent"
+
+
+@admin.register(TaskRecord)
+class TaskRecordAdmin(admin.ModelAdmin):
+    list_display = [
+        "record_id",
+        "recorded_at",
+        "task_type",
+        "model",
+        "quality_score",
+        "performance_index",
+        "time_efficiency",
+        "passed",
+        "success",
+        "auto_generated",
+        "source",
+    ]
+    list_filter = ["task_type", "model", "auto_generated", PassedFilter, "success", "source"]
+    list_select_related = ["model"]
+    date_hierarchy = "recorded_at"
+    search_fields = ["=record_id", "description"]
+    show_full_result_count = False  # no COUNT(*) over a million rows on every page
+    ordering = ["-recorded_at", "-id"]
+    inlines = [SkillInline, AgentInline]
+    readonly_fields = ["created_at", "raw_payloads", "breakdown"]
+    exclude = ["raw", "score_breakdown"]
+    raw_id_fields = ["model"]
+
+    @admin.display(boolean=True, description="pass")
+    def passed(self, obj: TaskRecord) -> bool:
+        return obj.passed
+
+    @admin.display(description="raw source payloads")
+    def raw_payloads(self, obj: TaskRecord) -> str:
+        return pretty_json(obj.raw)
+
+    @admin.display(description="score breakdown")
+    def breakdown(self, obj: TaskRecord) -> str:
+        return pretty_json(obj.score_breakdown)
+
+
+class NamedAdmin(admin.ModelAdmin):
+    list_display = ["name", "record_count", "created_at"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(record_count=Count("records"))
+
+    @admin.display(ordering="record_count", description="records")
+    def record_count(self, obj) -> int:
+        return obj.record_count
+
+
+admin.site.register(AIModel, NamedAdmin)
+admin.site.register(Skill, NamedAdmin)
+admin.site.register(Agent, NamedAdmin)
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "started_at",
+        "finished_at",
+        "status",
+        "dry_run",
+        "created",
+        "merged",
+        "skipped",
+        "failed",
+    ]
+    list_filter = ["status", "dry_run"]
+    readonly_fields = [
+        "started_at",
+        "finished_at",
+        "status",
+        "dry_run",
+        "created",
+        "merged",
+        "skipped",
+        "failed",
+        "paths_readable",
+        "files_readable",
+        "errors_readable",
+    ]
+    exclude = ["paths", "files", "errors"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="paths")
+    def paths_readable(self, obj: ImportRun) -> str:
+        return pretty_json(obj.paths)
+
+    @admin.display(description="per file")
+    def files_readable(self, obj: ImportRun) -> str:
+        return pretty_json(obj.files)
+
+    @admin.display(description="errors")
+    def errors_readable(self, obj: ImportRun) -> str:
+        return pretty_json(obj.errors)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at", "is_active"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tokens are made by `manage.py create_api_token`, which shows them once
+
+    @admin.display(boolean=True, description="active")
+    def is_active(self, obj: ApiToken) -> bool:
+        return obj.is_active
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} token(s).")

@@ -1,0 +1,199 @@
+"""Perfsite's data: one row per finished task, the names it aggregates over, and import runs."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from records.classification import CANONICAL_TYPES
+from records.scoring import PASS_THRESHOLD
+
+
+class TaskType(models.TextChoices):
+    REFACTORING = "refactoring"
+    CODING = "coding"
+    DEBUGGING = "debugging"
+    DOCUMENTATION = "documentation"
+    TESTING = "testing"
+    ANALYSIS = "analysis"
+    OPTIMIZATION = "optimization"
+    VALIDATION = "validation"
+    GENERAL = "general"
+
+
+assert tuple(TaskType.values) == CANONICAL_TYPES
+
+
+class Complexity(models.TextChoices):
+    SIMPLE = "simple"
+    MEDIUM = "medium"
+    COMPLEX = "complex"
+
+
+class NamedEntity(models.Model):
+    """A normalised name that records point to, so aggregates group on a key, not on JSON."""
+
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AIModel(NamedEntity):
+    class Meta(NamedEntity.Meta):
+        verbose_name = "AI model"
+        verbose_name_plural = "AI models"
+
+
+class Skill(NamedEntity):
+    pass
+
+
+class Agent(NamedEntity):
+    pass
+
+
+class TaskRecordQuerySet(models.QuerySet):
+    def passed(self) -> TaskRecordQuerySet:
+        return self.filter(quality_score__gte=PASS_THRESHOLD)
+
+
+class TaskRecord(models.Model):
+    record_id = models.CharField(max_length=200, unique=True)
+    recorded_at = models.DateTimeField()
+    task_type = models.CharField(max_length=20, choices=TaskType.choices)
+    task_label = models.CharField(
+        max_length=200, blank=True, help_text="The raw task label as given, e.g. bug_fix."
+    )
+    description = models.TextField(blank=True)
+    complexity = models.CharField(max_length=20, choices=Complexity.choices, blank=True)
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="records")
+    skills = models.ManyToManyField(Skill, through="RecordSkill", related_name="records")
+    agents = models.ManyToManyField(Agent, through="RecordAgent", related_name="records")
+    success = models.BooleanField(default=True)
+    quality_score = models.FloatField()
+    performance_index = models.FloatField()
+    time_efficiency = models.FloatField(null=True, blank=True)
+    quality_improvement = models.FloatField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    files_modified = models.PositiveIntegerField(null=True, blank=True)
+    lines_changed = models.PositiveIntegerField(null=True, blank=True)
+    issues = models.JSONField(default=list, blank=True)
+    issues_count = models.PositiveIntegerField(default=0)
+    recommendations = models.JSONField(default=list, blank=True)
+    score_breakdown = models.JSONField(default=dict, blank=True)
+    auto_generated = models.BooleanField(default=True)
+    source = models.CharField(max_length=255, help_text="recorder, api, cli or legacy:<file>")
+    raw = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Every source payload verbatim: a list of {source, payload}.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TaskRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [
+            models.Index(fields=["-recorded_at", "-id"], name="record_recent_idx"),
+            models.Index(fields=["task_type", "recorded_at"], name="record_type_time_idx"),
+            models.Index(fields=["model", "recorded_at"], name="record_model_time_idx"),
+            models.Index(fields=["auto_generated", "recorded_at"], name="record_auto_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(task_type__in=CANONICAL_TYPES), name="record_task_type_canonical"
+            ),
+            models.CheckConstraint(
+                condition=Q(quality_score__gte=0) & Q(quality_score__lte=100),
+                name="record_quality_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.record_id
+
+    @property
+    def passed(self) -> bool:
+        return self.quality_score >= PASS_THRESHOLD
+
+
+class RecordSkill(models.Model):
+    record = models.ForeignKey(TaskRecord, on_delete=models.CASCADE)
+    skill = models.ForeignKey(Skill, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["record", "skill"], name="record_skill_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} uses {self.skill_id}"
+
+
+class RecordAgent(models.Model):
+    record = models.ForeignKey(TaskRecord, on_delete=models.CASCADE)
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["record", "agent"], name="record_agent_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} delegated to {self.agent_id}"
+
+
+class ImportRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        OK = "ok"
+        FAILED = "failed", "finished with failures"
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    paths = models.JSONField(default=list, help_text="What the run was asked to import.")
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    created = models.PositiveIntegerField(default=0)
+    merged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    files = models.JSONField(default=list, blank=True, help_text="Per-file counts and notes.")
+    errors = models.JSONField(default=list, blank=True, help_text="file, index and reason.")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the write API; only its SHA-256 is stored."""
+
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(
+        max_length=8, editable=False, help_text="First characters, to tell tokens apart."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,87 @@
+"""Model-name normalisation, so that ``GLM-4.6``, ``glm 4.6`` and ``GLM 4.6`` group as one."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from django.conf import settings
+
+UNKNOWN_MODEL = "Unknown"
+MAX_MODEL_NAME = 200
+
+_FAMILIES = {
+    "claude": "Claude",
+    "glm": "GLM",
+    "gemini": "Gemini",
+    "llama": "Llama",
+    "mistral": "Mistral",
+    "qwen": "Qwen",
+    "deepseek": "DeepSeek",
+    "grok": "Grok",
+    "codex": "Codex",
+    "kimi": "Kimi",
+}
+_TIERS = {"opus": "Opus", "sonnet": "Sonnet", "haiku": "Haiku", "instant": "Instant"}
+_UNKNOWN_ALIASES = {"unknown", "unknown model", "none", "null", "n/a"}
+_DATE_SUFFIX = re.compile(r"[-_ ]?(20\d{6}|latest)$")
+_TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)*")
+
+
+def normalise_model_name(name: str | None) -> str:
+    """Canonical display name for grouping; unknown names are kept, whitespace-trimmed."""
+    if name is None:
+        return UNKNOWN_MODEL
+    raw = " ".join(str(name).split())[:MAX_MODEL_NAME]
+    if not raw:
+        return UNKNOWN_MODEL
+    lowered = _DATE_SUFFIX.sub("", raw.lower())
+    if lowered in _UNKNOWN_ALIASES:
+        return UNKNOWN_MODEL
+    if lowered.startswith("gpt"):
+        rest = lowered[3:].strip(" -_")
+        return f"GPT-{re.sub(r'[ _]+', '-', rest)}" if rest else "GPT"
+    tokens = _TOKEN.findall(lowered)
+    if not tokens or tokens[0] not in _FAMILIES:
+        return raw
+    family, rest = _FAMILIES[tokens[0]], tokens[1:]
+    if family == "Claude":
+        return _claude_name(rest) or raw
+    if family == "GLM":
+        # glm-4.6 / glm 4.6 / GLM-4.5-Air: a version, then optional words.
+        version, words = _version(rest)
+        suffix = " ".join(word.capitalize() if word.isalpha() else word for word in words)
+        return " ".join(part for part in (family, version, suffix) if part)
+    return raw
+
+
+def _version(tokens: list[str]) -> tuple[str, list[str]]:
+    numbers: list[str] = []
+    index = 0
+    while index < len(tokens) and tokens[index][0].isdigit():
+        numbers.append(tokens[index])
+        index += 1
+    return ".".join(numbers), tokens[index:]
+
+
+def _claude_name(tokens: list[str]) -> str | None:
+    # claude-sonnet-4-5, claude-3-5-sonnet, claude opus 4.1, claude-sonnet-4-5-20250929
+    tier = next((t for t in tokens if t in _TIERS), None)
+    numbers = [t for t in tokens if t[0].isdigit()]
+    others = [t for t in tokens if t not in _TIERS and not t[0].isdigit()]
+    if tier is None or others:
+        return None
+    version = ".".join(numbers)
+    return " ".join(part for part in ("Claude", _TIERS[tier], version) if part)
+
+
+def default_model_name() -> str:
+    """The model for a record that names none: settings, then the environment, then Unknown."""
+    for candidate in (
+        getattr(settings, "PERFSITE_MODEL", ""),
+        os.environ.get("PERFSITE_MODEL"),
+        os.environ.get("ANTHROPIC_MODEL"),
+    ):
+        if candidate and candidate.strip():
+            return normalise_model_name(candidate)
+    return UNKNOWN_MODEL

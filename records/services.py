@@ -1,0 +1,174 @@
+"""Writes. Every new record, from Python, HTTP or the CLI, goes through ``record_create``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from records.classification import classify_task
+from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
+from records.names import default_model_name, normalise_model_name
+from records.scoring import BASELINE_WINDOW, quality_improvement, score_task
+from records.validation import CleanTask
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+LOCK_RETRIES = 6
+
+
+def with_lock_retry(fn: Callable[[], T]) -> T:
+    """Run ``fn`` (one transaction), retrying a bounded number of times on SQLite's lock error.
+
+    WAL, the busy timeout and IMMEDIATE transactions make this rare; the retry covers the
+    remaining case where the timeout itself runs out under a burst of writers.
+    """
+    for attempt in range(LOCK_RETRIES):
+        try:
+            return fn()
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == LOCK_RETRIES - 1:
+                raise
+            delay = 0.05 * (2**attempt) * (1 + random.random())
+            logger.warning("database is locked; retrying in %.2fs", delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def new_record_id(task_type: str, at: datetime) -> str:
+    """Readable and unique: type and time for people, 48 random bits so the clock never decides."""
+    return f"{task_type}-{at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}"
+
+
+def json_safe_payload(payload: Any) -> Any:
+    """The payload as it will be stored: plain JSON, no NaN/Infinity, no NUL characters."""
+    try:
+        text = json.dumps(payload, cls=DjangoJSONEncoder, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            {"task_data": [f"Must be plain JSON without NaN or Infinity ({exc})."]}
+        ) from exc
+    if "\\u0000" in text:
+        raise ValidationError({"task_data": ["Must not contain NUL characters."]})
+    return json.loads(text)
+
+
+def names_to_objects(model_cls: type[T], names: Iterable[str]) -> dict[str, T]:
+    """Fetch-or-create named rows (models, skills, agents) in at most three queries."""
+    wanted = set(names)
+    if not wanted:
+        return {}
+    found = {obj.name: obj for obj in model_cls.objects.filter(name__in=wanted)}
+    missing = wanted - found.keys()
+    if missing:
+        model_cls.objects.bulk_create(
+            [model_cls(name=name) for name in sorted(missing)], ignore_conflicts=True
+        )
+        found.update({obj.name: obj for obj in model_cls.objects.filter(name__in=missing)})
+    return found
+
+
+def baseline_scores(task_type: str, before: datetime) -> list[float]:
+    """Quality of the previous (up to) 10 records of a type: one indexed query, any history size."""
+    return list(
+        TaskRecord.objects.filter(task_type=task_type, recorded_at__lt=before)
+        .order_by("-recorded_at", "-id")
+        .values_list("quality_score", flat=True)[:BASELINE_WINDOW]
+    )
+
+
+def record_create(
+    *,
+    task: CleanTask,
+    source: str,
+    payload: Any,
+    now: datetime | None = None,
+) -> tuple[TaskRecord, bool]:
+    """Store one validated task; returns (record, created).
+
+    A task carrying a ``record_id`` that is already stored returns that record unchanged, so a
+    client's retry never makes a duplicate.
+    """
+    raw_payload = json_safe_payload(payload)
+    recorded_at = task.recorded_at or now or timezone.now()
+    task_type = classify_task(task.description, task.task_label)
+    scores = score_task(
+        success=task.success,
+        issues_count=task.issues_count,
+        code_quality=task.code_quality,
+        duration_seconds=task.duration_seconds,
+        best_practices_followed=task.best_practices_followed,
+        documentation_updated=task.documentation_updated,
+        explicit_quality=task.explicit_quality,
+    )
+    model_name = normalise_model_name(task.model) if task.model else default_model_name()
+
+    def write() -> tuple[TaskRecord, bool]:
+        with transaction.atomic():
+            if task.record_id:
+                existing = TaskRecord.objects.filter(record_id=task.record_id).first()
+                if existing is not None:
+                    return existing, False
+            improvement = task.quality_improvement
+            if improvement is None:
+                improvement = quality_improvement(
+                    scores.quality_score, baseline_scores(task_type, recorded_at)
+                )
+            record = TaskRecord.objects.create(
+                record_id=task.record_id or new_record_id(task_type, recorded_at),
+                recorded_at=recorded_at,
+                task_type=task_type,
+                task_label=task.task_label,
+                description=task.description,
+                complexity=task.complexity,
+                model=names_to_objects(AIModel, [model_name])[model_name],
+                success=task.success,
+                quality_score=scores.quality_score,
+                performance_index=scores.performance_index,
+                time_efficiency=scores.time_efficiency,
+                quality_improvement=improvement,
+                duration_seconds=task.duration_seconds,
+                files_modified=task.files_modified,
+                lines_changed=task.lines_changed,
+                issues=task.issues,
+                issues_count=task.issues_count,
+                recommendations=task.recommendations,
+                score_breakdown=scores.breakdown | {"manual": scores.manual},
+                auto_generated=task.auto_generated,
+                source=source,
+                raw=[{"source": source, "payload": raw_payload}],
+            )
+            attach_names(record, skills=task.skills, agents=task.agents)
+            return record, True
+
+    try:
+        return with_lock_retry(write)
+    except IntegrityError:
+        # Two clients raced with the same record_id: the loser gets the winner's record.
+        if task.record_id:
+            existing = TaskRecord.objects.filter(record_id=task.record_id).first()
+            if existing is not None:
+                return existing, False
+        raise
+
+
+def attach_names(record: TaskRecord, *, skills: list[str], agents: list[str]) -> None:
+    skill_objs = names_to_objects(Skill, skills)
+    agent_objs = names_to_objects(Agent, agents)
+    RecordSkill.objects.bulk_create(
+        [RecordSkill(record=record, skill=skill_objs[name]) for name in skills]
+    )
+    RecordAgent.objects.bulk_create(
+        [RecordAgent(record=record, agent=agent_objs[name]) for name in agents]
+    )
