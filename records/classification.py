@@ -33,65 +33,138 @@ LEGACY_LABELS = {
     "test": "testing",
 }
 
-# Ordered keyword rules: the first type whose pattern matches wins, so the more specific intents
-# (a test for a bug is testing; "fix slow query" is optimization) are listed before general ones.
-_RULES: tuple[tuple[str, str], ...] = (
-    (
-        "documentation",
-        r"\b(document(?:ation|ed|ing|s)?|docs?|docstrings?|readme|changelog|api reference|"
-        r"tutorial|guide|comments?|jsdoc|typedoc|sphinx|mkdocs|wiki|release notes|man page)\b",
-    ),
-    (
-        "testing",
-        r"\b(tests?|testing|unit[- ]tests?|test suites?|test cases?|coverage|pytest|jest|"
-        r"vitest|e2e|end[- ]to[- ]end|integration tests?|fixtures?|mocks?|tdd|flaky|"
-        r"playwright|selenium|cypress|snapshot tests?|regression tests?)\b",
-    ),
-    (
-        "optimization",
-        r"\b(optimi[sz](?:e|ed|es|ing|ation)|performance|faster|speed(?: up)?|slow(?:ness)?|"
-        r"latency|throughput|cach(?:e|ing)|memory (?:usage|leak|footprint)|profil(?:e|ing)|"
-        r"bottleneck|n\+1|reduce (?:load|bundle|memory|time|cpu)|bundle size|index(?:es)? for)\b",
-    ),
-    (
-        "refactoring",
-        r"\b(refactor(?:ed|ing|s)?|restructur(?:e|ed|ing)|clean(?:ed)?[- ]?up|extract(?:ed)? "
-        r"(?:a |the )?(?:method|function|class|module|component|helper|service)|"
-        r"rename[ds]?|reorganis(?:e|ed)|reorganiz(?:e|ed)|simplif(?:y|ied|ies)|decouple|"
-        r"split (?:up )?(?:the )?\w+|dedupl\w*|remove duplicat\w*|modulari[sz]e|"
-        r"tech(?:nical)? debt|move \w+ (?:into|to)|migrate \w+ to)\b",
-    ),
-    (
-        "debugging",
-        r"\b(fix(?:ed|es|ing)?|bugs?|bugfix|debug(?:ged|ging)?|crash(?:es|ed|ing)?|errors?|"
-        r"exceptions?|traceback|stack ?trace|broken|regression|fails?|failing|failure|"
-        r"not working|doesn'?t work|hotfix|patch(?:ed)?|issue with|investigate|race condition|"
-        r"deadlock|hang(?:s|ing)?|leak|500|segfault|null pointer|undefined is not|typeerror)\b",
-    ),
-    (
-        "validation",
-        r"\b(validat(?:e|ed|es|ing|ion)|verif(?:y|ied|ies|ication)|quality (?:check|gate|"
-        r"assessment|control|audit)|compliance|complian\w+|lint(?:ing|er)?|audit(?:ed|ing)?|"
-        r"check(?:s|ed|ing)? (?:that|whether|the|for|all)|sanity check|schema check|conform\w*|"
-        r"security (?:scan|review|audit)|accessibility audit|assess(?:ment)?)\b",
-    ),
-    (
-        "analysis",
-        r"\b(analy[sz](?:e|ed|es|is|ing)|review(?:ed|ing)?|investigat\w+|assess\w*|evaluat\w+|"
-        r"explor(?:e|ed|ing)|understand|research|compare|comparison|metrics|statistics|"
-        r"dependency graph|architecture overview|root cause|audit|inspect\w*|survey|study|"
-        r"report on|summar(?:y|ise|ize)|estimate|find out|map (?:out )?the)\b",
-    ),
-    (
-        "coding",
-        r"\b(implement(?:ed|ing|s|ation)?|add(?:ed|ing|s)?|build(?:s|ing)?|built|creat(?:e|ed|es|ing)|"
-        r"develop(?:ed|ing)?|new (?:feature|endpoint|page|component|command|module)|feature|"
-        r"endpoint|integrat(?:e|ed|ion)|support for|write (?:a|an|the) (?:\w+ )?"
-        r"(?:function|class|script|service|parser|cli)|scaffold|wire up|introduce|port|"
-        r"enable|expose|generate)\b",
-    ),
+# Signals per type. A description's leading verb says most about intent ("Fix the flaky test"
+# vs "Speed up the test suite"), so it weighs 3; strong topic words weigh 2, weak ones 1. The type
+# with the highest total wins; ties go to the earlier type in _PRIORITY; no signal means general.
+_SIGNALS: dict[str, dict[str, str]] = {
+    "refactoring": {
+        "lead": r"refactor\w*|restructur\w*|extract\w*|rename\w*|simplif\w*|split\w*|"
+        r"clean(?:ed|s|ing)?(?: ?up)?|tidy|reorgani[sz]\w*|decouple\w*|modulari[sz]\w*|"
+        r"dedup\w*|consolidat\w*|move|migrate|convert|rewrite|replace|inline|untangle",
+        "strong": r"refactor\w*|restructur\w*|technical debt|tech debt|dead code|duplicat\w*|"
+        r"code smells?|readability|maintainab\w*|cohesive|coupling|god (?:class|object)|dedup\w*|"
+        r"smaller (?:functions|modules|classes|components)|dry",
+        "weak": r"legacy|cleanup|module[s]?|helpers?",
+    },
+    "coding": {
+        "lead": r"implement\w*|build\w*|develop\w*|integrat\w*|introduce\w*|scaffold\w*|"
+        r"wire|port",
+        # "Add"/"Create"/"Write" start tests and docs as often as features: they weigh little.
+        "weak_lead": r"add|adds|added|adding|create\w*|write|make|enable|expose|support",
+        "strong": r"new feature|feature|endpoints?|webhooks?|handlers?|command|cli|"
+        r"integration with|support for|ui|page|form|widget|oauth\w*|login with|api client",
+        "weak": r"support|service|component|models?|functionality|option|flag|button|screen",
+    },
+    "debugging": {
+        "lead": r"fix\w*|debug\w*|resolve\w*|troubleshoot\w*|patch\w*|repair\w*|"
+        r"diagnos\w*|hotfix",
+        "strong": r"bugs?|crash\w*|errors?|exceptions?|traceback|stack ?traces?|broken|"
+        r"fails?|failing|failure|failed|not working|doesn'?t work|isn'?t working|"
+        r"regression(?! tests?)|"
+        r"race conditions?|deadlocks?|hangs?|hanging|freez\w*|segfault|typeerror|"
+        r"valueerror|keyerror|attributeerror|null pointer|nullpointer|undefined|wrong|"
+        r"incorrect|unexpected|500|404|panic|stuck|drops?|corrupt\w*|leak\w*|memory leaks?",
+        "weak": r"issue|problem|timeout|intermittent\w*|fix(?:es|ed|ing)?|cause",
+    },
+    "documentation": {
+        "lead": r"document\w*|doc|docs|(?:add(?:ed|s|ing)?|wr(?:ite|ote|itten|iting)|"
+        r"creat(?:e|ed|ing)|updat(?:e|ed|ing)|improv(?:e|ed|ing)|expand(?:ed)?)\s+"
+        r"(?:[\w-]+\s+){0,3}?(?:docs?|documentation|docstrings?|guides?|readme|changelog|"
+        r"comments|tutorials?)",
+        "strong": r"documentation|docs?|readme|changelog|docstrings?|api reference|"
+        r"guides?|tutorials?|comments?|jsdoc|javadoc|typedoc|sphinx|mkdocs|wiki|"
+        r"release notes|man ?pages?|how-?to|usage examples?|architecture decision records?|adrs?",
+        "weak": r"explain\w*|describe\w*",
+    },
+    "testing": {
+        "lead": r"test|tests|unit-?test|(?:add(?:ed|s|ing)?|wr(?:ite|ote|itten|iting)|"
+        r"creat(?:e|ed|ing)|improv(?:e|ed|ing)|increas(?:e|ed)|rais(?:e|ed)|expand(?:ed)?|"
+        r"extend(?:ed)?|cover(?:ed)?|set up)\s+"
+        r"(?:[\w-]+\s+){0,3}?(?:tests?|test cases|coverage|specs?)",
+        "strong": r"tests?|testing|unit[- ]tests?|test suites?|test cases?|coverage|"
+        r"pytest|jest|vitest|mocha|rspec|junit|e2e|end[- ]to[- ]end|integration tests?|"
+        r"fixtures?|mocks?|mocking|stubs?|tdd|flaky|playwright|selenium|cypress|"
+        r"snapshot tests?|regression tests?|property-based|hypothesis|test_\w+",
+        "weak": r"assert\w*|spec",
+    },
+    "analysis": {
+        "lead": r"analy[sz]\w*|review\w*|investigat\w*|assess\w*|evaluat\w*|explor\w*|"
+        r"understand|research\w*|compar\w*|study|survey|inspect\w*|map|estimate|"
+        r"summari[sz]\w*|report|audit|profile|identify|find|examine|trace|determine",
+        "strong": r"analysis|analy[sz]\w*|review|dependency graph|architecture|root cause|"
+        r"metrics|statistics|report|comparison|trade-?offs?|options for|recommend\w*|"
+        r"insights?|findings|how .* (?:is|are) used|complexity",
+        "weak": r"overview|landscape|usage|patterns?|why",
+    },
+    "optimization": {
+        "lead": r"optimi[sz]\w*|speed|accelerat\w*|tune|tuning|cache|profile|reduce|cut|"
+        r"shrink|minimi[sz]\w*|parallel\w*|batch",
+        "strong": r"optimi[sz]\w*|performance|faster|speed ?up|slow\w*|latency|"
+        r"throughput|cach(?:e|es|ed|ing)|memory (?:usage|footprint|consumption)|"
+        r"profil\w*|bottlenecks?|n\+1|bundle size|load time|cpu|efficien\w*|"
+        r"indexes|index|parallel\w*|lazy[- ]load\w*|vectori[sz]\w*",
+        "weak": r"scal\w*|quick\w*|heavy|expensive|memory",
+    },
+    "validation": {
+        "lead": r"validat\w*|verif\w*|check\w*|audit\w*|ensure|confirm|lint|"
+        r"certify|sanity-?check|enforce",
+        "strong": r"validat\w*|verif\w*|quality (?:checks?|gates?|assessments?|control|"
+        r"audits?|review)|compliance|complian\w*|conform\w*|schema|contract|lint\w*|"
+        r"vulnerabilit\w*|security (?:scan|review|audit)|accessibility|wcag|licen[cs]es?|"
+        r"standards|pre-release|release candidate|reversible|sanity",
+        "weak": r"quality|correct\w*|consisten\w*|matches|requirements",
+    },
+}
+_PRIORITY = (
+    "testing",
+    "documentation",
+    "optimization",
+    "debugging",
+    "refactoring",
+    "validation",
+    "analysis",
+    "coding",
 )
-_COMPILED = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _RULES)
+_WEIGHTS = {"lead": 3, "weak_lead": 1, "strong": 2, "weak": 1}
+_LEADS = frozenset({"lead", "weak_lead"})
+# Agents describe finished work in the past tense ("Refactored", "Moved"): leads take endings.
+_VERB_ENDING = r"(?:e?d|e?s|ing)?"
+_COMPILED = {
+    kind: {
+        part: re.compile(
+            (r"^\W*(?:please\s+|then\s+|and\s+)?(?:" + pattern + r")" + _VERB_ENDING + r"\b")
+            if part in _LEADS
+            else (r"\b(?:" + pattern + r")\b"),
+            re.IGNORECASE,
+        )
+        for part, pattern in signals.items()
+    }
+    for kind, signals in _SIGNALS.items()
+}
+
+
+def description_scores(description: str) -> dict[str, int]:
+    """How strongly a description points at each type (for classification and its tests).
+
+    A leading verb counts once as a lead: topic words are only looked for after it.
+    """
+    scores = {}
+    for kind, patterns in _COMPILED.items():
+        total = 0
+        topic_from = 0
+        for part in ("lead", "weak_lead"):
+            match = patterns[part].search(description) if part in patterns else None
+            if match:
+                total += _WEIGHTS[part]
+                topic_from = match.end()
+                break
+        rest = description[topic_from:]
+        for part in ("strong", "weak"):
+            found = {m.group(0).lower() for m in patterns[part].finditer(rest)}
+            total += _WEIGHTS[part] * len(found)
+        scores[kind] = total
+    return scores
+
 
 # Keywords inside unknown labels ("user-interface-refactor", "dashboard-testing").
 _LABEL_HINTS: tuple[tuple[str, str], ...] = (
@@ -145,12 +218,11 @@ def classify_label(label: str | None) -> str | None:
 
 
 def classify_description(description: str | None) -> str:
-    if not description:
+    if not description or not description.strip():
         return "general"
-    for kind, pattern in _COMPILED:
-        if pattern.search(description):
-            return kind
-    return "general"
+    scores = description_scores(description)
+    best = max(_PRIORITY, key=lambda kind: (scores[kind], -_PRIORITY.index(kind)))
+    return best if scores[best] > 0 else "general"
 
 
 def classify_task(description: str | None, label: str | None = None) -> str:

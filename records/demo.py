@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
+from records.bulk import JsonText, insert_records
 from records.classification import CANONICAL_TYPES
-from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
+from records.models import Agent, AIModel, Skill
 from records.scoring import BASELINE_WINDOW, round1, score_task
 from records.services import names_to_objects
 
@@ -74,47 +76,51 @@ class DemoResult:
     seconds: float
 
 
-def _records(count: int, now: datetime, rng: random.Random) -> Iterator[dict]:
-    start = now - DEMO_SPAN
-    span = DEMO_SPAN.total_seconds()
-    # Sorted times so that quality_improvement can follow the per-type baseline rule.
-    offsets = sorted(rng.random() ** 0.8 * span for _ in range(count))
-    models = list(MODELS)
-    for offset in offsets:
-        task_type = rng.choices(CANONICAL_TYPES, TYPE_WEIGHTS)[0]
-        model = rng.choices(models, MODEL_WEIGHTS)[0]
-        skill_pool = SKILLS[task_type]
-        skills = rng.sample(skill_pool, rng.randint(1, len(skill_pool)))
-        agents = rng.sample(AGENTS[task_type], rng.randint(0, len(AGENTS[task_type])))
-        strength = MODELS[model].get(task_type, MODELS[model]["default"])
-        strength += 0.03 * ("pattern-learning" in skills) + 0.02 * len(agents)
-        success = rng.random() < strength
-        issues = rng.sample(ISSUES, min(len(ISSUES), max(0, int(rng.gauss(4 * (1 - strength), 1)))))
-        duration = round(rng.lognormvariate(6.0 if success else 6.6, 0.8), 1)
-        scores = score_task(
-            success=success,
-            issues_count=len(issues),
-            duration_seconds=duration,
-            best_practices_followed=rng.random() < strength,
-            documentation_updated=task_type == "documentation" or rng.random() < 0.3,
-        )
-        yield {
-            "recorded_at": start + timedelta(seconds=offset),
-            "task_type": task_type,
-            "description": rng.choice(DESCRIPTIONS[task_type]).format(rng.choice(SUBJECTS)),
-            "model": model,
-            "skills": skills,
-            "agents": agents,
-            "success": success,
-            "issues": issues,
-            "duration": duration,
-            "scores": scores,
-            "auto": rng.random() < 0.75,
-            "complexity": rng.choice(["simple", "medium", "medium", "complex"]),
-            "files": rng.randint(1, 12),
-            "lines": rng.randint(5, 600),
-            "recs": rng.sample(RECS, rng.randint(0, 2)),
-        }
+TEMPLATE_POOL = 4_000
+COMPLEXITIES = ["simple", "medium", "medium", "complex"]
+
+
+def _task_template(rng: random.Random) -> dict:
+    """One realistic finished task: the model's strength for its type drives success and quality."""
+    task_type = rng.choices(CANONICAL_TYPES, TYPE_WEIGHTS)[0]
+    model = rng.choices(list(MODELS), MODEL_WEIGHTS)[0]
+    skill_pool = SKILLS[task_type]
+    skills = rng.sample(skill_pool, rng.randint(1, len(skill_pool)))
+    agents = rng.sample(AGENTS[task_type], rng.randint(0, len(AGENTS[task_type])))
+    strength = MODELS[model].get(task_type, MODELS[model]["default"])
+    strength += 0.03 * ("pattern-learning" in skills) + 0.02 * len(agents)
+    success = rng.random() < strength
+    issues = rng.sample(ISSUES, min(len(ISSUES), max(0, int(rng.gauss(4 * (1 - strength), 1)))))
+    duration = round(rng.lognormvariate(6.0 if success else 6.6, 0.8), 1)
+    scores = score_task(
+        success=success,
+        issues_count=len(issues),
+        duration_seconds=duration,
+        best_practices_followed=rng.random() < strength,
+        documentation_updated=task_type == "documentation" or rng.random() < 0.3,
+    )
+    return {
+        "task_type": task_type,
+        "task_label": task_type,
+        "description": rng.choice(DESCRIPTIONS[task_type]).format(rng.choice(SUBJECTS)),
+        "complexity": rng.choice(COMPLEXITIES),
+        "model_name": model,
+        "skill_names": skills,
+        "agent_names": agents,
+        "success": success,
+        "quality_score": scores.quality_score,
+        "performance_index": scores.performance_index,
+        "time_efficiency": scores.time_efficiency,
+        "duration_seconds": duration,
+        "files_modified": rng.randint(1, 12),
+        "lines_changed": rng.randint(5, 600),
+        "issues": JsonText(json.dumps(issues)),
+        "issues_count": len(issues),
+        "recommendations": JsonText(json.dumps(rng.sample(RECS, rng.randint(0, 2)))),
+        "score_breakdown": JsonText(json.dumps(scores.breakdown | {"manual": False})),
+        "source": "demo",
+        "raw": JsonText("[]"),
+    }
 
 
 def seed_demo(
@@ -124,75 +130,70 @@ def seed_demo(
     seed: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
-    """Add ``records`` demo records spread over the last 90 days, in bulk batches."""
+    """Add ``records`` demo records spread over the last 90 days, in bulk batches.
+
+    Tasks are drawn from a pool of a few thousand generated ones (each its own realistic mix of
+    type, model, skills, agents and outcome), which keeps a million records to a few minutes.
+    """
     started = timezone.now()
     now = now or started
     rng = random.Random(seed)
-    model_objs = names_to_objects(AIModel, MODELS)
-    skill_objs = names_to_objects(Skill, {s for pool in SKILLS.values() for s in pool})
-    agent_objs = names_to_objects(Agent, {a for pool in AGENTS.values() for a in pool})
+    model_ids = {name: obj.pk for name, obj in names_to_objects(AIModel, MODELS).items()}
+    skill_ids = {
+        name: obj.pk
+        for name, obj in names_to_objects(Skill, {s for p in SKILLS.values() for s in p}).items()
+    }
+    agent_ids = {
+        name: obj.pk
+        for name, obj in names_to_objects(Agent, {a for p in AGENTS.values() for a in p}).items()
+    }
+    pool = [_task_template(rng) for _ in range(min(records, TEMPLATE_POOL))]
+    for template in pool:
+        template["model"] = model_ids[template["model_name"]]
+        template["skill_ids"] = [skill_ids[name] for name in template["skill_names"]]
+        template["agent_ids"] = [agent_ids[name] for name in template["agent_names"]]
+    # Times in order, so quality_improvement can follow the per-type baseline rule.
+    start, span = now - DEMO_SPAN, DEMO_SPAN.total_seconds()
+    offsets = sorted(rng.random() ** 0.8 * span for _ in range(records))
     baselines: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=BASELINE_WINDOW))
     created = 0
-    batch: list[tuple[TaskRecord, list[str], list[str]]] = []
+    batch: list[dict] = []
+    skill_links: dict[str, list[int]] = {}
+    agent_links: dict[str, list[int]] = {}
 
     def flush() -> None:
         nonlocal created
-        if not batch:
-            return
         with transaction.atomic():
-            rows = TaskRecord.objects.bulk_create([record for record, _, _ in batch])
-            RecordSkill.objects.bulk_create(
-                [
-                    RecordSkill(record=r, skill=skill_objs[n])
-                    for r, (_, s, _) in zip(rows, batch, strict=True)
-                    for n in s
-                ]
-            )
-            RecordAgent.objects.bulk_create(
-                [
-                    RecordAgent(record=r, agent=agent_objs[n])
-                    for r, (_, _, a) in zip(rows, batch, strict=True)
-                    for n in a
-                ]
-            )
+            insert_records(batch, skills=skill_links, agents=agent_links)
         created += len(batch)
         batch.clear()
+        skill_links.clear()
+        agent_links.clear()
         if progress:
             progress(created)
 
-    for item in _records(records, now, rng):
-        scores = item["scores"]
-        history = baselines[item["task_type"]]
-        improvement = (
-            round1(scores.quality_score - sum(history) / len(history)) if history else None
+    for offset in offsets:
+        template = rng.choice(pool)
+        recorded_at = start + timedelta(seconds=offset)
+        history = baselines[template["task_type"]]
+        quality = template["quality_score"]
+        improvement = round1(quality - sum(history) / len(history)) if history else None
+        history.append(quality)
+        record_id = f"demo-{template['task_type']}-{uuid.uuid4().hex[:16]}"
+        batch.append(
+            template
+            | {
+                "record_id": record_id,
+                "recorded_at": recorded_at,
+                "quality_improvement": improvement,
+                "auto_generated": rng.random() < 0.75,
+                "created_at": started,
+            }
         )
-        history.append(scores.quality_score)
-        record = TaskRecord(
-            record_id=f"demo-{item['task_type']}-{item['recorded_at']:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}",
-            recorded_at=item["recorded_at"],
-            task_type=item["task_type"],
-            task_label=item["task_type"],
-            description=item["description"],
-            complexity=item["complexity"],
-            model=model_objs[item["model"]],
-            success=item["success"],
-            quality_score=scores.quality_score,
-            performance_index=scores.performance_index,
-            time_efficiency=scores.time_efficiency,
-            quality_improvement=improvement,
-            duration_seconds=item["duration"],
-            files_modified=item["files"],
-            lines_changed=item["lines"],
-            issues=item["issues"],
-            issues_count=len(item["issues"]),
-            recommendations=item["recs"],
-            score_breakdown=scores.breakdown | {"manual": False},
-            auto_generated=item["auto"],
-            source="demo",
-            raw=[],
-        )
-        batch.append((record, item["skills"], item["agents"]))
+        skill_links[record_id] = template["skill_ids"]
+        agent_links[record_id] = template["agent_ids"]
         if len(batch) >= BATCH_SIZE:
             flush()
-    flush()
+    if batch:
+        flush()
     return DemoResult(created=created, seconds=(timezone.now() - started).total_seconds())
