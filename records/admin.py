@@ -8,6 +8,7 @@ from django.utils.html import format_html
 
 from records.models import Agent, AIModel, ApiToken, ImportRun, Skill, TaskRecord
 from records.scoring import PASS_THRESHOLD
+from records.services import records_delete
 
 
 def pretty_json(value) -> str:
@@ -71,6 +72,15 @@ class TaskRecordAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "raw_payloads", "breakdown"]
     exclude = ["raw", "score_breakdown"]
     raw_id_fields = ["model"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # records are facts; scores and rollups must not drift through hand edits
+
+    def delete_model(self, request: HttpRequest, obj: TaskRecord) -> None:
+        records_delete(TaskRecord.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        records_delete(queryset)
 
     @admin.display(boolean=True, description="pass")
     def passed(self, obj: TaskRecord) -> bool:

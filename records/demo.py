@@ -16,6 +16,7 @@ from django.utils import timezone
 from records.bulk import JsonText, insert_records
 from records.classification import CANONICAL_TYPES
 from records.models import Agent, AIModel, Skill
+from records.rollups import Facts, apply_rollups
 from records.scoring import BASELINE_WINDOW, round1, score_task
 from records.services import names_to_objects
 
@@ -165,6 +166,22 @@ def seed_demo(
         nonlocal created
         with transaction.atomic():
             insert_records(batch, skills=skill_links, agents=agent_links)
+            apply_rollups(
+                Facts(
+                    recorded_at=row["recorded_at"],
+                    task_type=row["task_type"],
+                    model_id=row["model"],
+                    auto_generated=row["auto_generated"],
+                    success=row["success"],
+                    quality_score=row["quality_score"],
+                    performance_index=row["performance_index"],
+                    time_efficiency=row["time_efficiency"],
+                    duration_seconds=row["duration_seconds"],
+                    skill_ids=row["skill_ids"],
+                    agent_ids=row["agent_ids"],
+                )
+                for row in batch
+            )
         created += len(batch)
         batch.clear()
         skill_links.clear()

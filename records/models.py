@@ -197,3 +197,72 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class RollupBase(models.Model):
+    """Exact hourly totals of records, so long periods aggregate over hours, not rows.
+
+    One row per (hour, task type, model, AUTO) — and per skill or agent in the subclasses below.
+    Scores are stored as sums of tenths (every stored score has one decimal), durations as sums
+    of milliseconds: integer sums, so totals rebuilt from records equal the incremental ones
+    exactly. Kept in the same transaction as every write (records.rollups).
+    """
+
+    hour = models.DateTimeField()
+    task_type = models.CharField(max_length=20, choices=TaskType.choices)
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="+")
+    auto_generated = models.BooleanField()
+    count = models.BigIntegerField(default=0)
+    success_count = models.BigIntegerField(default=0)
+    pass_count = models.BigIntegerField(default=0)
+    quality_tenths = models.BigIntegerField(default=0)
+    performance_tenths = models.BigIntegerField(default=0)
+    efficiency_tenths = models.BigIntegerField(default=0)
+    efficiency_count = models.BigIntegerField(default=0)
+    duration_ms = models.BigIntegerField(default=0)
+    duration_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class HourlyRollup(RollupBase):
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "task_type", "model", "auto_generated"], name="rollup_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.task_type} {self.model_id}: {self.count}"
+
+
+class SkillRollup(RollupBase):
+    skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "task_type", "model", "auto_generated", "skill"],
+                name="skill_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h skill {self.skill_id}: {self.count}"
+
+
+class AgentRollup(RollupBase):
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "task_type", "model", "auto_generated", "agent"],
+                name="agent_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h agent {self.agent_id}: {self.count}"

@@ -14,11 +14,13 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from records.classification import classify_task
 from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
 from records.names import default_model_name, normalise_model_name
+from records.rollups import FACT_FIELDS, Facts, apply_rollups, facts_for
 from records.scoring import BASELINE_WINDOW, quality_improvement, score_task
 from records.validation import CleanTask
 
@@ -149,7 +151,8 @@ def record_create(
                 source=source,
                 raw=[{"source": source, "payload": raw_payload}],
             )
-            attach_names(record, skills=task.skills, agents=task.agents)
+            skill_ids, agent_ids = attach_names(record, skills=task.skills, agents=task.agents)
+            apply_rollups([Facts.of(record, skill_ids, agent_ids)])
             return record, True
 
     try:
@@ -163,12 +166,25 @@ def record_create(
         raise
 
 
-def attach_names(record: TaskRecord, *, skills: list[str], agents: list[str]) -> None:
-    skill_objs = names_to_objects(Skill, skills)
-    agent_objs = names_to_objects(Agent, agents)
-    RecordSkill.objects.bulk_create(
-        [RecordSkill(record=record, skill=skill_objs[name]) for name in skills]
-    )
-    RecordAgent.objects.bulk_create(
-        [RecordAgent(record=record, agent=agent_objs[name]) for name in agents]
-    )
+def attach_names(
+    record: TaskRecord, *, skills: list[str], agents: list[str]
+) -> tuple[list[int], list[int]]:
+    """Link a new record to its skills and agents; returns their ids."""
+    skill_ids = [obj.pk for obj in names_to_objects(Skill, skills).values()]
+    agent_ids = [obj.pk for obj in names_to_objects(Agent, agents).values()]
+    RecordSkill.objects.bulk_create([RecordSkill(record=record, skill_id=i) for i in skill_ids])
+    RecordAgent.objects.bulk_create([RecordAgent(record=record, agent_id=i) for i in agent_ids])
+    return skill_ids, agent_ids
+
+
+def records_delete(records: QuerySet[TaskRecord]) -> int:
+    """Delete records and take them out of the rollups, in one transaction."""
+
+    def delete() -> int:
+        with transaction.atomic():
+            doomed = list(records.select_for_update().only(*FACT_FIELDS))
+            apply_rollups(facts_for(doomed), sign=-1)
+            TaskRecord.objects.filter(pk__in=[r.pk for r in doomed]).delete()
+            return len(doomed)
+
+    return with_lock_retry(delete)

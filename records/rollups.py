@@ -1,0 +1,198 @@
+"""Hourly rollups: exact totals per (hour, task type, model, AUTO), and per skill and agent.
+
+Every write path calls ``apply_rollups`` inside its own transaction with the facts of the records
+it adds (+1) or removes (-1), so a rollup is never out of step with the records it sums. The
+dashboard reads long periods from here; ``rebuild_rollups`` recomputes everything from records.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+
+from records.models import (
+    AgentRollup,
+    HourlyRollup,
+    RecordAgent,
+    RecordSkill,
+    RollupBase,
+    SkillRollup,
+    TaskRecord,
+)
+from records.scoring import PASS_THRESHOLD
+
+COUNTERS = (
+    "count",
+    "success_count",
+    "pass_count",
+    "quality_tenths",
+    "performance_tenths",
+    "efficiency_tenths",
+    "efficiency_count",
+    "duration_ms",
+    "duration_count",
+)
+KEY = ("hour", "task_type", "model", "auto_generated")
+REBUILD_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a record contributes to the rollups."""
+
+    recorded_at: datetime
+    task_type: str
+    model_id: int
+    auto_generated: bool
+    success: bool
+    quality_score: float
+    performance_index: float
+    time_efficiency: float | None
+    duration_seconds: float | None
+    skill_ids: Sequence[int] = field(default_factory=tuple)
+    agent_ids: Sequence[int] = field(default_factory=tuple)
+
+    @classmethod
+    def of(
+        cls, record: TaskRecord, skill_ids: Sequence[int] = (), agent_ids: Sequence[int] = ()
+    ) -> Facts:
+        return cls(
+            recorded_at=record.recorded_at,
+            task_type=record.task_type,
+            model_id=record.model_id,
+            auto_generated=record.auto_generated,
+            success=record.success,
+            quality_score=record.quality_score,
+            performance_index=record.performance_index,
+            time_efficiency=record.time_efficiency,
+            duration_seconds=record.duration_seconds,
+            skill_ids=tuple(skill_ids),
+            agent_ids=tuple(agent_ids),
+        )
+
+    def counters(self) -> tuple[int, ...]:
+        eff, duration = self.time_efficiency, self.duration_seconds
+        return (
+            1,
+            int(self.success),
+            int(self.quality_score >= PASS_THRESHOLD),
+            round(self.quality_score * 10),
+            round(self.performance_index * 10),
+            0 if eff is None else round(eff * 10),
+            0 if eff is None else 1,
+            0 if duration is None else round(duration * 1000),
+            0 if duration is None else 1,
+        )
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
+    """Add (sign=1) or subtract (sign=-1) records' contributions. Call inside the write's
+    transaction."""
+    tables: dict[type[RollupBase], dict[tuple, list[int]]] = {
+        HourlyRollup: defaultdict(lambda: [0] * len(COUNTERS)),
+        SkillRollup: defaultdict(lambda: [0] * len(COUNTERS)),
+        AgentRollup: defaultdict(lambda: [0] * len(COUNTERS)),
+    }
+    for fact in facts:
+        key = (hour_of(fact.recorded_at), fact.task_type, fact.model_id, fact.auto_generated)
+        counters = fact.counters()
+        targets = [tables[HourlyRollup][key]]
+        targets += [tables[SkillRollup][(*key, skill)] for skill in fact.skill_ids]
+        targets += [tables[AgentRollup][(*key, agent)] for agent in fact.agent_ids]
+        for total in targets:
+            for i, value in enumerate(counters):
+                total[i] += value
+    for table, rows in tables.items():
+        _upsert(table, rows, sign)
+
+
+def _key_columns(table: type[RollupBase]) -> list[str]:
+    extra = {SkillRollup: ["skill_id"], AgentRollup: ["agent_id"]}.get(table, [])
+    return ["hour", "task_type", "model_id", "auto_generated", *extra]
+
+
+def _upsert(table: type[RollupBase], rows: dict[tuple, list[int]], sign: int) -> None:
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    name = qn(table._meta.db_table)
+    keys = _key_columns(table)
+    columns = [*keys, *COUNTERS]
+    adapt_hour = connection.ops.adapt_datetimefield_value
+    updates = ", ".join(f"{qn(c)} = {name}.{qn(c)} + excluded.{qn(c)}" for c in COUNTERS)
+    sql = (
+        f"INSERT INTO {name} ({', '.join(qn(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(qn(c) for c in keys)}) DO UPDATE SET {updates}"
+    )
+    params = [
+        (adapt_hour(key[0]), *key[1:], *(sign * value for value in totals))
+        for key, totals in rows.items()
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+        if sign < 0:  # drop rows that no longer count anything
+            where = " AND ".join(f"{qn(c)} = %s" for c in keys)
+            cursor.executemany(
+                f"DELETE FROM {name} WHERE {where} AND {qn('count')} = 0",
+                [param[: len(keys)] for param in params],
+            )
+
+
+def facts_for(records: Sequence[TaskRecord]) -> list[Facts]:
+    """Facts of stored records, with their skills and agents in two queries."""
+    ids = [record.pk for record in records]
+    skills: dict[int, list[int]] = defaultdict(list)
+    agents: dict[int, list[int]] = defaultdict(list)
+    for record_id, skill_id in RecordSkill.objects.filter(record_id__in=ids).values_list(
+        "record_id", "skill_id"
+    ):
+        skills[record_id].append(skill_id)
+    for record_id, agent_id in RecordAgent.objects.filter(record_id__in=ids).values_list(
+        "record_id", "agent_id"
+    ):
+        agents[record_id].append(agent_id)
+    return [Facts.of(r, skills[r.pk], agents[r.pk]) for r in records]
+
+
+FACT_FIELDS = [
+    "id",
+    "recorded_at",
+    "task_type",
+    "model_id",
+    "auto_generated",
+    "success",
+    "quality_score",
+    "performance_index",
+    "time_efficiency",
+    "duration_seconds",
+]
+
+
+def rebuild_rollups() -> int:
+    """Recompute every rollup from the records; returns how many records were summed."""
+    total = 0
+    with transaction.atomic():
+        for table in (HourlyRollup, SkillRollup, AgentRollup):
+            table.objects.all().delete()
+        last_id = 0
+        while True:
+            batch = list(
+                TaskRecord.objects.filter(pk__gt=last_id)
+                .order_by("pk")
+                .only(*FACT_FIELDS)[:REBUILD_BATCH]
+            )
+            if not batch:
+                break
+            apply_rollups(facts_for(batch))
+            total += len(batch)
+            last_id = batch[-1].pk
+    return total

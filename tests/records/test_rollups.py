@@ -1,0 +1,80 @@
+"""Rollups kept in the same transaction as every write equal rollups rebuilt from records."""
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from records.models import AgentRollup, HourlyRollup, SkillRollup, TaskRecord
+from records.recorder import record_task_performance
+
+pytestmark = pytest.mark.django_db
+
+TABLES = (HourlyRollup, SkillRollup, AgentRollup)
+
+
+def snapshot():
+    return {
+        table.__name__: sorted(tuple(row.values()) for row in table.objects.values().order_by())
+        for table in TABLES
+    }
+
+
+def without_ids(snap):
+    # The primary key differs after a rebuild; everything else must match.
+    return {name: sorted(row[1:] for row in rows) for name, rows in snap.items()}
+
+
+def rebuild():
+    call_command("rebuild_rollups", stdout=StringIO())
+
+
+def test_recorder_writes_keep_rollups_exact():
+    base = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+    for i in range(12):
+        record_task_performance(
+            {
+                "task_type": ["coding", "debugging", "testing"][i % 3],
+                "description": "task",
+                "duration": 100 + 97.3 * i,
+                "success": i % 4 != 0,
+                "skills_used": ["code-analysis", "pattern-learning"][: i % 3],
+                "agents_delegated": ["code-analyzer"] if i % 2 else [],
+                "recorded_at": (base + timedelta(minutes=25 * i)).isoformat(),
+                "auto_generated": i % 5 != 0,
+            },
+            ["GLM-4.6", "claude-sonnet-4-5"][i % 2],
+        )
+    incremental = snapshot()
+    hourly = HourlyRollup.objects.all()
+    assert sum(row.count for row in hourly) == 12
+    assert sum(row.quality_tenths for row in hourly) == round(
+        sum(r.quality_score * 10 for r in TaskRecord.objects.all())
+    )
+    assert SkillRollup.objects.exists() and AgentRollup.objects.exists()
+    rebuild()
+    assert without_ids(snapshot()) == without_ids(incremental)
+
+
+def test_seed_demo_keeps_rollups_exact():
+    call_command("seed_demo", "--records", "800", "--seed", "3", stdout=StringIO())
+    incremental = snapshot()
+    assert sum(row[5] for row in incremental["HourlyRollup"]) == 800  # the count column
+    rebuild()
+    assert without_ids(snapshot()) == without_ids(incremental)
+
+
+def test_deleting_records_in_the_admin_takes_them_out_of_the_rollups(admin_client):
+    call_command("seed_demo", "--records", "200", "--seed", "5", stdout=StringIO())
+    doomed = list(TaskRecord.objects.order_by("?").values_list("pk", flat=True)[:40])
+    admin_client.post(
+        reverse("admin:records_taskrecord_changelist"),
+        {"action": "delete_selected", "_selected_action": doomed, "post": "yes"},
+    )
+    assert TaskRecord.objects.count() == 160
+    incremental = snapshot()
+    assert sum(row.count for row in HourlyRollup.objects.all()) == 160
+    rebuild()
+    assert without_ids(snapshot()) == without_ids(incremental)
