@@ -199,16 +199,28 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
 
-class RollupBase(models.Model):
-    """Exact hourly totals of records, so long periods aggregate over hours, not rows.
+class Span(models.TextChoices):
+    HOUR = "h", "hour"
+    DAY = "d", "day"
 
-    One row per (hour, task type, model, AUTO) — and per skill or agent in the subclasses below.
-    Scores are stored as sums of tenths (every stored score has one decimal), durations as sums
-    of milliseconds: integer sums, so totals rebuilt from records equal the incremental ones
-    exactly. Kept in the same transaction as every write (records.rollups).
+
+# Upper bounds (seconds) of the duration buckets kept in Rollup, for the median of long periods.
+DURATION_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800)
+
+
+class RollupBase(models.Model):
+    """Exact totals of records per (span, start, task type, model, AUTO), so long periods sum a
+    few hundred rows instead of a million.
+
+    Each record counts in its hour (span "h") and its UTC day (span "d"); a period reads whole
+    days, then whole hours at its edges, then the records of its two partial hours. Scores are
+    sums of tenths (every stored score has one decimal) and durations sums of milliseconds:
+    integers, so totals rebuilt from records equal the incremental ones exactly. Kept in the same
+    transaction as every write (records.rollups).
     """
 
-    hour = models.DateTimeField()
+    span = models.CharField(max_length=1, choices=Span.choices)
+    start = models.DateTimeField()
     task_type = models.CharField(max_length=20, choices=TaskType.choices)
     model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="+")
     auto_generated = models.BooleanField()
@@ -225,17 +237,32 @@ class RollupBase(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return f"{self.get_span_display()} {self.start:%Y-%m-%d %H}h {self.task_type}: {self.count}"
 
-class HourlyRollup(RollupBase):
+
+class Rollup(RollupBase):
+    # Counts of records per duration bucket (upper bounds in DURATION_BUCKETS, seconds).
+    duration_le_30 = models.BigIntegerField(default=0)
+    duration_le_60 = models.BigIntegerField(default=0)
+    duration_le_120 = models.BigIntegerField(default=0)
+    duration_le_300 = models.BigIntegerField(default=0)
+    duration_le_600 = models.BigIntegerField(default=0)
+    duration_le_900 = models.BigIntegerField(default=0)
+    duration_le_1800 = models.BigIntegerField(default=0)
+    duration_le_3600 = models.BigIntegerField(default=0)
+    duration_le_7200 = models.BigIntegerField(default=0)
+    duration_le_14400 = models.BigIntegerField(default=0)
+    duration_le_28800 = models.BigIntegerField(default=0)
+    duration_over = models.BigIntegerField(default=0)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["hour", "task_type", "model", "auto_generated"], name="rollup_key"
+                fields=["span", "start", "task_type", "model", "auto_generated"],
+                name="rollup_key",
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.hour:%Y-%m-%d %H}h {self.task_type} {self.model_id}: {self.count}"
 
 
 class SkillRollup(RollupBase):
@@ -244,13 +271,10 @@ class SkillRollup(RollupBase):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["hour", "task_type", "model", "auto_generated", "skill"],
+                fields=["span", "start", "task_type", "model", "auto_generated", "skill"],
                 name="skill_rollup_key",
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.hour:%Y-%m-%d %H}h skill {self.skill_id}: {self.count}"
 
 
 class AgentRollup(RollupBase):
@@ -259,10 +283,7 @@ class AgentRollup(RollupBase):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["hour", "task_type", "model", "auto_generated", "agent"],
+                fields=["span", "start", "task_type", "model", "auto_generated", "agent"],
                 name="agent_rollup_key",
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.hour:%Y-%m-%d %H}h agent {self.agent_id}: {self.count}"

@@ -1,4 +1,4 @@
-"""Hourly rollups: exact totals per (hour, task type, model, AUTO), and per skill and agent.
+"""Rollups: exact totals per (hour or day, task type, model, AUTO), and per skill and agent.
 
 Every write path calls ``apply_rollups`` inside its own transaction with the facts of the records
 it adds (+1) or removes (-1), so a rollup is never out of step with the records it sums. The
@@ -7,6 +7,7 @@ dashboard reads long periods from here; ``rebuild_rollups`` recomputes everythin
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,12 +16,14 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 
 from records.models import (
+    DURATION_BUCKETS,
     AgentRollup,
-    HourlyRollup,
     RecordAgent,
     RecordSkill,
+    Rollup,
     RollupBase,
     SkillRollup,
+    Span,
     TaskRecord,
 )
 from records.scoring import PASS_THRESHOLD
@@ -36,7 +39,7 @@ COUNTERS = (
     "duration_ms",
     "duration_count",
 )
-KEY = ("hour", "task_type", "model", "auto_generated")
+BUCKETS = (*(f"duration_le_{bound}" for bound in DURATION_BUCKETS), "duration_over")
 REBUILD_BATCH = 5_000
 
 
@@ -88,35 +91,57 @@ class Facts:
             0 if duration is None else 1,
         )
 
+    def bucket(self) -> int | None:
+        """Index of this record's duration bucket, None without a duration."""
+        if self.duration_seconds is None:
+            return None
+        return bisect_left(DURATION_BUCKETS, self.duration_seconds)
+
 
 def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def day_of(moment: datetime) -> datetime:
+    return hour_of(moment).replace(hour=0)
+
+
 def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
-    """Add (sign=1) or subtract (sign=-1) records' contributions. Call inside the write's
-    transaction."""
+    """Add (sign=1) or subtract (sign=-1) records' contributions to their hour and day.
+
+    Call inside the transaction that writes or deletes the records.
+    """
+    width = len(COUNTERS)
     tables: dict[type[RollupBase], dict[tuple, list[int]]] = {
-        HourlyRollup: defaultdict(lambda: [0] * len(COUNTERS)),
-        SkillRollup: defaultdict(lambda: [0] * len(COUNTERS)),
-        AgentRollup: defaultdict(lambda: [0] * len(COUNTERS)),
+        Rollup: defaultdict(lambda: [0] * (width + len(BUCKETS))),
+        SkillRollup: defaultdict(lambda: [0] * width),
+        AgentRollup: defaultdict(lambda: [0] * width),
     }
     for fact in facts:
-        key = (hour_of(fact.recorded_at), fact.task_type, fact.model_id, fact.auto_generated)
         counters = fact.counters()
-        targets = [tables[HourlyRollup][key]]
-        targets += [tables[SkillRollup][(*key, skill)] for skill in fact.skill_ids]
-        targets += [tables[AgentRollup][(*key, agent)] for agent in fact.agent_ids]
-        for total in targets:
+        bucket = fact.bucket()
+        for span, start in (
+            (Span.HOUR, hour_of(fact.recorded_at)),
+            (Span.DAY, day_of(fact.recorded_at)),
+        ):
+            key = (span.value, start, fact.task_type, fact.model_id, fact.auto_generated)
+            total = tables[Rollup][key]
             for i, value in enumerate(counters):
                 total[i] += value
+            if bucket is not None:
+                total[width + bucket] += 1
+            for table, ids in ((SkillRollup, fact.skill_ids), (AgentRollup, fact.agent_ids)):
+                for target in ids:
+                    total = tables[table][(*key, target)]
+                    for i, value in enumerate(counters):
+                        total[i] += value
     for table, rows in tables.items():
         _upsert(table, rows, sign)
 
 
 def _key_columns(table: type[RollupBase]) -> list[str]:
     extra = {SkillRollup: ["skill_id"], AgentRollup: ["agent_id"]}.get(table, [])
-    return ["hour", "task_type", "model_id", "auto_generated", *extra]
+    return ["span", "start", "task_type", "model_id", "auto_generated", *extra]
 
 
 def _upsert(table: type[RollupBase], rows: dict[tuple, list[int]], sign: int) -> None:
@@ -125,16 +150,17 @@ def _upsert(table: type[RollupBase], rows: dict[tuple, list[int]], sign: int) ->
     qn = connection.ops.quote_name
     name = qn(table._meta.db_table)
     keys = _key_columns(table)
-    columns = [*keys, *COUNTERS]
-    adapt_hour = connection.ops.adapt_datetimefield_value
-    updates = ", ".join(f"{qn(c)} = {name}.{qn(c)} + excluded.{qn(c)}" for c in COUNTERS)
+    sums = [*COUNTERS, *BUCKETS] if table is Rollup else list(COUNTERS)
+    columns = [*keys, *sums]
+    adapt_time = connection.ops.adapt_datetimefield_value
+    updates = ", ".join(f"{qn(c)} = {name}.{qn(c)} + excluded.{qn(c)}" for c in sums)
     sql = (
         f"INSERT INTO {name} ({', '.join(qn(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
         f"ON CONFLICT ({', '.join(qn(c) for c in keys)}) DO UPDATE SET {updates}"
     )
     params = [
-        (adapt_hour(key[0]), *key[1:], *(sign * value for value in totals))
+        (key[0], adapt_time(key[1]), *key[2:], *(sign * value for value in totals))
         for key, totals in rows.items()
     ]
     with connection.cursor() as cursor:
@@ -181,7 +207,7 @@ def rebuild_rollups() -> int:
     """Recompute every rollup from the records; returns how many records were summed."""
     total = 0
     with transaction.atomic():
-        for table in (HourlyRollup, SkillRollup, AgentRollup):
+        for table in (Rollup, SkillRollup, AgentRollup):
             table.objects.all().delete()
         last_id = 0
         while True:

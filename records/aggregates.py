@@ -1,0 +1,300 @@
+"""Exact aggregates over any window and filter set, read from rollups plus the edge records.
+
+A window ``(start, end]`` is cut into whole UTC days (day rollups), whole hours at its edges
+(hour rollups) and the records of its two partial hours (read from the records table), so the
+work per request stays bounded however much history is stored: at most two queries per call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Round, TruncDay, TruncHour
+
+from records.models import (
+    DURATION_BUCKETS,
+    AgentRollup,
+    RecordAgent,
+    RecordSkill,
+    Rollup,
+    SkillRollup,
+    TaskRecord,
+)
+from records.periods import Window
+from records.rollups import BUCKETS, COUNTERS, day_of, hour_of
+from records.scoring import PASS_THRESHOLD
+
+Subject = Literal["records", "skills", "agents"]
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+EXACT_MEDIAN_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The dashboard's filters; None means no filter."""
+
+    model: str | None = None
+    task_type: str | None = None
+    auto_generated: bool | None = None
+
+
+@dataclass
+class Totals:
+    key: dict[str, Any]
+    count: int = 0
+    success_count: int = 0
+    pass_count: int = 0
+    quality_tenths: int = 0
+    performance_tenths: int = 0
+    efficiency_tenths: int = 0
+    efficiency_count: int = 0
+    duration_ms: int = 0
+    duration_count: int = 0
+    buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
+
+    def add(self, row: dict[str, Any], with_buckets: bool) -> None:
+        for name in COUNTERS:
+            setattr(self, name, getattr(self, name) + int(row[name] or 0))
+        if with_buckets:
+            for i, name in enumerate(BUCKETS):
+                self.buckets[i] += int(row[name] or 0)
+
+    @property
+    def avg_quality(self) -> float | None:
+        return self.quality_tenths / 10 / self.count if self.count else None
+
+    @property
+    def avg_performance(self) -> float | None:
+        return self.performance_tenths / 10 / self.count if self.count else None
+
+    @property
+    def avg_efficiency(self) -> float | None:
+        if not self.efficiency_count:
+            return None
+        return self.efficiency_tenths / 10 / self.efficiency_count
+
+    @property
+    def avg_duration(self) -> float | None:
+        return self.duration_ms / 1000 / self.duration_count if self.duration_count else None
+
+    @property
+    def success_rate(self) -> float | None:
+        return 100 * self.success_count / self.count if self.count else None
+
+    @property
+    def pass_rate(self) -> float | None:
+        return 100 * self.pass_count / self.count if self.count else None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which rollup rows and which raw records make up a window."""
+
+    days: tuple[datetime | None, datetime] | None  # [from, to) of whole days
+    hours: tuple[tuple[datetime, datetime], ...]  # [from, to) ranges of whole hours
+    raw: tuple[tuple[datetime | None, bool, datetime, bool], ...]  # (lo, lo_incl, hi, hi_incl)
+
+
+def _plan(window: Window, *, hourly_only: bool) -> _Plan:
+    start, end = window.start, window.end
+    tail = hour_of(end)  # records in [tail, end] come from the records table
+    first_full = None if start is None else hour_of(start) + HOUR
+    if first_full is not None and first_full > tail:
+        return _Plan(days=None, hours=(), raw=((start, False, end, True),))
+    raw = [(tail, True, end, True)]
+    if start is not None:
+        raw.append((start, False, first_full, False))
+    if hourly_only:
+        if first_full is None:
+            return _Plan(
+                days=None, hours=((datetime.min.replace(tzinfo=end.tzinfo), tail),), raw=tuple(raw)
+            )
+        return _Plan(days=None, hours=((first_full, tail),), raw=tuple(raw))
+    last_day = day_of(tail)
+    first_day = None if first_full is None else day_of(first_full - HOUR) + DAY
+    if first_full is not None and first_day > last_day:
+        return _Plan(days=None, hours=((first_full, tail),), raw=tuple(raw))
+    hours = [(last_day, tail)]
+    if first_full is not None:
+        hours.append((first_full, first_day))
+    return _Plan(
+        days=(first_day, last_day), hours=tuple(h for h in hours if h[0] < h[1]), raw=tuple(raw)
+    )
+
+
+_ROLLUPS = {"records": Rollup, "skills": SkillRollup, "agents": AgentRollup}
+_RAW = {
+    "records": (TaskRecord, ""),
+    "skills": (RecordSkill, "record__"),
+    "agents": (RecordAgent, "record__"),
+}
+
+
+def _dimension(name: str, *, rollup: bool, prefix: str):
+    if name in {"task_type", "auto_generated"}:
+        return F(name if rollup else f"{prefix}{name}")
+    if name == "model":
+        return F("model__name" if rollup else f"{prefix}model__name")
+    if name == "day":
+        return TruncDay("start") if rollup else TruncDay(f"{prefix}recorded_at")
+    if name == "hour":
+        return F("start") if rollup else TruncHour(f"{prefix}recorded_at")
+    if name in {"skill", "agent"}:
+        return F(f"{name}__name")
+    raise ValueError(f"cannot group by {name!r}")
+
+
+def _filter_q(filters: Filters, prefix: str) -> Q:
+    q = Q()
+    if filters.model is not None:
+        q &= Q(**{f"{prefix}model__name": filters.model})
+    if filters.task_type is not None:
+        q &= Q(**{f"{prefix}task_type": filters.task_type})
+    if filters.auto_generated is not None:
+        q &= Q(**{f"{prefix}auto_generated": filters.auto_generated})
+    return q
+
+
+def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
+    def f(name: str) -> str:
+        return f"{prefix}{name}"
+
+    pk = f"{prefix}pk" if prefix else "pk"
+    sums = {
+        "count": Count(pk),
+        "success_count": Count(pk, filter=Q(**{f("success"): True})),
+        "pass_count": Count(pk, filter=Q(**{f("quality_score__gte"): PASS_THRESHOLD})),
+        "quality_tenths": Sum(Round(F(f("quality_score")) * 10)),
+        "performance_tenths": Sum(Round(F(f("performance_index")) * 10)),
+        "efficiency_tenths": Sum(Round(F(f("time_efficiency")) * 10)),
+        "efficiency_count": Count(f("time_efficiency")),
+        "duration_ms": Sum(Round(F(f("duration_seconds")) * 1000)),
+        "duration_count": Count(f("duration_seconds")),
+    }
+    if with_buckets:
+        lower = None
+        for name, bound in zip(BUCKETS, (*DURATION_BUCKETS, None), strict=True):
+            q = Q()
+            if lower is not None:
+                q &= Q(**{f("duration_seconds__gt"): lower})
+            q &= (
+                Q(**{f("duration_seconds__lte"): bound})
+                if bound is not None
+                else Q(**{f("duration_seconds__isnull"): False})
+            )
+            sums[name] = Count(pk, filter=q)
+            lower = bound
+    return sums
+
+
+def totals(
+    *,
+    window: Window,
+    filters: Filters = Filters(),
+    by: Sequence[str] = (),
+    subject: Subject = "records",
+    with_buckets: bool = False,
+) -> list[Totals]:
+    """Totals of the records in ``window`` matching ``filters``, grouped by ``by``.
+
+    ``by`` names: task_type, model, auto_generated, day, hour, and skill (subject "skills") or
+    agent (subject "agents"). Rows come unordered; empty groups are absent.
+    """
+    plan = _plan(window, hourly_only="hour" in by)
+    groups: dict[tuple, Totals] = {}
+
+    def merge(rows: QuerySet) -> None:
+        for row in rows:
+            key = tuple(row[f"g_{name}"] for name in by)
+            if key not in groups:
+                groups[key] = Totals(key=dict(zip(by, key, strict=True)))
+            groups[key].add(row, with_buckets)
+
+    rollup_q = Q()
+    if plan.days is not None:
+        day_from, day_to = plan.days
+        days = Q(span="d", start__lt=day_to)
+        if day_from is not None:
+            days &= Q(start__gte=day_from)
+        rollup_q |= days
+    for hour_from, hour_to in plan.hours:
+        rollup_q |= Q(span="h", start__gte=hour_from, start__lt=hour_to)
+    if rollup_q:
+        table = _ROLLUPS[subject]
+        sums = [*COUNTERS, *(BUCKETS if with_buckets else ())]
+        merge(
+            table.objects.filter(rollup_q, _filter_q(filters, ""))
+            .values(**{f"g_{name}": _dimension(name, rollup=True, prefix="") for name in by})
+            .annotate(**{name: Sum(name) for name in sums})
+            .order_by()
+        )
+    model, prefix = _RAW[subject]
+    raw_q = Q()
+    for lo, lo_incl, hi, hi_incl in plan.raw:
+        part = Q(**{f"{prefix}recorded_at__{'lte' if hi_incl else 'lt'}": hi})
+        if lo is not None:
+            part &= Q(**{f"{prefix}recorded_at__{'gte' if lo_incl else 'gt'}": lo})
+        raw_q |= part
+    merge(
+        model.objects.filter(raw_q, _filter_q(filters, prefix))
+        .values(**{f"g_{name}": _dimension(name, rollup=False, prefix=prefix) for name in by})
+        .annotate(**_raw_sums(prefix, with_buckets))
+        .order_by()
+    )
+    return [group for group in groups.values() if group.count]
+
+
+def overall(*, window: Window, filters: Filters = Filters(), with_buckets: bool = False) -> Totals:
+    rows = totals(window=window, filters=filters, with_buckets=with_buckets)
+    return rows[0] if rows else Totals(key={})
+
+
+def median_duration(
+    *, window: Window, filters: Filters = Filters(), total: Totals | None = None
+) -> tuple[float | None, bool]:
+    """(median duration in seconds, exact?) of the window's records that have a duration.
+
+    Up to EXACT_MEDIAN_LIMIT durations it is exact, from the records; above, it is estimated from
+    the duration buckets of the rollups (geometric interpolation inside the median's bucket).
+    """
+    total = total if total is not None and total.buckets != [0] * len(BUCKETS) else None
+    if total is None:
+        total = overall(window=window, filters=filters, with_buckets=True)
+    n = total.duration_count
+    if n == 0:
+        return None, True
+    if n <= EXACT_MEDIAN_LIMIT:
+        qs = TaskRecord.objects.filter(
+            _window_q(window), _filter_q(filters, ""), duration_seconds__isnull=False
+        ).order_by("duration_seconds")
+        middle = list(qs.values_list("duration_seconds", flat=True)[(n - 1) // 2 : n // 2 + 1])
+        return sum(middle) / len(middle), True
+    return _bucket_median(total.buckets, n), False
+
+
+def _window_q(window: Window) -> Q:
+    q = Q(recorded_at__lte=window.end)
+    if window.start is not None:
+        q &= Q(recorded_at__gt=window.start)
+    return q
+
+
+def _bucket_median(buckets: Sequence[int], n: int) -> float:
+    half = n / 2
+    seen = 0
+    bounds = (0.0, *map(float, DURATION_BUCKETS))
+    for i, count in enumerate(buckets):
+        if count and seen + count >= half:
+            if i >= len(DURATION_BUCKETS):
+                return float(DURATION_BUCKETS[-1])
+            low, high = max(bounds[i], 1.0), bounds[i + 1]
+            share = (half - seen) / count
+            return math.exp(math.log(low) + share * (math.log(high) - math.log(low)))
+        seen += count
+    return float(DURATION_BUCKETS[-1])
