@@ -44,6 +44,9 @@ class Filters:
     auto_generated: bool | None = None
 
 
+NO_FILTERS = Filters()
+
+
 @dataclass
 class Totals:
     key: dict[str, Any]
@@ -196,7 +199,7 @@ def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
 def totals(
     *,
     window: Window,
-    filters: Filters = Filters(),
+    filters: Filters = NO_FILTERS,
     by: Sequence[str] = (),
     subject: Subject = "records",
     with_buckets: bool = False,
@@ -250,13 +253,13 @@ def totals(
     return [group for group in groups.values() if group.count]
 
 
-def overall(*, window: Window, filters: Filters = Filters(), with_buckets: bool = False) -> Totals:
+def overall(*, window: Window, filters: Filters = NO_FILTERS, with_buckets: bool = False) -> Totals:
     rows = totals(window=window, filters=filters, with_buckets=with_buckets)
     return rows[0] if rows else Totals(key={})
 
 
 def median_duration(
-    *, window: Window, filters: Filters = Filters(), total: Totals | None = None
+    *, window: Window, filters: Filters = NO_FILTERS, total: Totals | None = None
 ) -> tuple[float | None, bool]:
     """(median duration in seconds, exact?) of the window's records that have a duration.
 

@@ -1,0 +1,232 @@
+"""Which models, skills and agents work best for which task, and whether each is improving.
+
+Pure ranking/trend/sentence functions first, then the selector that feeds them from the rollups
+(a fixed number of queries, whatever the history size).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from django.db import connection
+from django.db.models import F, Q
+
+from records.aggregates import NO_FILTERS, Filters, Totals, totals
+from records.classification import CANONICAL_TYPES
+from records.models import TaskRecord
+from records.periods import Window
+
+MIN_EVIDENCE = 3  # fewer tasks than this is thin evidence: shown, never ranked above solid ones
+TREND_WINDOW = 10
+TREND_THRESHOLD = 5.0
+TOP_NAMES = 3
+
+Trend = Literal["improving", "declining", "stable"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One model, skill or agent on one task type."""
+
+    name: str
+    count: int
+    avg_score: float
+    success_rate: float
+    avg_performance: float
+
+    @property
+    def thin(self) -> bool:
+        return self.count < MIN_EVIDENCE
+
+    def as_summary(self) -> dict:
+        return {"name": self.name, "count": self.count, "avg_score": round(self.avg_score, 1)}
+
+
+def entry_from(name: str, total: Totals) -> Entry:
+    return Entry(
+        name=name,
+        count=total.count,
+        avg_score=total.avg_quality or 0.0,
+        success_rate=total.success_rate or 0.0,
+        avg_performance=total.avg_performance or 0.0,
+    )
+
+
+def rank(entries: Iterable[Entry]) -> list[Entry]:
+    """Best first by mean quality; thin evidence after every solid entry; ties by count, name."""
+    return sorted(entries, key=lambda e: (e.thin, -e.avg_score, -e.count, e.name))
+
+
+def trend(scores_oldest_first: Sequence[float]) -> Trend | None:
+    """Compare the older and newer half of the latest TREND_WINDOW scores; None below 4 scores."""
+    latest = list(scores_oldest_first)[-TREND_WINDOW:]
+    half = len(latest) // 2
+    if half < 2:
+        return None
+    older = sum(latest[:half]) / half
+    newer = sum(latest[-half:]) / half
+    if newer - older > TREND_THRESHOLD:
+        return "improving"
+    if older - newer > TREND_THRESHOLD:
+        return "declining"
+    return "stable"
+
+
+@dataclass(frozen=True)
+class TypeInsight:
+    task_type: str
+    models: list[Entry]
+    skills: list[Entry]
+    agents: list[Entry]
+
+    @property
+    def best_model(self) -> Entry | None:
+        return self.models[0] if self.models else None
+
+
+@dataclass(frozen=True)
+class Insights:
+    by_type: list[TypeInsight]
+    model_trends: dict[str, Trend | None]
+    type_trends: dict[str, Trend | None]
+    heatmap_models: list[str]
+    heatmap: dict[str, dict[str, Entry]]  # task type -> model -> entry
+    recommendations: list[str]
+
+    def summary(self) -> dict:
+        """The ``insights`` of get_performance_summary, shaped as DESIGN.md fixes it."""
+        return {
+            item.task_type: {
+                "best_model": item.best_model.as_summary() if item.best_model else None,
+                "best_skills": [e.as_summary() for e in item.skills[:TOP_NAMES]],
+                "best_agents": [e.as_summary() for e in item.agents[:TOP_NAMES]],
+            }
+            for item in self.by_type
+        }
+
+
+def _grouped(rows: list[Totals], name_key: str) -> dict[str, list[Entry]]:
+    grouped: dict[str, list[Entry]] = defaultdict(list)
+    for row in rows:
+        grouped[row.key["task_type"]].append(entry_from(row.key[name_key], row))
+    return {task_type: rank(entries) for task_type, entries in grouped.items()}
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
+
+
+def recommendations(
+    by_type: Sequence[TypeInsight], model_trends: dict[str, Trend | None]
+) -> list[str]:
+    """Short plain sentences: best vs weakest solid model per type, best skill, moving models."""
+    lines = []
+    for item in by_type:
+        solid = [e for e in item.models if not e.thin]
+        if len(solid) >= 2 and solid[0].avg_score - solid[-1].avg_score >= 1:
+            best, worst = solid[0], solid[-1]
+            lines.append(
+                f"For {item.task_type}, {best.name} averages {_fmt(best.avg_score)} over "
+                f"{best.count} tasks; {worst.name} averages {_fmt(worst.avg_score)} over "
+                f"{worst.count}."
+            )
+        elif len(solid) == 1:
+            best = solid[0]
+            lines.append(
+                f"For {item.task_type}, only {best.name} has enough tasks: it averages "
+                f"{_fmt(best.avg_score)} over {best.count}."
+            )
+        skills = [e for e in item.skills if not e.thin]
+        if skills:
+            lines.append(
+                f"For {item.task_type}, tasks using {skills[0].name} average "
+                f"{_fmt(skills[0].avg_score)} over {skills[0].count} tasks."
+            )
+    for model, direction in sorted(model_trends.items()):
+        if direction in {"improving", "declining"}:
+            lines.append(f"{model} is {direction} over its latest {TREND_WINDOW} tasks.")
+    return lines
+
+
+def _latest_scores(
+    window: Window, filters: Filters, field: str, values: Iterable[str]
+) -> dict[str, list[float]]:
+    """Quality of the latest TREND_WINDOW records per model or per task type, oldest first.
+
+    One query: a UNION ALL of per-group ``LIMIT 10`` reads, each served by the
+    (group, recorded_at) index, so the cost does not grow with the history.
+    """
+    base = TaskRecord.objects.filter(recorded_at__lte=window.end)
+    if window.start is not None:
+        base = base.filter(recorded_at__gt=window.start)
+    q = Q()
+    if filters.model is not None:
+        q &= Q(model__name=filters.model)
+    if filters.task_type is not None:
+        q &= Q(task_type=filters.task_type)
+    if filters.auto_generated is not None:
+        q &= Q(auto_generated=filters.auto_generated)
+    base = base.filter(q)
+    parts = [
+        base.filter(**{field: value})
+        .order_by("-recorded_at", "-id")
+        .annotate(group=F(field))
+        .values_list("group", "recorded_at", "quality_score")[:TREND_WINDOW]
+        .query.sql_with_params()
+        for value in values
+    ]
+    if not parts:
+        return {}
+    # Each part is wrapped as a subquery: SQLite allows no LIMIT on a bare UNION member.
+    sql = " UNION ALL ".join(
+        f"SELECT * FROM ({part_sql}) AS p{i}" for i, (part_sql, _) in enumerate(parts)
+    )
+    params = [param for _, part_params in parts for param in part_params]
+    scores: dict[str, list[tuple]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for group, recorded_at, quality in cursor.fetchall():
+            scores[group].append((recorded_at, quality))
+    return {group: [q for _, q in sorted(items)] for group, items in scores.items()}
+
+
+def task_insights(*, window: Window, filters: Filters = NO_FILTERS) -> Insights:
+    """Rankings per task type, trends per model and per task type, a heat map, sentences."""
+    by_model = totals(window=window, filters=filters, by=("task_type", "model"))
+    by_skill = totals(window=window, filters=filters, by=("task_type", "skill"), subject="skills")
+    by_agent = totals(window=window, filters=filters, by=("task_type", "agent"), subject="agents")
+    models = _grouped(by_model, "model")
+    skills = _grouped(by_skill, "skill")
+    agents = _grouped(by_agent, "agent")
+    by_type = [
+        TypeInsight(
+            task_type=task_type,
+            models=models.get(task_type, []),
+            skills=skills.get(task_type, []),
+            agents=agents.get(task_type, []),
+        )
+        for task_type in CANONICAL_TYPES
+        if task_type in models
+    ]
+    model_names = sorted({row.key["model"] for row in by_model})
+    type_names = [t for t in CANONICAL_TYPES if t in models]
+    model_trends = {
+        name: trend(scores)
+        for name, scores in _latest_scores(window, filters, "model__name", model_names).items()
+    }
+    type_trends = {
+        name: trend(scores)
+        for name, scores in _latest_scores(window, filters, "task_type", type_names).items()
+    }
+    heatmap = {item.task_type: {entry.name: entry for entry in item.models} for item in by_type}
+    return Insights(
+        by_type=by_type,
+        model_trends=model_trends,
+        type_trends=type_trends,
+        heatmap_models=model_names,
+        heatmap=heatmap,
+        recommendations=recommendations(by_type, model_trends),
+    )

@@ -1,0 +1,120 @@
+"""Insights: the best model, skills and agents per task type, thin evidence, and trends."""
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from records.insights import Entry, rank, trend
+from records.recorder import get_performance_summary, record_task_performance
+
+pytestmark = pytest.mark.django_db
+
+
+def record(task_type, model, score, *, skills=(), agents=(), minutes_ago=60, success=True):
+    return record_task_performance(
+        {
+            "task_type": task_type,
+            "description": f"{task_type} task",
+            "overall_score": score,
+            "success": success,
+            "skills_used": list(skills),
+            "agents_delegated": list(agents),
+            "recorded_at": (timezone.now() - timedelta(minutes=minutes_ago)).isoformat(),
+        },
+        model,
+    )
+
+
+@pytest.fixture
+def debugging_history():
+    # Claude Opus 4.1 is clearly best at debugging, with the bug-hunter agent and the
+    # code-analysis skill; GLM 4.6 is weaker; a one-off model scores 100 once (thin evidence).
+    for i in range(6):
+        record(
+            "debugging",
+            "claude-opus-4-1",
+            92,
+            skills=["code-analysis"],
+            agents=["bug-hunter"],
+            minutes_ago=10 + i,
+        )
+        record(
+            "debugging",
+            "GLM-4.6",
+            61,
+            skills=["pattern-learning"],
+            agents=["generalist"],
+            minutes_ago=20 + i,
+        )
+    record("debugging", "Lucky Model", 100, skills=["lucky-skill"], agents=["lucky-agent"])
+    for i in range(4):
+        record("coding", "GLM-4.6", 88, skills=["pattern-learning"], minutes_ago=30 + i)
+
+
+def test_summary_names_the_best_model_skills_and_agents_with_counts(debugging_history):
+    insights = get_performance_summary(days=7)["insights"]
+    debugging = insights["debugging"]
+    assert debugging["best_model"] == {"name": "Claude Opus 4.1", "count": 6, "avg_score": 92.0}
+    assert debugging["best_skills"][0] == {"name": "code-analysis", "count": 6, "avg_score": 92.0}
+    assert debugging["best_agents"][0] == {"name": "bug-hunter", "count": 6, "avg_score": 92.0}
+    # thin evidence (1 task at 100) is listed after the solid entries
+    assert [s["name"] for s in debugging["best_skills"]] == [
+        "code-analysis",
+        "pattern-learning",
+        "lucky-skill",
+    ]
+    assert insights["coding"]["best_model"] == {"name": "GLM 4.6", "count": 4, "avg_score": 88.0}
+    assert "testing" not in insights
+
+
+def test_performance_summary_command_prints_insights(debugging_history):
+    out = StringIO()
+    call_command("performance_summary", "--days", "7", stdout=out)
+    assert "For debugging, Claude Opus 4.1 averages 92.0 over 6 tasks." in out.getvalue()
+    out = StringIO()
+    call_command("performance_summary", "--days", "7", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["insights"]["debugging"]["best_model"]["name"] == "Claude Opus 4.1"
+
+
+def test_rank_puts_thin_evidence_after_solid_entries():
+    solid = Entry("solid", 5, 70.0, 100.0, 70.0)
+    thin = Entry("thin", 2, 99.0, 100.0, 99.0)
+    better = Entry("better", 3, 80.0, 100.0, 80.0)
+    assert [e.name for e in rank([thin, solid, better])] == ["better", "solid", "thin"]
+    assert thin.thin and not better.thin
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ([60, 62, 61, 63, 60, 75, 78, 80, 79, 81], "improving"),
+        ([90, 91, 89, 92, 90, 70, 72, 71, 69, 70], "declining"),
+        ([80, 82, 79, 81, 80, 81, 80, 83, 79, 82], "stable"),
+        ([50] * 20 + [80, 80, 80, 80, 80, 80, 80, 80, 80, 80], "stable"),  # only the latest 10
+        ([70, 76, 70, 76], "stable"),  # 73 vs 73
+        ([70, 70, 80, 80], "improving"),
+        ([70, 80, 90], None),
+    ],
+)
+def test_trend_compares_the_halves_of_the_latest_ten(scores, expected):
+    assert trend(scores) == expected
+
+
+def test_trends_come_from_the_stored_records():
+    from records.aggregates import Filters
+    from records.insights import task_insights
+    from records.periods import period_window
+
+    for i, score in enumerate([60, 60, 60, 60, 60, 90, 90, 90, 90, 90]):
+        record("testing", "claude-sonnet-4-5", score, minutes_ago=100 - i)  # rising
+    for i, score in enumerate([90, 90, 90, 90, 90, 60, 60, 60, 60, 60]):
+        record("analysis", "GLM 4.6", score, minutes_ago=100 - i)  # falling
+    insights = task_insights(window=period_window("7d", timezone.now()), filters=Filters())
+    assert insights.model_trends == {"Claude Sonnet 4.5": "improving", "GLM 4.6": "declining"}
+    assert insights.type_trends == {"testing": "improving", "analysis": "declining"}
+    assert "Claude Sonnet 4.5 is improving over its latest 10 tasks." in insights.recommendations
