@@ -242,8 +242,14 @@
 
   // A refresh of the recent records keeps as many rows as the reader has loaded ("rows"),
   // so polling never takes away the rows they asked for.
+  // The controls form leaves out empty filters, so pushed URLs stay short and shareable.
   document.addEventListener("htmx:configRequest", function (event) {
     var elt = event.detail.elt;
+    if (elt && elt.id === "controls") {
+      ["model", "task_type", "source"].forEach(function (name) {
+        if (event.detail.parameters[name] === "") delete event.detail.parameters[name];
+      });
+    }
     if (elt && elt.dataset && elt.dataset.panel === "recent-records") {
       var shown = elt.querySelectorAll("tr[data-record-id]").length;
       if (shown > PAGE_SIZE) event.detail.parameters.rows = String(shown);
