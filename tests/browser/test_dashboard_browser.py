@@ -18,6 +18,7 @@ from records.dashboard_selectors import RecordFilters, recent_records
 from records.demo import seed_demo
 from records.models import TaskRecord
 from records.periods import period_window
+from tests.factories import TaskRecordFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -206,3 +207,47 @@ def test_screenshot_of_the_dashboard_with_demo_data(live_server, browser, demo):
         if name == "desktop" and os.environ.get("PERFSITE_UPDATE_SCREENSHOT") == "1":
             page.screenshot(path=str(ROOT / "docs" / "screenshot.png"), full_page=True)
         context.close()
+
+
+SET_VISIBILITY = """state => {
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => state});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+def test_panels_poll_while_visible_and_pause_while_hidden(live_server, page, demo):
+    page.clock.install()
+    page.goto(live_server.url + "/?period=7d")
+    page.wait_for_selector("tr.load-more-row a")
+    page.evaluate("window.__perfsiteMarker = 'kept'")
+    page.click("tr.load-more-row a")
+    rows = page.locator("[data-panel='recent-records'] tr[data-record-id]")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-panel=\"recent-records\"] tr[data-record-id]')"
+        ".length === 50"
+    )
+    tasks_before = int(page.locator("[data-kpi='tasks'] .kpi-value").inner_text())
+
+    page.evaluate(SET_VISIBILITY, "hidden")
+    fresh = TaskRecordFactory(minutes_ago=0, description="Arrived while the tab was hidden")
+    page.clock.fast_forward("00:45")
+    page.wait_for_timeout(600)
+    assert page.locator(f"tr[data-record-id='{fresh.record_id}']").count() == 0
+
+    # Back in view: one refresh at once, keeping the 50 rows the reader had loaded.
+    page.evaluate(SET_VISIBILITY, "visible")
+    page.wait_for_selector(f"tr[data-record-id='{fresh.record_id}']")
+    page.wait_for_function(
+        "n => document.querySelector('[data-kpi=\"tasks\"] .kpi-value').textContent.trim()"
+        " === String(n)",
+        arg=tasks_before + 1,
+    )
+    assert rows.count() == 50
+    assert rows.first.get_attribute("data-record-id") == fresh.record_id
+
+    # And then every 15 seconds.
+    later = TaskRecordFactory(minutes_ago=0, description="Arrived a little later")
+    page.clock.fast_forward("00:16")
+    page.wait_for_selector(f"tr[data-record-id='{later.record_id}']")
+    assert page.evaluate("window.__perfsiteMarker") == "kept"
+    assert page.js_errors == []
