@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from django.db.models import Avg, Count, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncHour
+from django.db import connection
+from django.db.models import Avg, CharField, Count, Q, QuerySet
+from django.db.models.functions import Cast, Substr, TruncDay, TruncHour
 from django.utils import timezone
 
 from records.classification import CANONICAL_TYPES
@@ -261,11 +262,11 @@ def trend_series(
     *, window: Window, filters: RecordFilters, granularity: Granularity
 ) -> list[TrendPoint]:
     """Buckets that hold records, oldest first (gaps are the caller's to fill). One query."""
-    trunc = TruncHour if granularity == "hour" else TruncDay
+    bucket, to_datetime = _bucket_expression(granularity)
     rows = (
         filtered_records(window=window, filters=filters)
         .order_by()
-        .annotate(bucket=trunc("recorded_at", tzinfo=timezone.get_current_timezone()))
+        .annotate(bucket=bucket)
         .values("bucket")
         .annotate(
             count=Count("id"), avg_quality=Avg("quality_score"), avg_pi=Avg("performance_index")
@@ -274,13 +275,34 @@ def trend_series(
     )
     return [
         TrendPoint(
-            bucket=row["bucket"],
+            bucket=to_datetime(row["bucket"]),
             count=row["count"],
             avg_quality=_round(row["avg_quality"]),
             avg_performance_index=_round(row["avg_pi"]),
         )
         for row in rows
     ]
+
+
+_SQLITE_PREFIX = {"hour": 13, "day": 10}  # "YYYY-MM-DD HH" and "YYYY-MM-DD" of the stored text
+
+
+def _bucket_expression(granularity: Granularity) -> tuple[Any, Any]:
+    """The SQL that names a record's bucket, and how to read it back as an aware datetime.
+
+    Django's TruncHour/TruncDay run a Python function per row on SQLite (about 20 µs each);
+    there, with the UTC zone, a prefix of the stored UTC text names the same bucket natively.
+    """
+    tz = timezone.get_current_timezone()
+    if connection.vendor == "sqlite" and timezone.get_current_timezone_name() == "UTC":
+        width = _SQLITE_PREFIX[granularity]
+        fmt = "%Y-%m-%d %H" if granularity == "hour" else "%Y-%m-%d"
+        return (
+            Substr(Cast("recorded_at", output_field=CharField()), 1, width),
+            lambda text: datetime.strptime(text, fmt).replace(tzinfo=UTC),
+        )
+    trunc = TruncHour if granularity == "hour" else TruncDay
+    return trunc("recorded_at", tzinfo=tz), lambda value: value
 
 
 # --- Lookups ------------------------------------------------------------------------------------
