@@ -165,7 +165,7 @@ def test_a_shared_url_renders_the_same_view(live_server, page, demo):
 
 def test_works_under_a_strict_content_security_policy(live_server, page, demo):
     csp = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
     )
 
