@@ -117,6 +117,7 @@ def delta(
     higher_is_better: bool | None = True,
     relative: bool = False,
     previous_text: str = "",
+    magnitude: Callable[[float], str] | None = None,
 ) -> Delta | None:
     """The change from ``previous`` to ``current``; None when either is unknown."""
     if current is None or previous is None:
@@ -125,6 +126,8 @@ def delta(
     direction = "flat" if abs(diff) < 10 ** (-digits) / 2 else ("up" if diff > 0 else "down")
     if direction == "flat":
         text = "no change"
+    elif magnitude is not None:
+        text = ("+" if diff > 0 else MINUS) + magnitude(abs(diff))
     elif relative:
         if previous:
             text = f"{_signed(diff, digits)} ({_signed(100 * diff / previous, 0)}%)"
@@ -216,7 +219,11 @@ def kpis_context(query: DashboardQuery) -> dict[str, Any]:
             value=fmt_duration(now.median_duration),
             hint="per task",
             delta=change(
-                "median_duration", fmt_duration, unit="s", digits=0, higher_is_better=False
+                "median_duration",
+                fmt_duration,
+                digits=0,
+                higher_is_better=False,
+                magnitude=fmt_duration,
             ),
         ),
     ]
