@@ -1,2 +1,16 @@
+from django.urls import path
+
+from dashboard import api, views
+
 app_name = "dashboard"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("fragments/<slug:panel>/", views.fragment, name="fragment"),
+    path("records/<path:record_id>/", views.record, name="record"),
+    path(
+        "api/recent-performance-records",
+        api.recent_performance_records,
+        name="api-recent-performance-records",
+    ),
+    path("api/summary", api.summary, name="api-summary"),
+]

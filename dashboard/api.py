@@ -1,0 +1,72 @@
+"""The read-only JSON API the old Flask dashboard offered, with its keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from dashboard.access import reader
+from records.dashboard_selectors import legacy_recent_records
+from records.selectors import MAX_SUMMARY_DAYS, performance_summary, validate_days
+
+DEFAULT_DAYS = 30
+DAYS_ERROR = f"days must be a whole number from 1 to {MAX_SUMMARY_DAYS}"
+
+# The same escapes as django.utils.html.json_script: "<script>" in a description cannot close
+# a script element or start markup wherever a client pastes this JSON.
+_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+class SafeJsonResponse(HttpResponse):
+    def __init__(self, data: Any, *, status: int = 200) -> None:
+        body = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_ESCAPES)
+        super().__init__(body, status=status, content_type="application/json")
+
+
+def _days(request: HttpRequest) -> int | SafeJsonResponse:
+    raw = request.GET.get("days")
+    if raw is None or raw.strip() == "":
+        return DEFAULT_DAYS
+    try:
+        return validate_days(int(raw.strip()))
+    except ValueError:
+        given = raw[:40]
+        return SafeJsonResponse({"errors": {"days": [f"{DAYS_ERROR}; got {given!r}."]}}, status=400)
+
+
+@require_GET
+@reader(json=True)
+def recent_performance_records(request: HttpRequest) -> HttpResponse:
+    """``GET /api/recent-performance-records?days=N`` (default 30)."""
+    days = _days(request)
+    if isinstance(days, HttpResponse):
+        return days
+    now = timezone.now()
+    recent = legacy_recent_records(days=days, now=now)
+    return SafeJsonResponse(
+        {
+            "records": recent.records,
+            "total_records": recent.total_records,
+            "showing_records": len(recent.records),
+            "task_type_stats": recent.task_type_stats,
+            "auto_generated_count": recent.auto_generated_count,
+            "manual_assessment_count": recent.manual_assessment_count,
+            "last_updated": now.isoformat(),
+            "period_days": days,
+        }
+    )
+
+
+@require_GET
+@reader(json=True)
+def summary(request: HttpRequest) -> HttpResponse:
+    """``GET /api/summary?days=N`` (default 30): ``get_performance_summary(days)`` as JSON."""
+    days = _days(request)
+    if isinstance(days, HttpResponse):
+        return days
+    return SafeJsonResponse(performance_summary(days=days))

@@ -1,0 +1,139 @@
+"""The dashboard's query string, validated: period, filters, and the recent-records position.
+
+A bad value never fails the request: the form drops it, the view falls back to the default for
+that parameter, and the page says what was ignored and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django import forms
+
+from records.dashboard_selectors import (
+    MAX_PAGE_ROWS,
+    PAGE_SIZE,
+    SOURCE_AUTO,
+    SOURCE_MANUAL,
+    Cursor,
+    RecordFilters,
+)
+from records.models import TaskType
+from records.periods import DEFAULT_PERIOD, PERIODS, Window, period_window
+
+PERIOD_LABELS = {
+    "24h": "24 hours",
+    "3d": "3 days",
+    "7d": "7 days",
+    "30d": "30 days",
+    "90d": "90 days",
+    "all": "All time",
+}
+SOURCE_LABELS = {SOURCE_AUTO: "Automatic (AUTO)", SOURCE_MANUAL: "Manual"}
+
+# What the page says about a parameter it had to ignore; {value} is the value given.
+IGNORED_MESSAGES = {
+    "period": "Unknown period “{value}”: showing the last 7 days. Use one of "
+    + ", ".join(PERIODS)
+    + ".",
+    "model": "No model is called “{value}”: the model filter was ignored.",
+    "task_type": "Unknown task type “{value}”: the task type filter was ignored. Use one of "
+    + ", ".join(TaskType.values)
+    + ".",
+    "source": "Unknown source “{value}”: the source filter was ignored. Use auto or manual.",
+    "cursor": "The “cursor” position “{value}” could not be read: showing the newest records.",
+    "rows": f"“rows” must be a whole number from 1 to {MAX_PAGE_ROWS}: showing {PAGE_SIZE} rows.",
+}
+PARAMS = ("period", "model", "task_type", "source")
+
+
+class DashboardQueryForm(forms.Form):
+    """Validates the query string shared by the page and every fragment."""
+
+    period = forms.ChoiceField(
+        required=False, choices=[(key, PERIOD_LABELS[key]) for key in PERIODS]
+    )
+    model = forms.ChoiceField(required=False, label="Model")
+    task_type = forms.ChoiceField(
+        required=False,
+        label="Task type",
+        choices=[("", "All task types"), *[(t, t.capitalize()) for t in TaskType.values]],
+    )
+    source = forms.ChoiceField(
+        required=False,
+        label="Source",
+        choices=[("", "Auto and manual"), *SOURCE_LABELS.items()],
+    )
+    cursor = forms.CharField(required=False, max_length=60)
+    rows = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_ROWS)
+
+    def __init__(self, data: Mapping[str, str], *, model_names: Iterable[str]) -> None:
+        super().__init__(data)
+        self.fields["model"].choices = [("", "All models"), *[(n, n) for n in model_names]]
+
+    def clean_cursor(self) -> Cursor | None:
+        value = self.cleaned_data["cursor"]
+        if not value:
+            return None
+        try:
+            return Cursor.decode(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class DashboardQuery:
+    """A valid view of the dashboard: what every panel builder is given."""
+
+    period: str
+    filters: RecordFilters
+    now: datetime
+    cursor: Cursor | None = None
+    rows: int = PAGE_SIZE
+    ignored: tuple[str, ...] = field(default=())  # messages about dropped parameters
+
+    @property
+    def window(self) -> Window:
+        return period_window(self.period, self.now)
+
+    def params(self, **overrides: str | None) -> dict[str, str]:
+        """The view's shareable parameters (defaults left out), with ``overrides`` applied."""
+        values = {
+            "period": self.period if self.period != DEFAULT_PERIOD else None,
+            "model": self.filters.model,
+            "task_type": self.filters.task_type,
+            "source": self.filters.source,
+        } | overrides
+        return {key: value for key, value in values.items() if value}
+
+    def querystring(self, **overrides: str | None) -> str:
+        return urlencode(self.params(**overrides))
+
+
+def parse_query(
+    data: Mapping[str, str], *, model_names: Iterable[str], now: datetime
+) -> DashboardQuery:
+    """Validate ``data`` (request.GET); invalid parameters fall back and are reported."""
+    form = DashboardQueryForm(data, model_names=model_names)
+    form.is_valid()
+    clean = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
+    ignored = tuple(
+        IGNORED_MESSAGES[name].format(value=str(data.get(name, ""))[:60])
+        for name in form.fields
+        if name in form.errors
+    )
+    return DashboardQuery(
+        period=clean.get("period") or DEFAULT_PERIOD,
+        filters=RecordFilters(
+            model=clean.get("model") or None,
+            task_type=clean.get("task_type") or None,
+            source=clean.get("source") or None,
+        ),
+        now=now,
+        cursor=clean.get("cursor"),
+        rows=clean.get("rows") or PAGE_SIZE,
+        ignored=ignored,
+    )

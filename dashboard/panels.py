@@ -1,0 +1,498 @@
+"""One context builder per dashboard panel, shared by the full page and ``/fragments/<panel>/``.
+
+Builders take a validated ``DashboardQuery``, ask ``records.dashboard_selectors`` for numbers and
+return plain values ready to print: templates only loop and branch, they never compute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.forms import PERIOD_LABELS, SOURCE_LABELS, DashboardQuery
+from records import dashboard_selectors as sel
+from records.models import TaskRecord, TaskType
+from records.periods import DEFAULT_PERIOD, HOURLY_PERIODS, PERIODS
+from records.scoring import PASS_THRESHOLD
+
+DASH = "—"
+MINUS = "\u2212"  # a real minus sign: deltas line up and read as negative numbers
+
+
+# --- formatting (pure) --------------------------------------------------------------------------
+
+
+def fmt_number(value: float | None, digits: int = 1) -> str:
+    return DASH if value is None else f"{value:,.{digits}f}"
+
+
+def fmt_percent(value: float | None) -> str:
+    return DASH if value is None else f"{value:.1f}%"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``45s``, ``5m 12s``, ``2h 05m`` — a person's reading of a duration."""
+    if seconds is None:
+        return DASH
+    total = round(seconds)
+    if total < 60:
+        return f"{total}s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def score_tone(value: float | None) -> str:
+    """CSS tone of a 0-100 score: good at 85+, fair at the pass mark, poor below it."""
+    if value is None:
+        return "none"
+    if value >= 85:
+        return "good"
+    return "fair" if value >= PASS_THRESHOLD else "poor"
+
+
+def iso_utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def utc_text(value: datetime) -> str:
+    """What a reader without JavaScript sees; the static JS rewrites it in local time."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def page_url(query: DashboardQuery, **overrides: str | None) -> str:
+    qs = query.querystring(**overrides)
+    return reverse("dashboard:index") + (f"?{qs}" if qs else "")
+
+
+def page_url_for(**params: str | None) -> str:
+    """The dashboard filtered by ``params`` (default period), e.g. from a detail page."""
+    qs = urlencode({key: value for key, value in params.items() if value})
+    return reverse("dashboard:index") + (f"?{qs}" if qs else "")
+
+
+def fragment_url(panel: str, query: DashboardQuery, **extra: str | None) -> str:
+    params = query.querystring(**extra)
+    return reverse("dashboard:fragment", args=[panel]) + (f"?{params}" if params else "")
+
+
+# --- KPIs ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delta:
+    text: str  # "+2.1 pts", "+12 (+15%)"
+    direction: str  # up, down, flat
+    tone: str  # good, bad, neutral
+    title: str  # what it is compared with
+
+
+@dataclass(frozen=True)
+class KpiCard:
+    key: str
+    label: str
+    value: str
+    hint: str
+    delta: Delta | None
+
+
+def _signed(value: float, digits: int) -> str:
+    return f"{value:+,.{digits}f}".replace("-", MINUS)
+
+
+def delta(
+    current: float | None,
+    previous: float | None,
+    *,
+    unit: str = "pts",
+    digits: int = 1,
+    higher_is_better: bool | None = True,
+    relative: bool = False,
+    previous_text: str = "",
+    magnitude: Callable[[float], str] | None = None,
+) -> Delta | None:
+    """The change from ``previous`` to ``current``; None when either is unknown."""
+    if current is None or previous is None:
+        return None
+    diff = current - previous
+    direction = "flat" if abs(diff) < 10 ** (-digits) / 2 else ("up" if diff > 0 else "down")
+    if direction == "flat":
+        text = "no change"
+    elif magnitude is not None:
+        text = ("+" if diff > 0 else MINUS) + magnitude(abs(diff))
+    elif relative:
+        if previous:
+            text = f"{_signed(diff, digits)} ({_signed(100 * diff / previous, 0)}%)"
+        else:
+            text = _signed(diff, digits)
+    else:
+        text = f"{_signed(diff, digits)} {unit}".rstrip()
+    if direction == "flat" or higher_is_better is None:
+        tone = "neutral"
+    else:
+        tone = "good" if (direction == "up") == higher_is_better else "bad"
+    return Delta(text=text, direction=direction, tone=tone, title=previous_text)
+
+
+def kpis_context(query: DashboardQuery) -> dict[str, Any]:
+    window = query.window
+    now = sel.kpi_figures(window=window, filters=query.filters)
+    previous_window = window.previous()
+    before = (
+        sel.kpi_figures(window=previous_window, filters=query.filters)
+        if previous_window is not None
+        else None
+    )
+    label = f"previous {PERIOD_LABELS[query.period]}"
+
+    def was(text: str) -> str:
+        return f"{label.capitalize()}: {text}"
+
+    def change(attr: str, fmt: Callable[[Any], str], **kw: Any) -> Delta | None:
+        if before is None:
+            return None
+        old = getattr(before, attr)
+        return delta(getattr(now, attr), old, previous_text=was(fmt(old)), **kw)
+
+    auto_share = 100.0 * now.auto_count / now.tasks if now.tasks else None
+    share_change = None
+    if before is not None and before.tasks and auto_share is not None:
+        before_share = 100.0 * before.auto_count / before.tasks
+        share_change = delta(
+            auto_share,
+            before_share,
+            unit="pts AUTO",
+            higher_is_better=None,
+            previous_text=was(f"{before.auto_count:,} / {before.manual_count:,}"),
+        )
+    cards = [
+        KpiCard(
+            key="tasks",
+            label="Tasks",
+            value=f"{now.tasks:,}",
+            hint=f"{PERIOD_LABELS[query.period].lower()}",
+            delta=change(
+                "tasks", lambda v: f"{v:,}", digits=0, relative=True, higher_is_better=None
+            ),
+        ),
+        KpiCard(
+            key="avg-quality",
+            label="Avg quality",
+            value=fmt_number(now.avg_quality),
+            hint="quality score, 0\u2013100",
+            delta=change("avg_quality", fmt_number),
+        ),
+        KpiCard(
+            key="avg-performance-index",
+            label="Avg performance index",
+            value=fmt_number(now.avg_performance_index),
+            hint="quality, speed and success",
+            delta=change("avg_performance_index", fmt_number),
+        ),
+        KpiCard(
+            key="pass-rate",
+            label="Pass rate",
+            value=fmt_percent(now.pass_rate),
+            hint=f"quality ≥ {PASS_THRESHOLD:.0f}",
+            delta=change("pass_rate", fmt_percent),
+        ),
+        KpiCard(
+            key="auto-manual",
+            label="AUTO vs manual",
+            value=f"{now.auto_count:,} / {now.manual_count:,}",
+            hint=f"{fmt_percent(auto_share)} recorded automatically"
+            if auto_share is not None
+            else "no tasks",
+            delta=share_change,
+        ),
+        KpiCard(
+            key="median-duration",
+            label="Median duration",
+            value=fmt_duration(now.median_duration),
+            hint="per task",
+            delta=change(
+                "median_duration",
+                fmt_duration,
+                digits=0,
+                higher_is_better=False,
+                magnitude=fmt_duration,
+            ),
+        ),
+    ]
+    return {
+        "cards": cards,
+        "compare_label": f"vs {label}" if before is not None else "",
+        "tasks": now.tasks,
+    }
+
+
+# --- Recent records -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    record_id: str
+    url: str
+    iso: str
+    time_text: str
+    task_type: str
+    task_label: str  # shown only when it differs from the canonical type
+    description: str
+    model: str
+    quality: str
+    quality_tone: str
+    performance_index: str
+    time_efficiency: str
+    duration: str
+    passed: bool
+    success: bool
+    auto: bool
+
+    @classmethod
+    def of(cls, record: TaskRecord) -> RecordRow:
+        return cls(
+            record_id=record.record_id,
+            url=reverse("dashboard:record", args=[record.record_id]),
+            iso=iso_utc(record.recorded_at),
+            time_text=utc_text(record.recorded_at),
+            task_type=record.task_type,
+            task_label=record.task_label if record.task_label != record.task_type else "",
+            description=record.description,
+            model=record.model.name,
+            quality=fmt_number(record.quality_score),
+            quality_tone=score_tone(record.quality_score),
+            performance_index=fmt_number(record.performance_index),
+            time_efficiency=fmt_number(record.time_efficiency),
+            duration=fmt_duration(record.duration_seconds),
+            passed=record.passed,
+            success=record.success,
+            auto=record.auto_generated,
+        )
+
+
+def recent_records_context(query: DashboardQuery) -> dict[str, Any]:
+    page = sel.recent_records(
+        window=query.window,
+        filters=query.filters,
+        after=query.cursor,
+        limit=query.rows if query.cursor is None else sel.PAGE_SIZE,
+    )
+    next_cursor = page.next_cursor.encode() if page.next_cursor else None
+    return {
+        "rows": [RecordRow.of(r) for r in page.records],
+        "more_url": fragment_url("recent-records", query, cursor=next_cursor)
+        if next_cursor
+        else "",
+        "more_href": page_url(query, cursor=next_cursor) + "#recent-records" if next_cursor else "",
+        "page_size": sel.PAGE_SIZE,
+        "at_cursor": query.cursor is not None,
+        "newest_href": page_url(query) + "#recent-records",
+        "filtered": query.filters.active,
+    }
+
+
+# --- Task types and models ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    key: str
+    label: str
+    count: int
+    share: float  # percent of the view's tasks, for the inline bar
+    avg_quality: str
+    quality_tone: str
+    success_rate: str
+    avg_performance_index: str
+    href: str
+    selected: bool
+
+
+def _group_rows(
+    groups: list[sel.GroupFigures], query: DashboardQuery, *, param: str, selected: str | None
+) -> list[GroupRow]:
+    total = sum(g.count for g in groups)
+    return [
+        GroupRow(
+            key=g.key,
+            label=g.key.capitalize() if param == "task_type" else g.key,
+            count=g.count,
+            share=round(100.0 * g.count / total, 1) if total else 0.0,
+            avg_quality=fmt_number(g.avg_quality),
+            quality_tone=score_tone(g.avg_quality),
+            success_rate=fmt_percent(g.success_rate),
+            avg_performance_index=fmt_number(g.avg_performance_index),
+            href=page_url(query, **{param: g.key}),
+            selected=g.key == selected,
+        )
+        for g in groups
+    ]
+
+
+def task_types_context(query: DashboardQuery) -> dict[str, Any]:
+    groups = sel.task_type_breakdown(window=query.window, filters=query.filters)
+    return {
+        "rows": _group_rows(groups, query, param="task_type", selected=query.filters.task_type),
+        "total": sum(g.count for g in groups),
+        "clear_href": page_url(query, task_type=None) if query.filters.task_type else "",
+    }
+
+
+def models_context(query: DashboardQuery) -> dict[str, Any]:
+    groups = sel.model_comparison(window=query.window, filters=query.filters)
+    return {
+        "rows": _group_rows(groups, query, param="model", selected=query.filters.model),
+        "chart": {
+            "labels": [g.key for g in groups],
+            "count": [g.count for g in groups],
+            "quality": [g.avg_quality for g in groups],
+            "performance_index": [g.avg_performance_index for g in groups],
+            "success_rate": [g.success_rate for g in groups],
+        },
+        "clear_href": page_url(query, model=None) if query.filters.model else "",
+    }
+
+
+# --- Trend --------------------------------------------------------------------------------------
+
+
+def _truncate(value: datetime, granularity: sel.Granularity) -> datetime:
+    local = timezone.localtime(value)
+    local = local.replace(minute=0, second=0, microsecond=0)
+    return local if granularity == "hour" else local.replace(hour=0)
+
+
+def _step(value: datetime, granularity: sel.Granularity) -> datetime:
+    if granularity == "hour":  # in UTC, so DST changes neither skip nor repeat an hour
+        return timezone.localtime(value.astimezone(UTC) + timedelta(hours=1))
+    # Days step in wall-clock time (aware arithmetic with the same zone) to stay on midnight.
+    return timezone.localtime(
+        (value.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=value.tzinfo)
+    )
+
+
+def fill_buckets(
+    points: list[sel.TrendPoint],
+    *,
+    first: datetime | None,
+    last: datetime,
+    granularity: sel.Granularity,
+) -> list[sel.TrendPoint]:
+    """Every bucket from ``first`` (else the first point) to ``last``; empty buckets count 0."""
+    if first is None:
+        if not points:
+            return []
+        first = points[0].bucket
+    by_instant = {p.bucket.astimezone(UTC): p for p in points}
+    out = []
+    at = _truncate(first, granularity)
+    end = _truncate(last, granularity)
+    while at <= end:
+        out.append(
+            by_instant.get(at.astimezone(UTC))
+            or sel.TrendPoint(bucket=at, count=0, avg_quality=None, avg_performance_index=None)
+        )
+        at = _step(at, granularity)
+    return out
+
+
+def trend_context(query: DashboardQuery) -> dict[str, Any]:
+    granularity: sel.Granularity = "hour" if query.period in HOURLY_PERIODS else "day"
+    window = query.window
+    points = fill_buckets(
+        sel.trend_series(window=window, filters=query.filters, granularity=granularity),
+        first=window.start,
+        last=window.end,
+        granularity=granularity,
+    )
+    return {
+        "granularity": granularity,
+        "has_data": any(p.count for p in points),
+        "chart": {
+            "unit": granularity,
+            "buckets": [iso_utc(p.bucket) for p in points],
+            # Day buckets are dates in the server's time zone: labelled as such, not converted.
+            "labels": [
+                timezone.localtime(p.bucket).date().isoformat()
+                if granularity == "day"
+                else iso_utc(p.bucket)
+                for p in points
+            ],
+            "count": [p.count for p in points],
+            "quality": [p.avg_quality for p in points],
+            "performance_index": [p.avg_performance_index for p in points],
+        },
+    }
+
+
+# --- Page ---------------------------------------------------------------------------------------
+
+# panel name in URLs and partials -> (context key, builder)
+PANELS: dict[str, tuple[str, Callable[[DashboardQuery], dict[str, Any]]]] = {
+    "kpis": ("kpis", kpis_context),
+    "recent-records": ("recent", recent_records_context),
+    "task-types": ("task_types", task_types_context),
+    "models": ("models", models_context),
+    "trend": ("trend", trend_context),
+}
+
+
+def panel_context(panel: str, query: DashboardQuery) -> dict[str, Any]:
+    key, builder = PANELS[panel]
+    return {"query": query, key: builder(query)}
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    selected: bool
+
+
+def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str, Any]:
+    filters = query.filters
+    chips = [
+        (name, label, value, page_url(query, **{name: None}))
+        for name, label, value in (
+            ("model", "Model", filters.model),
+            ("task_type", "Task type", filters.task_type),
+            ("source", "Source", SOURCE_LABELS.get(filters.source or "")),
+        )
+        if value
+    ]
+    return {
+        "periods": [Option(key, PERIOD_LABELS[key], key == query.period) for key in PERIODS],
+        "models": [Option(n, n, n == filters.model) for n in model_names],
+        "task_types": [Option(t, t.capitalize(), t == filters.task_type) for t in TaskType.values],
+        "sources": [Option(k, v, k == filters.source) for k, v in SOURCE_LABELS.items()],
+        "chips": chips,
+        "reset_href": page_url(query, model=None, task_type=None, source=None),
+        "default_period": DEFAULT_PERIOD,
+    }
+
+
+def panel_urls(query: DashboardQuery) -> dict[str, str]:
+    return {key: fragment_url(panel, query) for panel, (key, _) in PANELS.items()}
+
+
+def page_context(query: DashboardQuery, *, model_names: list[str], has_records: bool) -> dict:
+    context: dict[str, Any] = {
+        "query": query,
+        "period_label": PERIOD_LABELS[query.period],
+        "controls": controls_context(query, model_names),
+        "has_records": has_records,
+        "self_url": page_url(query),
+        "urls": panel_urls(query),
+    }
+    if has_records:
+        for key, builder in PANELS.values():
+            context[key] = builder(query)
+    return context
