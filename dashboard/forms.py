@@ -13,14 +13,8 @@ from urllib.parse import urlencode
 
 from django import forms
 
-from records.dashboard_selectors import (
-    MAX_PAGE_ROWS,
-    PAGE_SIZE,
-    SOURCE_AUTO,
-    SOURCE_MANUAL,
-    Cursor,
-    RecordFilters,
-)
+from records.dashboard_selectors import MAX_PAGE_ROWS, PAGE_SIZE, Cursor
+from records.filters import SOURCE_AUTO, SOURCE_MANUAL, RecordFilters
 from records.models import TaskType
 from records.periods import DEFAULT_PERIOD, PERIODS, Window, period_window
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Round, TruncDay, TruncHour
 
+from records.filters import NO_FILTERS, RecordFilters
 from records.models import (
     DURATION_BUCKETS,
     AgentRollup,
@@ -35,18 +36,6 @@ DAY = timedelta(days=1)
 EXACT_MEDIAN_LIMIT = 20_000
 
 
-@dataclass(frozen=True)
-class Filters:
-    """The dashboard's filters; None means no filter."""
-
-    model: str | None = None
-    task_type: str | None = None
-    auto_generated: bool | None = None
-
-
-NO_FILTERS = Filters()
-
-
 @dataclass
 class Totals:
     key: dict[str, Any]
@@ -60,6 +49,11 @@ class Totals:
     duration_ms: int = 0
     duration_count: int = 0
     buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
+
+    def merge(self, other: Totals) -> None:
+        for name in COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
 
     def add(self, row: dict[str, Any], with_buckets: bool) -> None:
         for name in COUNTERS:
@@ -153,17 +147,6 @@ def _dimension(name: str, *, rollup: bool, prefix: str):
     raise ValueError(f"cannot group by {name!r}")
 
 
-def _filter_q(filters: Filters, prefix: str) -> Q:
-    q = Q()
-    if filters.model is not None:
-        q &= Q(**{f"{prefix}model__name": filters.model})
-    if filters.task_type is not None:
-        q &= Q(**{f"{prefix}task_type": filters.task_type})
-    if filters.auto_generated is not None:
-        q &= Q(**{f"{prefix}auto_generated": filters.auto_generated})
-    return q
-
-
 def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
     def f(name: str) -> str:
         return f"{prefix}{name}"
@@ -199,7 +182,7 @@ def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
 def totals(
     *,
     window: Window,
-    filters: Filters = NO_FILTERS,
+    filters: RecordFilters = NO_FILTERS,
     by: Sequence[str] = (),
     subject: Subject = "records",
     with_buckets: bool = False,
@@ -232,7 +215,7 @@ def totals(
         table = _ROLLUPS[subject]
         sums = [*COUNTERS, *(BUCKETS if with_buckets else ())]
         merge(
-            table.objects.filter(rollup_q, _filter_q(filters, ""))
+            table.objects.filter(rollup_q, filters.q())
             .values(**{f"g_{name}": _dimension(name, rollup=True, prefix="") for name in by})
             .annotate(**{name: Sum(name) for name in sums})
             .order_by()
@@ -245,7 +228,7 @@ def totals(
             part &= Q(**{f"{prefix}recorded_at__{'gte' if lo_incl else 'gt'}": lo})
         raw_q |= part
     merge(
-        model.objects.filter(raw_q, _filter_q(filters, prefix))
+        model.objects.filter(raw_q, filters.q(prefix))
         .values(**{f"g_{name}": _dimension(name, rollup=False, prefix=prefix) for name in by})
         .annotate(**_raw_sums(prefix, with_buckets))
         .order_by()
@@ -253,13 +236,15 @@ def totals(
     return [group for group in groups.values() if group.count]
 
 
-def overall(*, window: Window, filters: Filters = NO_FILTERS, with_buckets: bool = False) -> Totals:
+def overall(
+    *, window: Window, filters: RecordFilters = NO_FILTERS, with_buckets: bool = False
+) -> Totals:
     rows = totals(window=window, filters=filters, with_buckets=with_buckets)
     return rows[0] if rows else Totals(key={})
 
 
 def median_duration(
-    *, window: Window, filters: Filters = NO_FILTERS, total: Totals | None = None
+    *, window: Window, filters: RecordFilters = NO_FILTERS, total: Totals | None = None
 ) -> tuple[float | None, bool]:
     """(median duration in seconds, exact?) of the window's records that have a duration.
 
@@ -274,7 +259,7 @@ def median_duration(
         return None, True
     if n <= EXACT_MEDIAN_LIMIT:
         qs = TaskRecord.objects.filter(
-            _window_q(window), _filter_q(filters, ""), duration_seconds__isnull=False
+            _window_q(window), filters.q(), duration_seconds__isnull=False
         ).order_by("duration_seconds")
         middle = list(qs.values_list("duration_seconds", flat=True)[(n - 1) // 2 : n // 2 + 1])
         return sum(middle) / len(middle), True

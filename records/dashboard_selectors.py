@@ -1,7 +1,8 @@
 """Reads for the dashboard and the legacy JSON API.
 
-Each panel's numbers come from ONE function taking ``(*, window, filters)`` so that its internals
-can later be served from rollup tables without touching the views:
+Each panel's numbers come from ONE function taking ``(*, window, filters)``; the aggregates are
+read through ``records.aggregates`` (day and hour rollups plus the window's two partial hours), so
+their cost does not grow with the history:
 
 - ``kpi_figures``          -> the KPI cards (called twice: this window and ``window.previous()``)
 - ``recent_records``       -> the recent-records table (keyset pages on (recorded_at, id))
@@ -9,8 +10,8 @@ can later be served from rollup tables without touching the views:
 - ``model_comparison``     -> per model
 - ``trend_series``         -> per hour or per day buckets
 
-Aggregates use ``values().annotate()`` / ``aggregate()``; rows use ``select_related``. Every
-function runs a fixed number of queries whatever the number of rows.
+Rows use ``select_related``. Every function runs a fixed number of queries whatever the number of
+rows.
 """
 
 from __future__ import annotations
@@ -19,20 +20,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from django.db import connection
-from django.db.models import Avg, CharField, Count, Q, QuerySet
-from django.db.models.functions import Cast, Substr, TruncDay, TruncHour
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from records.aggregates import Totals, median_duration, totals
 from records.classification import CANONICAL_TYPES
+from records.filters import NO_FILTERS, RecordFilters
 from records.models import AIModel, TaskRecord
 from records.periods import Window, days_window
-from records.scoring import PASS_THRESHOLD
 from records.selectors import records_in
 
-SOURCE_AUTO = "auto"
-SOURCE_MANUAL = "manual"
-SOURCES = (SOURCE_AUTO, SOURCE_MANUAL)
 PAGE_SIZE = 25
 MAX_PAGE_ROWS = 500
 LEGACY_API_LIMIT = 50
@@ -42,42 +39,12 @@ Granularity = Literal["hour", "day"]
 _ROW_DEFERRED = ("raw", "score_breakdown", "issues", "recommendations")
 
 
-@dataclass(frozen=True)
-class RecordFilters:
-    """The dashboard's filters; ``None`` means "any"."""
-
-    model: str | None = None
-    task_type: str | None = None
-    source: str | None = None  # SOURCE_AUTO or SOURCE_MANUAL
-
-    def __post_init__(self) -> None:
-        if self.task_type is not None and self.task_type not in CANONICAL_TYPES:
-            raise ValueError(f"Unknown task type {self.task_type!r}.")
-        if self.source is not None and self.source not in SOURCES:
-            raise ValueError(f"Unknown source {self.source!r}; use auto or manual.")
-
-    @property
-    def active(self) -> bool:
-        return any((self.model, self.task_type, self.source))
-
-
 def filtered_records(*, window: Window, filters: RecordFilters) -> QuerySet[TaskRecord]:
-    qs = records_in(window)
-    if filters.model is not None:
-        qs = qs.filter(model__name=filters.model)
-    if filters.task_type is not None:
-        qs = qs.filter(task_type=filters.task_type)
-    if filters.source is not None:
-        qs = qs.filter(auto_generated=filters.source == SOURCE_AUTO)
-    return qs
+    return records_in(window).filter(filters.q())
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
-
-
-def _percent(part: int, whole: int) -> float | None:
-    return round(100.0 * part / whole, 1) if whole else None
 
 
 # --- KPIs ---------------------------------------------------------------------------------------
@@ -95,37 +62,22 @@ class KpiFigures:
 
 
 def kpi_figures(*, window: Window, filters: RecordFilters) -> KpiFigures:
-    """Totals for the KPI cards: two queries (aggregate, then the median duration)."""
-    qs = filtered_records(window=window, filters=filters)
-    agg = qs.aggregate(
-        tasks=Count("id"),
-        avg_quality=Avg("quality_score"),
-        avg_pi=Avg("performance_index"),
-        passed=Count("id", filter=Q(quality_score__gte=PASS_THRESHOLD)),
-        auto=Count("id", filter=Q(auto_generated=True)),
-        timed=Count("duration_seconds"),
-    )
+    """Totals for the KPI cards: two queries, plus one for an exact median of a small window."""
+    by_source = totals(window=window, filters=filters, by=("auto_generated",), with_buckets=True)
+    total = Totals(key={})
+    for part in by_source:
+        total.merge(part)
+    median, _exact = median_duration(window=window, filters=filters, total=total)
+    auto = sum(part.count for part in by_source if part.key["auto_generated"])
     return KpiFigures(
-        tasks=agg["tasks"],
-        avg_quality=_round(agg["avg_quality"]),
-        avg_performance_index=_round(agg["avg_pi"]),
-        pass_rate=_percent(agg["passed"], agg["tasks"]),
-        auto_count=agg["auto"],
-        manual_count=agg["tasks"] - agg["auto"],
-        median_duration=_median_duration(qs, timed=agg["timed"]),
+        tasks=total.count,
+        avg_quality=_round(total.avg_quality),
+        avg_performance_index=_round(total.avg_performance),
+        pass_rate=_round(total.pass_rate),
+        auto_count=auto,
+        manual_count=total.count - auto,
+        median_duration=_round(median),
     )
-
-
-def _median_duration(qs: QuerySet[TaskRecord], *, timed: int) -> float | None:
-    if not timed:
-        return None
-    middle = (
-        qs.filter(duration_seconds__isnull=False)
-        .order_by("duration_seconds")
-        .values_list("duration_seconds", flat=True)[(timed - 1) // 2 : timed // 2 + 1]
-    )
-    values = list(middle)
-    return _round(sum(values) / len(values)) if values else None
 
 
 # --- Recent records -----------------------------------------------------------------------------
@@ -209,41 +161,32 @@ class GroupFigures:
     pass_rate: float | None  # percent with quality_score >= PASS_THRESHOLD
 
 
-def _grouped(qs: QuerySet[TaskRecord], key: str) -> dict[str, GroupFigures]:
-    rows = (
-        qs.order_by()
-        .values(key)
-        .annotate(
-            count=Count("id"),
-            avg_quality=Avg("quality_score"),
-            avg_pi=Avg("performance_index"),
-            ok=Count("id", filter=Q(success=True)),
-            passed=Count("id", filter=Q(quality_score__gte=PASS_THRESHOLD)),
-        )
+def _figures(total: Totals, key: str) -> GroupFigures:
+    return GroupFigures(
+        key=key,
+        count=total.count,
+        avg_quality=_round(total.avg_quality),
+        avg_performance_index=_round(total.avg_performance),
+        success_rate=_round(total.success_rate),
+        pass_rate=_round(total.pass_rate),
     )
-    return {
-        row[key]: GroupFigures(
-            key=row[key],
-            count=row["count"],
-            avg_quality=_round(row["avg_quality"]),
-            avg_performance_index=_round(row["avg_pi"]),
-            success_rate=_percent(row["ok"], row["count"]),
-            pass_rate=_percent(row["passed"], row["count"]),
-        )
-        for row in rows
-    }
+
+
+def _grouped(*, window: Window, filters: RecordFilters, by: str) -> dict[str, GroupFigures]:
+    rows = totals(window=window, filters=filters, by=(by,))
+    return {row.key[by]: _figures(row, row.key[by]) for row in rows}
 
 
 def task_type_breakdown(*, window: Window, filters: RecordFilters) -> list[GroupFigures]:
     """All nine canonical types in canonical order; types without records have count 0."""
-    found = _grouped(filtered_records(window=window, filters=filters), "task_type")
+    found = _grouped(window=window, filters=filters, by="task_type")
     empty = dict(avg_quality=None, avg_performance_index=None, success_rate=None, pass_rate=None)
     return [found.get(key) or GroupFigures(key=key, count=0, **empty) for key in CANONICAL_TYPES]
 
 
 def model_comparison(*, window: Window, filters: RecordFilters) -> list[GroupFigures]:
     """Models with records in the view, most used first (then by name)."""
-    found = _grouped(filtered_records(window=window, filters=filters), "model__name")
+    found = _grouped(window=window, filters=filters, by="model")
     return sorted(found.values(), key=lambda g: (-g.count, g.key))
 
 
@@ -261,48 +204,28 @@ class TrendPoint:
 def trend_series(
     *, window: Window, filters: RecordFilters, granularity: Granularity
 ) -> list[TrendPoint]:
-    """Buckets that hold records, oldest first (gaps are the caller's to fill). One query."""
-    bucket, to_datetime = _bucket_expression(granularity)
-    rows = (
-        filtered_records(window=window, filters=filters)
-        .order_by()
-        .annotate(bucket=bucket)
-        .values("bucket")
-        .annotate(
-            count=Count("id"), avg_quality=Avg("quality_score"), avg_pi=Avg("performance_index")
-        )
-        .order_by("bucket")
-    )
+    """Buckets that hold records, oldest first (gaps are the caller's to fill). Two queries.
+
+    Days are days of the current time zone: straight from the day rollups when that zone is
+    UTC, else hours folded into local days.
+    """
+    utc_days = granularity == "day" and timezone.get_current_timezone_name() == "UTC"
+    rows = totals(window=window, filters=filters, by=("day",) if utc_days else ("hour",))
+    buckets: dict[datetime, Totals] = {}
+    for row in rows:
+        at = timezone.localtime(row.key["day" if utc_days else "hour"])
+        if granularity == "day":
+            at = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        buckets.setdefault(at, Totals(key={})).merge(row)
     return [
         TrendPoint(
-            bucket=to_datetime(row["bucket"]),
-            count=row["count"],
-            avg_quality=_round(row["avg_quality"]),
-            avg_performance_index=_round(row["avg_pi"]),
+            bucket=at,
+            count=total.count,
+            avg_quality=_round(total.avg_quality),
+            avg_performance_index=_round(total.avg_performance),
         )
-        for row in rows
+        for at, total in sorted(buckets.items())
     ]
-
-
-_SQLITE_PREFIX = {"hour": 13, "day": 10}  # "YYYY-MM-DD HH" and "YYYY-MM-DD" of the stored text
-
-
-def _bucket_expression(granularity: Granularity) -> tuple[Any, Any]:
-    """The SQL that names a record's bucket, and how to read it back as an aware datetime.
-
-    Django's TruncHour/TruncDay run a Python function per row on SQLite (about 20 µs each);
-    there, with the UTC zone, a prefix of the stored UTC text names the same bucket natively.
-    """
-    tz = timezone.get_current_timezone()
-    if connection.vendor == "sqlite" and timezone.get_current_timezone_name() == "UTC":
-        width = _SQLITE_PREFIX[granularity]
-        fmt = "%Y-%m-%d %H" if granularity == "hour" else "%Y-%m-%d"
-        return (
-            Substr(Cast("recorded_at", output_field=CharField()), 1, width),
-            lambda text: datetime.strptime(text, fmt).replace(tzinfo=UTC),
-        )
-    trunc = TruncHour if granularity == "hour" else TruncDay
-    return trunc("recorded_at", tzinfo=tz), lambda value: value
 
 
 # --- Lookups ------------------------------------------------------------------------------------
@@ -376,9 +299,12 @@ def legacy_recent_records(
 ) -> LegacyRecent:
     """``/api/recent-performance-records``: the newest ``limit`` records of the last ``days``
     days in the old shape, with totals over all records of those days. Five queries."""
-    qs = records_in(days_window(days, now or timezone.now()))
-    totals = qs.aggregate(total=Count("id"), auto=Count("id", filter=Q(auto_generated=True)))
-    stats = _grouped(qs, "task_type")
+    window = days_window(days, now or timezone.now())
+    qs = records_in(window)
+    by_source = totals(window=window, by=("auto_generated",))
+    total = sum(part.count for part in by_source)
+    auto = sum(part.count for part in by_source if part.key["auto_generated"])
+    stats = _grouped(window=window, filters=NO_FILTERS, by="task_type")
     rows = (
         qs.select_related("model")
         .prefetch_related("skills", "agents")
@@ -387,9 +313,9 @@ def legacy_recent_records(
     )
     return LegacyRecent(
         records=[legacy_record(r) for r in rows],
-        total_records=totals["total"],
-        auto_generated_count=totals["auto"],
-        manual_assessment_count=totals["total"] - totals["auto"],
+        total_records=total,
+        auto_generated_count=auto,
+        manual_assessment_count=total - auto,
         task_type_stats={
             key: {
                 "count": g.count,

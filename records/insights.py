@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F
 
-from records.aggregates import NO_FILTERS, Filters, Totals, totals
+from records.aggregates import Totals, totals
 from records.classification import CANONICAL_TYPES
+from records.filters import NO_FILTERS, RecordFilters
 from records.models import TaskRecord
 from records.periods import Window
 
@@ -152,7 +153,7 @@ def recommendations(
 
 
 def _latest_scores(
-    window: Window, filters: Filters, field: str, values: Iterable[str]
+    window: Window, filters: RecordFilters, field: str, values: Iterable[str]
 ) -> dict[str, list[float]]:
     """Quality of the latest TREND_WINDOW records per model or per task type, oldest first.
 
@@ -162,14 +163,7 @@ def _latest_scores(
     base = TaskRecord.objects.filter(recorded_at__lte=window.end)
     if window.start is not None:
         base = base.filter(recorded_at__gt=window.start)
-    q = Q()
-    if filters.model is not None:
-        q &= Q(model__name=filters.model)
-    if filters.task_type is not None:
-        q &= Q(task_type=filters.task_type)
-    if filters.auto_generated is not None:
-        q &= Q(auto_generated=filters.auto_generated)
-    base = base.filter(q)
+    base = base.filter(filters.q())
     parts = [
         base.filter(**{field: value})
         .order_by("-recorded_at", "-id")
@@ -193,7 +187,7 @@ def _latest_scores(
     return {group: [q for _, q in sorted(items)] for group, items in scores.items()}
 
 
-def task_insights(*, window: Window, filters: Filters = NO_FILTERS) -> Insights:
+def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Insights:
     """Rankings per task type, trends per model and per task type, a heat map, sentences."""
     by_model = totals(window=window, filters=filters, by=("task_type", "model"))
     by_skill = totals(window=window, filters=filters, by=("task_type", "skill"), subject="skills")

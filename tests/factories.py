@@ -8,6 +8,7 @@ import factory
 from django.utils import timezone
 
 from records.models import Agent, AIModel, ApiToken, ImportRun, Skill, TaskRecord
+from records.rollups import Facts, apply_rollups
 from records.scoring import score_task
 
 
@@ -93,6 +94,14 @@ class TaskRecordFactory(factory.django.DjangoModelFactory):
     def agents(self, create, extracted, **kwargs):
         if create and extracted:
             self.agents.add(*[AgentFactory(name=name) for name in extracted])
+
+    @factory.post_generation
+    def rollups(self, create, extracted, **kwargs):
+        """Count the record in the rollups, as every real write path does."""
+        if create:
+            skill_ids = list(self.skills.values_list("pk", flat=True))
+            agent_ids = list(self.agents.values_list("pk", flat=True))
+            apply_rollups([Facts.of(self, skill_ids, agent_ids)])
 
 
 class ImportRunFactory(factory.django.DjangoModelFactory):

@@ -14,8 +14,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.utils import timezone
 
-from records.dashboard_selectors import RecordFilters, recent_records
+from records.dashboard_selectors import recent_records
 from records.demo import seed_demo
+from records.filters import RecordFilters
 from records.models import TaskRecord
 from records.periods import period_window
 from tests.factories import TaskRecordFactory

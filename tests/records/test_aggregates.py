@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.models import Avg, Count, Q
 
-from records.aggregates import Filters, median_duration, overall, totals
+from records.aggregates import median_duration, overall, totals
 from records.demo import seed_demo
+from records.filters import RecordFilters
 from records.models import RecordSkill, TaskRecord
 from records.periods import Window
 from records.recorder import record_task_performance
@@ -54,10 +55,10 @@ WINDOWS = [
     Window(start=NOW - timedelta(days=14), end=NOW - timedelta(days=7)),
 ]
 FILTERS = [
-    Filters(),
-    Filters(model="GLM 4.6"),
-    Filters(task_type="debugging", auto_generated=True),
-    Filters(auto_generated=False),
+    RecordFilters(),
+    RecordFilters(model="GLM 4.6"),
+    RecordFilters(task_type="debugging", source="auto"),
+    RecordFilters(source="manual"),
 ]
 
 
@@ -69,8 +70,8 @@ def direct(window, filters, prefix=""):
         q &= Q(**{f"{prefix}model__name": filters.model})
     if filters.task_type:
         q &= Q(**{f"{prefix}task_type": filters.task_type})
-    if filters.auto_generated is not None:
-        q &= Q(**{f"{prefix}auto_generated": filters.auto_generated})
+    if filters.source is not None:
+        q &= Q(**{f"{prefix}auto_generated": filters.source == "auto"})
     return q
 
 
@@ -98,7 +99,7 @@ def test_overall_totals_match_the_records(history, window, filters):
 def test_grouped_totals_match_the_records(history, window):
     expected = {
         (row["task_type"], row["model__name"]): row["n"]
-        for row in TaskRecord.objects.filter(direct(window, Filters()))
+        for row in TaskRecord.objects.filter(direct(window, RecordFilters()))
         .values("task_type", "model__name")
         .annotate(n=Count("pk"))
     }
@@ -113,7 +114,7 @@ def test_grouped_totals_match_the_records(history, window):
 def test_skill_totals_match_the_links(history, window):
     expected = {
         row["skill__name"]: row["n"]
-        for row in RecordSkill.objects.filter(direct(window, Filters(), "record__"))
+        for row in RecordSkill.objects.filter(direct(window, RecordFilters(), "record__"))
         .values("skill__name")
         .annotate(n=Count("pk"))
     }
@@ -134,7 +135,7 @@ def test_median_is_exact_for_small_sets_and_close_for_large(history, monkeypatch
     window = WINDOWS[3]
     durations = list(
         TaskRecord.objects.filter(
-            direct(window, Filters()), duration_seconds__isnull=False
+            direct(window, RecordFilters()), duration_seconds__isnull=False
         ).values_list("duration_seconds", flat=True)
     )
     value, exact = median_duration(window=window)

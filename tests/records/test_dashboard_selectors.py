@@ -9,13 +9,14 @@ import pytest
 from django.utils import timezone
 
 from records import dashboard_selectors as sel
+from records.filters import RecordFilters
 from records.periods import Window, period_window
 from tests.factories import AIModelFactory, TaskRecordFactory
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2025, 10, 26, 12, 0, tzinfo=UTC)
-ALL = sel.RecordFilters()
+ALL = RecordFilters()
 
 
 def at(**delta) -> datetime:
@@ -110,6 +111,6 @@ def test_trend_buckets_follow_the_current_time_zone(zone):
 
 def test_filters_reject_unknown_values():
     with pytest.raises(ValueError):
-        sel.RecordFilters(task_type="cooking")
+        RecordFilters(task_type="cooking")
     with pytest.raises(ValueError):
-        sel.RecordFilters(source="robot")
+        RecordFilters(source="robot")

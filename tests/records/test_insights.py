@@ -106,7 +106,7 @@ def test_trend_compares_the_halves_of_the_latest_ten(scores, expected):
 
 
 def test_trends_come_from_the_stored_records():
-    from records.aggregates import Filters
+    from records.filters import RecordFilters
     from records.insights import task_insights
     from records.periods import period_window
 
@@ -114,7 +114,7 @@ def test_trends_come_from_the_stored_records():
         record("testing", "claude-sonnet-4-5", score, minutes_ago=100 - i)  # rising
     for i, score in enumerate([90, 90, 90, 90, 90, 60, 60, 60, 60, 60]):
         record("analysis", "GLM 4.6", score, minutes_ago=100 - i)  # falling
-    insights = task_insights(window=period_window("7d", timezone.now()), filters=Filters())
+    insights = task_insights(window=period_window("7d", timezone.now()), filters=RecordFilters())
     assert insights.model_trends == {"Claude Sonnet 4.5": "improving", "GLM 4.6": "declining"}
     assert insights.type_trends == {"testing": "improving", "analysis": "declining"}
     assert "Claude Sonnet 4.5 is improving over its latest 10 tasks." in insights.recommendations
