@@ -34,6 +34,9 @@ def table_lines(report: ImportReport) -> list[str]:
         )
         status = STATUS_WORDS.get(file_report.status, "")
         note = file_report.note
+        if file_report.failed and file_report.status != "failed":
+            failed = f"{file_report.failed} failed, see the errors"
+            note = f"{failed}; {note}" if note else failed
         if status and status != "skipped" and not note.lower().startswith(status.lower()):
             note = f"{status}: {note}" if note else status
         if note:
@@ -80,4 +83,6 @@ def failure_line(report: ImportReport) -> str:
         noun = "record" if failed == 1 else "records"
         parts.append(f"{failed} {noun} failed ({names})")
     verb = "Dry run found failures" if report.dry_run else "Import finished with failures"
-    return f"{verb}: {'; '.join(parts)}. See the errors above (import run #{report.run_id})."
+    first = report.errors[0].describe() if report.errors else ""
+    first = f" First: {first}." if first else ""
+    return f"{verb}: {'; '.join(parts)}.{first} Import run #{report.run_id}."

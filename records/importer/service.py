@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from typing import Any, Protocol
 
-from django.db import reset_queries, transaction
+from django.db import DatabaseError, reset_queries, transaction
 from django.utils import timezone
 
 from records.importer.discovery import Kind, LegacyFile, discover
@@ -16,6 +17,8 @@ from records.importer.normalise import LegacyTask, RecordError, normalise_payloa
 from records.importer.reading import FileReadError, inspect_file, iter_records
 from records.importer.writer import apply_batch, refresh_quality_improvements
 from records.models import ImportRun
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1_000
 MAX_STORED_WARNINGS = 1_000  # failures are all kept; warnings beyond this are only counted
@@ -304,7 +307,10 @@ def legacy_import(
             )
     except BaseException as exc:
         report.problems.append(Problem(file="(import)", reason=f"stopped: {exc!r}"))
-        _finish(run, report, started, status=ImportRun.Status.FAILED)
+        try:
+            _finish(run, report, started, status=ImportRun.Status.FAILED)
+        except DatabaseError:
+            logger.warning("could not record the end of import run %s", run.pk, exc_info=True)
         raise
     _finish(
         run,
