@@ -39,27 +39,6 @@ MERGED_FIELDS = (
     "quality_improvement",
     "auto_generated",
 )
-# Columns that ``finalise`` decides (everything but the raw payloads and the M2M names).
-STORED_FIELDS = (
-    "recorded_at",
-    "task_type",
-    "task_label",
-    "description",
-    "complexity",
-    "success",
-    "quality_score",
-    "performance_index",
-    "time_efficiency",
-    "quality_improvement",
-    "duration_seconds",
-    "files_modified",
-    "lines_changed",
-    "issues",
-    "issues_count",
-    "recommendations",
-    "score_breakdown",
-    "auto_generated",
-)
 
 
 @dataclass

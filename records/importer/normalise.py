@@ -13,6 +13,7 @@ and reported as a warning; the original stays in the stored payload either way.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from records.names import normalise_model_name
+from records.names import normalise_model_name as _normalise_model_name
 from records.validation import MAX_COUNT, MAX_DURATION, MAX_RECORD_ID, parse_timestamp
 
 MAX_LABEL = 200
@@ -59,6 +60,10 @@ GIVEN_FLAGS = (
 _UNSAFE_ID = re.compile(r"[\s/?#%\\]")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMERIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+# A legacy folder names a handful of models a hundred thousand times.
+normalise_model_name = functools.lru_cache(maxsize=1024)(_normalise_model_name)
 
 
 class RecordError(Exception):

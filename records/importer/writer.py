@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.utils import timezone
 
 from records.importer.merge import (
-    STORED_FIELDS,
     Draft,
     draft_from_record,
     draft_from_task,
@@ -150,53 +150,91 @@ def _write(tasks: Sequence[LegacyTask]) -> BatchResult:
             Agent, {n for s in changed.values() for n in (s.draft.agents or [])}
         )
 
-        new_records: list[TaskRecord] = []
-        updated: list[TaskRecord] = []
+        now = timezone.now()
+        new_rows: list[dict[str, Any]] = []
+        updated_rows: list[dict[str, Any]] = []
         for record_id, state in changed.items():
             values = finalise(state.draft)
-            model = models[model_name(state.draft)]
+            values["model"] = models[model_name(state.draft)].pk
+            values["raw"] = state.raw
             result.touched_types.add(values["task_type"])
             if state.record is None:
-                new_records.append(
-                    TaskRecord(
-                        record_id=record_id,
-                        model=model,
-                        source=state.source,
-                        raw=state.raw,
-                        **values,
-                    )
+                new_rows.append(
+                    values | {"record_id": record_id, "source": state.source, "created_at": now}
                 )
-                continue
-            record = state.record
-            result.touched_types.add(record.task_type)
-            for name in STORED_FIELDS:
-                setattr(record, name, values[name])
-            record.model = model
-            record.raw = state.raw
-            updated.append(record)
+            else:
+                result.touched_types.add(state.record.task_type)
+                updated_rows.append(values | {"id": state.record.pk})
 
-        TaskRecord.objects.bulk_create(new_records)
-        if updated:
-            TaskRecord.objects.bulk_update(updated, [*STORED_FIELDS, "model", "raw"])
+        insert_rows(TaskRecord, new_rows)
+        update_rows(TaskRecord, updated_rows)
+        pks = {record_id: s.record.pk for record_id, s in changed.items() if s.record is not None}
+        if new_rows:
+            pks |= dict(
+                TaskRecord.objects.filter(
+                    record_id__in=[row["record_id"] for row in new_rows]
+                ).values_list("record_id", "id")
+            )
 
-        skill_rows: list[RecordSkill] = []
-        agent_rows: list[RecordAgent] = []
-        for record in [*new_records, *updated]:
-            state = changed[record.record_id]
+        skill_rows: list[dict[str, int]] = []
+        agent_rows: list[dict[str, int]] = []
+        for record_id, state in changed.items():
             had_skills, had_agents = state.names_before
             if not had_skills:
                 skill_rows += [
-                    RecordSkill(record=record, skill=skill_objs[name])
+                    {"record": pks[record_id], "skill": skill_objs[name].pk}
                     for name in state.draft.skills or []
                 ]
             if not had_agents:
                 agent_rows += [
-                    RecordAgent(record=record, agent=agent_objs[name])
+                    {"record": pks[record_id], "agent": agent_objs[name].pk}
                     for name in state.draft.agents or []
                 ]
-        RecordSkill.objects.bulk_create(skill_rows, ignore_conflicts=True)
-        RecordAgent.objects.bulk_create(agent_rows, ignore_conflicts=True)
+        insert_rows(RecordSkill, skill_rows, ignore_conflicts=True)
+        insert_rows(RecordAgent, agent_rows, ignore_conflicts=True)
     return result
+
+
+def insert_rows(model, rows: list[dict[str, Any]], *, ignore_conflicts: bool = False) -> None:
+    """INSERT many rows with one prepared statement (executemany): no per-row ORM overhead.
+
+    ``rows`` map field names to Python values (foreign keys as primary keys); each value goes
+    through its field's ``get_db_prep_save``, exactly as the ORM would store it.
+    """
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    fields = [model._meta.get_field(name) for name in rows[0]]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+    )
+    params = [[f.get_db_prep_save(row[f.name], connection) for f in fields] for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def update_rows(model, rows: list[dict[str, Any]]) -> None:
+    """UPDATE many rows by ``id`` with one prepared statement; every row sets the same fields."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    names = [name for name in rows[0] if name != "id"]
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} SET "
+        + ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        + f" WHERE {quote(model._meta.pk.column)} = %s"
+    )
+    params = [
+        [*(f.get_db_prep_save(row[f.name], connection) for f in fields), row["id"]] for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _names_by_record(through, name_path: str, records: Iterable[TaskRecord]) -> dict[int, list]:
@@ -223,7 +261,7 @@ def refresh_quality_improvements(*, task_types: Iterable[str]) -> int:
         window: deque[float] = deque(maxlen=BASELINE_WINDOW)
         same_time: list[float] = []
         current_time = None
-        pending: list[TaskRecord] = []
+        pending: list[dict[str, Any]] = []
         rows = (
             TaskRecord.objects.filter(task_type=task_type)
             .order_by("recorded_at", "id")
@@ -248,7 +286,7 @@ def refresh_quality_improvements(*, task_types: Iterable[str]) -> int:
                 continue
             value = quality_improvement(quality, list(window))
             if value != improvement:
-                pending.append(TaskRecord(pk=pk, quality_improvement=value))
+                pending.append({"quality_improvement": value, "id": pk})
             if len(pending) >= REFRESH_CHUNK:
                 changed += _update_improvements(pending)
                 pending = []
@@ -256,12 +294,13 @@ def refresh_quality_improvements(*, task_types: Iterable[str]) -> int:
     return changed
 
 
-def _update_improvements(records: list[TaskRecord]) -> int:
-    if not records:
+def _update_improvements(rows: list[dict[str, Any]]) -> int:
+    if not rows:
         return 0
 
-    def write() -> int:
+    def write() -> None:
         with transaction.atomic():
-            return TaskRecord.objects.bulk_update(records, ["quality_improvement"])
+            update_rows(TaskRecord, rows)
 
-    return with_lock_retry(write)
+    with_lock_retry(write)
+    return len(rows)
