@@ -47,6 +47,17 @@ COMPLEXITY_WORDS = {
     "hard": "complex",
     "very high": "complex",
 }
+FLAG_WORDS = {
+    "true": True,
+    "yes": True,
+    "passed": True,
+    "success": True,
+    "completed": True,
+    "false": False,
+    "no": False,
+    "failed": False,
+    "failure": False,
+}
 # Inputs of the scoring contract (and auto_generated) that a record may or may not have given;
 # kept in score_breakdown["given"] so that a later source can fill what an earlier one lacked.
 GIVEN_FLAGS = (
@@ -189,8 +200,8 @@ class _Reader:
             return value
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
-        if isinstance(value, str) and value.strip().lower() in {"true", "false", "yes", "no"}:
-            return value.strip().lower() in {"true", "yes"}
+        if isinstance(value, str) and value.strip().lower() in FLAG_WORDS:
+            return FLAG_WORDS[value.strip().lower()]
         self.error(name, f"must be true or false, got {_describe(value)}")
         return None
 
@@ -276,9 +287,12 @@ def read_timestamp(value: Any, *, assume_tz: tzinfo) -> datetime | None:
     if isinstance(value, str):
         text = value.strip()
         if _NUMERIC.match(text):
-            value = float(text)
-        elif _DATE_ONLY.match(text):
-            value = text + "T00:00:00"
+            return parse_timestamp(float(text), assume_tz=assume_tz)
+        if _DATE_ONLY.match(text):
+            text += "T00:00:00"
+        elif text[-4:].upper() in (" UTC", " GMT"):
+            text = text[:-4] + "+00:00"
+        value = text
     return parse_timestamp(value, assume_tz=assume_tz)
 
 

@@ -7,7 +7,7 @@ where its record lists are. ``iter_records`` then yields the records of those li
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -63,8 +63,11 @@ def _json_error(exc: Exception, position: int) -> FileReadError:
     return FileReadError(f"invalid JSON near byte {position}: {first}")
 
 
-def inspect_file(path: Path) -> FileLayout:
-    """Validate the whole file and find its record lists; raise ``FileReadError`` if unusable."""
+def inspect_file(path: Path, on_progress: Callable[[int], None] | None = None) -> FileLayout:
+    """Validate the whole file and find its record lists; raise ``FileReadError`` if unusable.
+
+    ``on_progress`` is told the bytes read so far every few thousand JSON events.
+    """
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -79,7 +82,11 @@ def inspect_file(path: Path) -> FileLayout:
         with _open(path) as handle:
             try:
                 events = ijson.parse(handle, buf_size=READ_BUFFER)
+                seen = 0
                 for prefix, event, value in events:
+                    seen += 1
+                    if on_progress is not None and not seen & 0x7FFF:
+                        on_progress(handle.tell())
                     if not top:
                         if event == "start_array":
                             top = "list"

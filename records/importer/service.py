@@ -21,13 +21,16 @@ from records.models import ImportRun
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1_000
-MAX_STORED_WARNINGS = 1_000  # failures are all kept; warnings beyond this are only counted
+# Problems kept (printed, stored on the ImportRun); beyond these they are only counted, so that a
+# file of a million bad records cannot exhaust memory.
+MAX_STORED_ERRORS = 10_000
+MAX_STORED_WARNINGS = 1_000
 
 
 class Progress(Protocol):
     def file_started(self, legacy_file: LegacyFile, *, number: int, total: int) -> None: ...
 
-    def advanced(self, *, done_bytes: int, total_bytes: int, records: int) -> None: ...
+    def advanced(self, *, phase: str, done_bytes: int, total_bytes: int, records: int) -> None: ...
 
     def file_finished(self, report: FileReport) -> None: ...
 
@@ -96,6 +99,7 @@ class ImportReport:
     files: list[FileReport] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings_dropped: int = 0
+    errors_dropped: int = 0
     improvements_refreshed: int = 0
     seconds: float = 0.0
 
@@ -126,13 +130,22 @@ class _Run:
         self.progress = progress
         self.touched_types: set[str] = set()
         self.records_seen = 0
-        self.total_bytes = sum(_size(f) for f in files if f.readable)
+        self.errors_kept = self.warnings_kept = 0
+        # Each file is read twice: checked whole, then imported.
+        self.total_bytes = 2 * sum(_size(f) for f in files if f.readable)
         self.done_bytes = 0
 
     def problem(self, problem: Problem) -> None:
-        if problem.level == "warning" and len(self.report.warnings) >= MAX_STORED_WARNINGS:
-            self.report.warnings_dropped += 1
-            return
+        if problem.level == "warning":
+            if self.warnings_kept >= MAX_STORED_WARNINGS:
+                self.report.warnings_dropped += 1
+                return
+            self.warnings_kept += 1
+        else:
+            if self.errors_kept >= MAX_STORED_ERRORS:
+                self.report.errors_dropped += 1
+                return
+            self.errors_kept += 1
         self.report.problems.append(problem)
 
     def import_all(self, *, assume_tz: tzinfo, batch_size: int) -> None:
@@ -149,7 +162,7 @@ class _Run:
                 self.progress.file_started(legacy_file, number=number, total=len(readable))
             file_report = self.import_file(legacy_file, assume_tz=assume_tz, batch_size=batch_size)
             self.report.files.append(file_report)
-            self.done_bytes += _size(legacy_file)
+            self.done_bytes += 2 * _size(legacy_file)
             if self.progress:
                 self.progress.file_finished(file_report)
 
@@ -157,8 +170,18 @@ class _Run:
         self, legacy_file: LegacyFile, *, assume_tz: tzinfo, batch_size: int
     ) -> FileReport:
         report = FileReport(display=legacy_file.display, kind=legacy_file.kind, status="imported")
+
+        def checked(position: int) -> None:
+            if self.progress:
+                self.progress.advanced(
+                    phase="checking",
+                    done_bytes=self.done_bytes + position,
+                    total_bytes=self.total_bytes,
+                    records=self.records_seen,
+                )
+
         try:
-            layout = inspect_file(legacy_file.path)
+            layout = inspect_file(legacy_file.path, checked)
         except FileReadError as exc:
             report.status = "failed"
             report.note = f"{exc}; nothing imported from this file"
@@ -198,7 +221,8 @@ class _Run:
                 self.records_seen += 1
                 if self.progress and self.records_seen % 500 == 0:
                     self.progress.advanced(
-                        done_bytes=self.done_bytes + position,
+                        phase="importing",
+                        done_bytes=self.done_bytes + _size(legacy_file) + position,
                         total_bytes=self.total_bytes,
                         records=self.records_seen,
                     )
@@ -331,8 +355,7 @@ def _finish(run: ImportRun, report: ImportReport, started: float, *, status: str
     run.failed = report.total("failed") + len(report.failed_files)
     run.files = [file_report.as_json() for file_report in report.files]
     run.errors = [problem.as_json() for problem in report.problems]
-    if report.warnings_dropped:
-        run.errors.append(
-            {"level": "warning", "reason": f"{report.warnings_dropped} more warnings not stored"}
-        )
+    for level, dropped in (("error", report.errors_dropped), ("warning", report.warnings_dropped)):
+        if dropped:
+            run.errors.append({"level": level, "reason": f"{dropped} more {level}s not stored"})
     run.save()

@@ -199,6 +199,7 @@ def test_a_terminal_gets_a_progress_bar():
     assert "\r" in text
     assert "[1/1] .claude-patterns/performance_records.json" in text
     assert "%" in text
+    assert "checking" in text
     assert "Reading [" not in text
 
 

@@ -8,6 +8,7 @@ import shutil
 import pytest
 from django.db import connections
 
+from records.importer import service
 from records.management.commands.import_legacy import Command
 from records.models import ImportRun, TaskRecord
 from tests.records.legacy_helpers import (
@@ -297,3 +298,19 @@ def test_good_sample_folders_next_to_a_broken_one_still_import(tmp_path):
 
     assert TaskRecord.objects.count() == 21
     assert "b/.claude-patterns/quality_history.json" in result.error
+
+
+def test_past_the_cap_failures_are_counted_not_listed(folder, monkeypatch):
+    monkeypatch.setattr(service, "MAX_STORED_ERRORS", 3)
+    write_json(
+        folder / "quality_history.json",
+        quality_history(assessment("good-1"), *["bad"] * 5),
+    )
+
+    result = run_failing_import(folder)
+
+    assert result.err.count("a record must be a JSON object") == 3
+    assert "error: 2 more errors not shown" in result.err
+    run = ImportRun.objects.get()
+    assert run.failed == 5
+    assert run.errors[-1] == {"level": "error", "reason": "2 more errors not stored"}

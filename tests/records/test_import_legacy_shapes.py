@@ -356,6 +356,7 @@ def test_an_explicit_json_file_with_an_unknown_name_is_read_if_it_holds_records(
         (1761046080000, datetime(2025, 10, 21, 11, 28, tzinfo=UTC)),
         ("1761046080", datetime(2025, 10, 21, 11, 28, tzinfo=UTC)),
         ("2025-10-21", datetime(2025, 10, 21, tzinfo=UTC)),
+        ("2025-10-21 11:28:00 UTC", datetime(2025, 10, 21, 11, 28, tzinfo=UTC)),
     ],
 )
 def test_every_timestamp_form_becomes_utc(tmp_path, written, expected):
@@ -460,6 +461,26 @@ def test_labels_are_classified_and_model_names_normalised(tmp_path):
         "d": ("general", "something-new", "My Local Model"),
     }
     assert sorted(AIModel.objects.values_list("name", flat=True)) == ["GLM 4.6", "My Local Model"]
+
+
+def test_success_words_the_old_tool_wrote_are_understood(tmp_path):
+    folder = patterns_dir(tmp_path)
+    write_json(
+        folder / "quality_history.json",
+        quality_history(
+            assessment("a", success="completed"),
+            assessment("b", success="failed"),
+            assessment("c", details={"success": 0}),
+        ),
+    )
+
+    run_import(folder)
+
+    assert dict(TaskRecord.objects.values_list("record_id", "success")) == {
+        "a": True,
+        "b": False,
+        "c": False,
+    }
 
 
 def test_auto_generated_comes_from_the_payload(tmp_path):

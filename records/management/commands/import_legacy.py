@@ -45,12 +45,16 @@ class TerminalProgress:
         self.out = out
         self.last = 0.0
         self.label = ""
+        self.phase = ""
+        self.done = self.total = self.records = 0
 
     def file_started(self, legacy_file: LegacyFile, *, number: int, total: int) -> None:
         self.label = f"[{number}/{total}] {legacy_file.display}"
-        self._draw(0, 1, 0, force=True)
+        self.phase = "checking"
+        self._draw(self.done, self.total, self.records, force=True)
 
-    def advanced(self, *, done_bytes: int, total_bytes: int, records: int) -> None:
+    def advanced(self, *, phase: str, done_bytes: int, total_bytes: int, records: int) -> None:
+        self.phase = phase
         self._draw(done_bytes, total_bytes, records)
 
     def file_finished(self, report: FileReport) -> None:
@@ -62,11 +66,13 @@ class TerminalProgress:
         if not force and now - self.last < 0.1:
             return
         self.last = now
+        self.done, self.total, self.records = done, total, records
         share = min(1.0, done / total) if total else 0.0
         filled = int(share * BAR_WIDTH)
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         self.out.write(
-            f"\r\033[K[{bar}] {share:4.0%}  {records:>9,} records  {self.label}", ending=""
+            f"\r\033[K[{bar}] {share:4.0%}  {records:>9,} records  {self.phase} {self.label}",
+            ending="",
         )
         self.out.flush()
 
@@ -81,7 +87,7 @@ class PlainProgress:
     def file_started(self, legacy_file: LegacyFile, *, number: int, total: int) -> None:
         self.out.write(f"Reading [{number}/{total}] {legacy_file.display}")
 
-    def advanced(self, *, done_bytes: int, total_bytes: int, records: int) -> None:
+    def advanced(self, *, phase: str, done_bytes: int, total_bytes: int, records: int) -> None:
         if records >= self.next_mark:
             self.out.write(f"  {records:,} records read")
             self.next_mark = (records // 10_000 + 1) * 10_000
@@ -166,6 +172,8 @@ class Command(BaseCommand):
             self.stderr.write(f"error: {problem.describe()}")
         for problem in report.warnings:
             self.stderr.write(f"warning: {problem.describe()}", style_func=self.style.WARNING)
+        if report.errors_dropped:
+            self.stderr.write(f"error: {report.errors_dropped} more errors not shown")
         if report.warnings_dropped:
             self.stderr.write(f"warning: {report.warnings_dropped} more warnings not shown")
         self.stdout.write(summary_line(report))
