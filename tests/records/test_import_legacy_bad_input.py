@@ -6,9 +6,9 @@ import json
 import shutil
 
 import pytest
-from django.db import connections
+from django.db import DataError, connections
 
-from records.importer import service
+from records.importer import service, writer
 from records.management.commands.import_legacy import Command
 from records.models import ImportRun, TaskRecord
 from tests.records.legacy_helpers import (
@@ -314,3 +314,24 @@ def test_past_the_cap_failures_are_counted_not_listed(folder, monkeypatch):
     run = ImportRun.objects.get()
     assert run.failed == 5
     assert run.errors[-1] == {"level": "error", "reason": "2 more errors not stored"}
+
+
+def test_a_record_the_database_refuses_fails_alone(folder, monkeypatch):
+    real_insert = writer.insert_rows
+
+    def refuse_poison(model, rows, **kwargs):
+        if any(row.get("record_id") == "poison" for row in rows):
+            raise DataError("value too long for type character varying(200)")
+        return real_insert(model, rows, **kwargs)
+
+    monkeypatch.setattr(writer, "insert_rows", refuse_poison)
+    write_json(
+        folder / "quality_history.json",
+        quality_history(assessment("good-1"), assessment("poison"), assessment("good-2")),
+    )
+
+    result = run_failing_import(folder)
+
+    assert set(TaskRecord.objects.values_list("record_id", flat=True)) == {"good-1", "good-2"}
+    assert "record 1" in result.err
+    assert "the database refused it: value too long" in result.err
