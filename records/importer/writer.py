@@ -9,6 +9,7 @@ is ``refresh_quality_improvements``, which afterwards re-derives the baseline-ba
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -212,9 +213,36 @@ def insert_rows(model, rows: list[dict[str, Any]], *, ignore_conflicts: bool = F
         f"VALUES ({', '.join(['%s'] * len(fields))})"
         + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
     )
-    params = [[f.get_db_prep_save(row[f.name], connection) for f in fields] for row in rows]
+    prep = _preparers(fields, connection)
+    params = [[p(row[f.name]) for f, p in zip(fields, prep, strict=True)] for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+# Fields whose Python values (as the importer builds them: str, int, float, bool, None) are already
+# what the database driver takes; every other field goes through ``get_db_prep_save``.
+_PLAIN_TYPES = {
+    "CharField",
+    "TextField",
+    "FloatField",
+    "BooleanField",
+    "IntegerField",
+    "PositiveIntegerField",
+    "BigIntegerField",
+    "ForeignKey",
+}
+
+
+def _preparers(fields, connection) -> list:
+    def plain(value):
+        return value
+
+    return [
+        plain
+        if field.get_internal_type() in _PLAIN_TYPES
+        else functools.partial(field.get_db_prep_save, connection=connection)
+        for field in fields
+    ]
 
 
 def update_rows(model, rows: list[dict[str, Any]]) -> None:
@@ -230,8 +258,9 @@ def update_rows(model, rows: list[dict[str, Any]]) -> None:
         + ", ".join(f"{quote(f.column)} = %s" for f in fields)
         + f" WHERE {quote(model._meta.pk.column)} = %s"
     )
+    prep = _preparers(fields, connection)
     params = [
-        [*(f.get_db_prep_save(row[f.name], connection) for f in fields), row["id"]] for row in rows
+        [*(p(row[f.name]) for f, p in zip(fields, prep, strict=True)), row["id"]] for row in rows
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
