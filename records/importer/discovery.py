@@ -134,56 +134,47 @@ def _pattern_dirs(root: Path) -> list[Path]:
 
 
 def discover(paths: list[str]) -> list[LegacyFile]:
-    """Every file the import will look at, in the order it reads them."""
+    """Every file the import will look at, in the order it reads them.
+
+    A PATH that does not exist, cannot be listed or holds nothing legacy becomes a ``MISSING``
+    entry, which the import reports as a failure.
+    """
     files: list[LegacyFile] = []
     seen: set[Path] = set()
-
-    def add(legacy_file: LegacyFile) -> None:
-        key = legacy_file.path.resolve()
-        if key not in seen:
-            seen.add(key)
-            files.append(legacy_file)
-
     for raw in paths:
-        path = Path(raw).expanduser()
-        display_root = path.absolute().parent
-        if not path.exists():
-            files.append(
-                LegacyFile(
-                    path=path,
-                    display=str(raw),
-                    source="",
-                    kind=Kind.MISSING,
-                    note="no such file or directory",
-                )
-            )
-            continue
-        if path.is_file():
-            add(_legacy_file(path.absolute(), display_root, explicit=True))
-            continue
-        directory = path.absolute()
-        if directory.name in PATTERN_DIRS:
-            directories = [directory]
-        else:
-            # A folder that holds the files itself (a renamed copy) counts as a patterns folder.
-            own = [
-                f
-                for f in _directory_files(directory, display_root)
-                if f.kind not in (Kind.UNKNOWN,)
-            ]
-            directories = ([directory] if own else []) + _pattern_dirs(directory)
-        if not directories:
-            files.append(
-                LegacyFile(
-                    path=directory,
-                    display=str(raw),
-                    source="",
-                    kind=Kind.MISSING,
-                    note="no .claude-patterns directory or legacy JSON file found here",
-                )
-            )
-            continue
-        for folder in directories:
-            for legacy_file in _directory_files(folder, display_root):
-                add(legacy_file)
+        try:
+            found = _discover_path(raw)
+        except OSError as exc:
+            found = [_missing(raw, f"cannot read: {exc.strerror or exc}")]
+        for legacy_file in found:
+            if legacy_file.kind == Kind.MISSING:
+                files.append(legacy_file)
+                continue
+            key = legacy_file.path.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(legacy_file)
     return files
+
+
+def _missing(raw: str, note: str) -> LegacyFile:
+    return LegacyFile(path=Path(raw), display=str(raw), source="", kind=Kind.MISSING, note=note)
+
+
+def _discover_path(raw: str) -> list[LegacyFile]:
+    path = Path(raw).expanduser()
+    display_root = path.absolute().parent
+    if not path.exists():
+        return [_missing(raw, "no such file or directory")]
+    if path.is_file():
+        return [_legacy_file(path.absolute(), display_root, explicit=True)]
+    directory = path.absolute()
+    if directory.name in PATTERN_DIRS:
+        directories = [directory]
+    else:
+        # A folder that holds the files itself (a renamed copy) counts as a patterns folder.
+        own = [f for f in _directory_files(directory, display_root) if f.kind != Kind.UNKNOWN]
+        directories = ([directory] if own else []) + _pattern_dirs(directory)
+    if not directories:
+        return [_missing(raw, "no .claude-patterns directory or legacy JSON file found here")]
+    return [f for folder in directories for f in _directory_files(folder, display_root)]

@@ -145,7 +145,11 @@ def _only_whitespace(path: Path) -> bool:
 
 def iter_records(path: Path, record_list: RecordList) -> Iterator[tuple[int, Any, int]]:
     """(index in the list, payload, bytes read so far) for each item of one record list."""
-    with _open(path) as handle:
+    try:
+        handle = _open(path)
+    except OSError as exc:
+        raise FileReadError(f"cannot read: {exc.strerror or exc}") from exc
+    with handle:
         try:
             items = ijson.items(handle, record_list.prefix, use_float=True, buf_size=READ_BUFFER)
             for index, payload in enumerate(items):
@@ -153,3 +157,5 @@ def iter_records(path: Path, record_list: RecordList) -> Iterator[tuple[int, Any
         except (ijson.JSONError, UnicodeDecodeError) as exc:
             # Only when the file changed since inspect_file read it.
             raise _json_error(exc, handle.tell()) from exc
+        except OSError as exc:
+            raise FileReadError(f"cannot read: {exc.strerror or exc}") from exc

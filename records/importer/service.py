@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from records.importer.discovery import Kind, LegacyFile, discover
 from records.importer.normalise import LegacyTask, RecordError, normalise_payload
-from records.importer.reading import FileReadError, inspect_file, iter_records
+from records.importer.reading import FileLayout, FileReadError, inspect_file, iter_records
 from records.importer.writer import apply_batch, refresh_quality_improvements
 from records.models import ImportRun
 
@@ -206,7 +206,7 @@ class _Run:
                 if len(batch) >= batch_size:
                     self.flush(batch, report)
                     batch = []
-        except FileReadError as exc:  # the file changed while it was being read
+        except FileReadError as exc:  # the file changed or vanished while it was being read
             report.status = "failed"
             report.note = f"{exc} (the file changed during the import)"
             self.problem(Problem(file=legacy_file.display, reason=str(exc)))
@@ -214,7 +214,7 @@ class _Run:
         return report
 
     def _normalised(
-        self, legacy_file: LegacyFile, layout, *, assume_tz: tzinfo
+        self, legacy_file: LegacyFile, layout: FileLayout, *, assume_tz: tzinfo
     ) -> Iterator[tuple[LegacyTask, int, str] | Problem]:
         for record_list in layout.lists:
             for index, payload, position in iter_records(legacy_file.path, record_list):
