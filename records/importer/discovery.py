@@ -110,13 +110,36 @@ def _legacy_file(path: Path, display_root: Path, *, explicit: bool) -> LegacyFil
     )
 
 
-def _directory_files(directory: Path, display_root: Path) -> list[LegacyFile]:
+def _directory_files(
+    directory: Path, display_root: Path, *, list_others: bool = False
+) -> list[LegacyFile]:
+    """The folder's JSON files in reading order; with ``list_others``, then everything else."""
+    entries = sorted(directory.iterdir(), key=lambda p: p.name)
     found = [
         _legacy_file(entry, display_root, explicit=False)
-        for entry in sorted(directory.iterdir(), key=lambda p: p.name)
+        for entry in entries
         if entry.is_file() and entry.suffix.lower() == ".json"
     ]
-    return sorted(found, key=lambda f: (_ORDER.get(f.kind, 9), f.path.name))
+    found.sort(key=lambda f: (_ORDER.get(f.kind, 9), f.path.name))
+    if list_others:
+        for entry in entries:
+            if entry.is_dir():
+                note = "skipped: a subfolder; only the patterns folder's own files are read"
+            elif entry.suffix.lower() != ".json":
+                note = "skipped: not a JSON file"
+            else:
+                continue
+            legacy_file = _legacy_file(entry, display_root, explicit=False)
+            found.append(
+                LegacyFile(
+                    path=entry,
+                    display=legacy_file.display + ("/" if entry.is_dir() else ""),
+                    source="",
+                    kind=Kind.UNKNOWN,
+                    note=note,
+                )
+            )
+    return found
 
 
 def _pattern_dirs(root: Path) -> list[Path]:
@@ -177,4 +200,10 @@ def _discover_path(raw: str) -> list[LegacyFile]:
         directories = ([directory] if own else []) + _pattern_dirs(directory)
     if not directories:
         return [_missing(raw, "no .claude-patterns directory or legacy JSON file found here")]
-    return [f for folder in directories for f in _directory_files(folder, display_root)]
+    return [
+        legacy_file
+        for folder in directories
+        for legacy_file in _directory_files(
+            folder, display_root, list_others=folder.name in PATTERN_DIRS
+        )
+    ]

@@ -248,7 +248,7 @@ class _Run:
                             file=legacy_file.display,
                             index=index,
                             location=record_list.path,
-                            record=task.record_id,
+                            record=task.identity,
                             reason=warning,
                             level="warning",
                         )

@@ -585,7 +585,8 @@ def test_patterns_unknown_and_non_json_files_are_skipped_with_a_message(tmp_path
     assert "config.json" in result.out
     assert "not a legacy performance file" in result.out
     assert "aggregate" in result.out
-    assert "notes.txt" not in result.out
+    assert "notes.txt" in result.out and "skipped: not a JSON file" in result.out
+    assert ".claude-patterns/backups/" in result.out
 
 
 def test_sections_that_are_not_records_are_reported(tmp_path):
