@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from django.db import DatabaseError, reset_queries, transaction
@@ -128,7 +128,8 @@ class _Run:
         self.files = files
         self.report = report
         self.progress = progress
-        self.touched_types: set[str] = set()
+        # Task type -> earliest time whose quality_improvement baselines the batches moved.
+        self.since_by_type: dict[str, datetime] = {}
         self.records_seen = 0
         self.errors_kept = self.warnings_kept = 0
         # Each file is read twice: checked whole, then imported.
@@ -260,7 +261,9 @@ class _Run:
             return
         where = {id(task): (index, location) for task, index, location in batch}
         result = apply_batch([task for task, _index, _location in batch])
-        self.touched_types |= result.touched_types
+        for task_type, at in result.touched.items():
+            if task_type not in self.since_by_type or at < self.since_by_type[task_type]:
+                self.since_by_type[task_type] = at
         for item in result.outcomes:
             setattr(report, item.outcome, getattr(report, item.outcome) + 1)
             if item.outcome == "failed":
@@ -327,7 +330,7 @@ def legacy_import(
         else:
             work.import_all(assume_tz=assume_tz, batch_size=batch_size)
             report.improvements_refreshed = refresh_quality_improvements(
-                task_types=work.touched_types
+                since_by_type=work.since_by_type
             )
     except BaseException as exc:
         report.problems.append(Problem(file="(import)", reason=f"stopped: {exc!r}"))

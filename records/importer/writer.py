@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import logging
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
@@ -50,8 +51,17 @@ class ItemOutcome:
 @dataclass
 class BatchResult:
     outcomes: list[ItemOutcome] = field(default_factory=list)
-    # Task types whose quality_improvement baselines may have moved.
-    touched_types: set[str] = field(default_factory=set)
+    # Task type -> the earliest time from which its quality_improvement baselines may have moved.
+    touched: dict[str, datetime] = field(default_factory=dict)
+
+    def touch(self, task_type: str, at: datetime) -> None:
+        if task_type not in self.touched or at < self.touched[task_type]:
+            self.touched[task_type] = at
+
+    def absorb(self, other: BatchResult) -> None:
+        self.outcomes.extend(other.outcomes)
+        for task_type, at in other.touched.items():
+            self.touch(task_type, at)
 
 
 @dataclass
@@ -92,8 +102,7 @@ def _write_one_by_one(tasks: Sequence[LegacyTask]) -> BatchResult:
                 ItemOutcome(task, "failed", f"the database refused it: {reason}")
             )
             continue
-        result.outcomes.extend(one.outcomes)
-        result.touched_types |= one.touched_types
+        result.absorb(one)
     return result
 
 
@@ -158,13 +167,13 @@ def _write(tasks: Sequence[LegacyTask]) -> BatchResult:
             values = finalise(state.draft)
             values["model"] = models[model_name(state.draft)].pk
             values["raw"] = state.raw
-            result.touched_types.add(values["task_type"])
+            result.touch(values["task_type"], values["recorded_at"])
             if state.record is None:
                 new_rows.append(
                     values | {"record_id": record_id, "source": state.source, "created_at": now}
                 )
             else:
-                result.touched_types.add(state.record.task_type)
+                result.touch(state.record.task_type, state.record.recorded_at)
                 updated_rows.append(values | {"id": state.record.pk})
 
         insert_rows(TaskRecord, new_rows)
@@ -277,22 +286,27 @@ def _names_by_record(through, name_path: str, records: Iterable[TaskRecord]) -> 
     return names
 
 
-def refresh_quality_improvements(*, task_types: Iterable[str]) -> int:
+def refresh_quality_improvements(*, since_by_type: Mapping[str, datetime]) -> int:
     """Re-derive ``quality_improvement`` of imported records that did not give one.
 
     The baseline rule (quality minus the mean of the previous up-to-10 records of the same type)
     depends on every record of that type, including ones imported after this one, so it is applied
-    once the files are in: one ordered pass per type, memory bounded, only changed rows written.
-    Returns how many records changed.
+    once the files are in: per touched type, one ordered pass over the records from the earliest
+    changed one on, memory bounded, only changed rows written. Returns how many records changed.
     """
     changed = 0
-    for task_type in sorted(task_types):
-        window: deque[float] = deque(maxlen=BASELINE_WINDOW)
+    for task_type, since in sorted(since_by_type.items()):
+        earlier = (
+            TaskRecord.objects.filter(task_type=task_type, recorded_at__lt=since)
+            .order_by("-recorded_at", "-id")
+            .values_list("quality_score", flat=True)[:BASELINE_WINDOW]
+        )
+        window: deque[float] = deque(reversed(list(earlier)), maxlen=BASELINE_WINDOW)
         same_time: list[float] = []
         current_time = None
         pending: list[dict[str, Any]] = []
         rows = (
-            TaskRecord.objects.filter(task_type=task_type)
+            TaskRecord.objects.filter(task_type=task_type, recorded_at__gte=since)
             .order_by("recorded_at", "id")
             .values_list(
                 "id",

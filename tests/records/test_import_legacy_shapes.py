@@ -547,6 +547,36 @@ def test_derived_improvements_follow_records_imported_later(tmp_path):
     assert TaskRecord.objects.get(record_id="new").quality_improvement == 20.0
 
 
+def test_improvements_do_not_depend_on_how_the_records_were_split_into_imports(tmp_path):
+    records = [
+        assessment(f"r-{n:02d}", timestamp=f"2025-10-{n + 1:02d}T00:00:00Z", overall_score=60 + n)
+        for n in range(24)
+    ]
+    together = patterns_dir(tmp_path / "together")
+    write_json(together / "quality_history.json", quality_history(*records))
+    run_import(together)
+    expected = dict(TaskRecord.objects.values_list("record_id", "quality_improvement"))
+    TaskRecord.objects.all().delete()
+
+    # The second import starts more than ten records in: its baselines reach into the first.
+    second = {13, 16, 19, 22}
+    first_folder, second_folder = patterns_dir(tmp_path / "a"), patterns_dir(tmp_path / "b")
+    write_json(
+        first_folder / "quality_history.json",
+        quality_history(*[r for n, r in enumerate(records) if n not in second]),
+    )
+    write_json(
+        second_folder / "quality_history.json",
+        quality_history(*[r for n, r in enumerate(records) if n in second]),
+    )
+    run_import(first_folder)
+    run_import(second_folder)
+
+    assert dict(TaskRecord.objects.values_list("record_id", "quality_improvement")) == expected
+    assert expected["r-00"] is None
+    assert expected["r-23"] == 83 - (73 + 82) / 2  # mean of the ten before: 73..82
+
+
 def test_a_megabyte_metadata_string_and_many_batches_stream_through(tmp_path):
     folder = patterns_dir(tmp_path)
     records = [
