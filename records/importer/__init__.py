@@ -1,0 +1,10 @@
+"""Legacy import: the old tool's ``.claude-patterns`` JSON files into TaskRecords.
+
+- ``discovery``: PATH arguments -> the files to read, in order.
+- ``reading``: streaming (ijson) validation and record extraction, memory flat.
+- ``normalise``: one payload -> one ``LegacyTask`` (pure).
+- ``merge``: sources of one identity -> stored field values (pure).
+- ``writer``: ``apply_batch``, the one function that writes imported records.
+- ``service``: ``legacy_import``, the whole run, kept as an ``ImportRun`` row.
+- ``report``: the per-file table and summary lines.
+"""

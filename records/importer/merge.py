@@ -1,0 +1,186 @@
+"""Merging what several sources say about one record, and turning it into stored fields.
+
+Pure functions. A ``Draft`` holds what is known about one identity: ``None`` (or an empty list)
+is a gap. The first source to give a value wins; later sources only fill gaps. ``finalise`` turns
+a draft into TaskRecord field values with the classification, names and scoring contract applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from records.classification import classify_task
+from records.importer.normalise import GIVEN_FLAGS, LegacyTask
+from records.names import UNKNOWN_MODEL
+from records.scoring import score_task
+
+# Fields a later source may fill when the earlier ones left them empty.
+MERGED_FIELDS = (
+    "recorded_at",
+    "task_label",
+    "description",
+    "complexity",
+    "model",
+    "duration_seconds",
+    "success",
+    "skills",
+    "agents",
+    "files_modified",
+    "lines_changed",
+    "issues",
+    "issues_count",
+    "recommendations",
+    "code_quality",
+    "explicit_quality",
+    "best_practices_followed",
+    "documentation_updated",
+    "quality_improvement",
+    "auto_generated",
+)
+
+
+@dataclass
+class Draft:
+    recorded_at: datetime | None = None
+    task_label: str | None = None
+    description: str | None = None
+    complexity: str | None = None
+    model: str | None = None
+    duration_seconds: float | None = None
+    success: bool | None = None
+    skills: list[str] | None = None
+    agents: list[str] | None = None
+    files_modified: int | None = None
+    lines_changed: int | None = None
+    issues: list[str] | None = None
+    issues_count: int | None = None
+    recommendations: list[str] | None = None
+    code_quality: float | None = None
+    explicit_quality: float | None = None
+    best_practices_followed: bool | None = None
+    documentation_updated: bool | None = None
+    quality_improvement: float | None = None
+    auto_generated: bool | None = None
+    # The quality_improvement stored when it was derived (not given); kept until recomputed.
+    derived_improvement: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_gap(value: Any) -> bool:
+    return value is None or value == [] or value == ""
+
+
+def draft_from_task(task: LegacyTask) -> Draft:
+    return Draft(**{name: getattr(task, name) for name in MERGED_FIELDS})
+
+
+def fill_gaps(draft: Draft, task: LegacyTask) -> list[str]:
+    """Fill the draft's gaps from ``task``; return the names of the fields filled."""
+    filled = []
+    for name in MERGED_FIELDS:
+        new = getattr(task, name)
+        if _is_gap(getattr(draft, name)) and not _is_gap(new):
+            if name == "issues_count" and draft.issues:
+                continue  # the list already says how many
+            setattr(draft, name, new)
+            filled.append(name)
+    if "issues" in filled and not draft.issues_count:
+        draft.issues_count = len(draft.issues or [])
+    return filled
+
+
+def draft_from_record(record, *, skills: list[str], agents: list[str]) -> Draft:
+    """What a stored record already says, with its gaps (empty values) left as gaps.
+
+    Records the importer wrote list in ``score_breakdown["given"]`` which scoring inputs a source
+    actually gave; for any other record every stored value counts as given.
+    """
+    breakdown = record.score_breakdown or {}
+    given = set(breakdown.get("given", GIVEN_FLAGS))
+
+    def if_given(name: str, value: Any) -> Any:
+        return value if name in given else None
+
+    component = breakdown.get
+    return Draft(
+        recorded_at=record.recorded_at,
+        task_label=record.task_label or None,
+        description=record.description or None,
+        complexity=record.complexity or None,
+        model=None if record.model.name == UNKNOWN_MODEL else record.model.name,
+        duration_seconds=record.duration_seconds,
+        success=if_given("success", record.success),
+        skills=skills or None,
+        agents=agents or None,
+        files_modified=record.files_modified,
+        lines_changed=record.lines_changed,
+        issues=list(record.issues) or None,
+        issues_count=record.issues_count or None,
+        recommendations=list(record.recommendations) or None,
+        code_quality=if_given("code_quality", component("code_quality")),
+        explicit_quality=record.quality_score if breakdown.get("manual") else None,
+        best_practices_followed=if_given(
+            "best_practices_followed",
+            None if component("best_practices") is None else component("best_practices") == 100,
+        ),
+        documentation_updated=if_given(
+            "documentation_updated",
+            None if component("documentation") is None else component("documentation") == 100,
+        ),
+        quality_improvement=if_given("quality_improvement", record.quality_improvement),
+        auto_generated=if_given("auto_generated", record.auto_generated),
+        derived_improvement=None if "quality_improvement" in given else record.quality_improvement,
+    )
+
+
+def finalise(draft: Draft) -> dict[str, Any]:
+    """Stored field values for a draft (``recorded_at`` must be known)."""
+    assert draft.recorded_at is not None
+    task_type = classify_task(draft.description, draft.task_label)
+    success = True if draft.success is None else draft.success
+    issues = draft.issues or []
+    issues_count = len(issues) if issues else (draft.issues_count or 0)
+    scores = score_task(
+        success=success,
+        issues_count=issues_count,
+        code_quality=draft.code_quality,
+        duration_seconds=draft.duration_seconds,
+        best_practices_followed=(
+            True if draft.best_practices_followed is None else draft.best_practices_followed
+        ),
+        documentation_updated=bool(draft.documentation_updated),
+        explicit_quality=draft.explicit_quality,
+    )
+    given = [name for name in GIVEN_FLAGS if getattr(draft, name) is not None]
+    improvement = draft.quality_improvement
+    if improvement is None:
+        improvement = draft.derived_improvement
+    return {
+        "recorded_at": draft.recorded_at,
+        "task_type": task_type,
+        "task_label": draft.task_label or "",
+        "description": draft.description or "",
+        "complexity": draft.complexity or "",
+        "success": success,
+        "quality_score": scores.quality_score,
+        "performance_index": scores.performance_index,
+        "time_efficiency": scores.time_efficiency,
+        "quality_improvement": improvement,
+        "duration_seconds": draft.duration_seconds,
+        "files_modified": draft.files_modified,
+        "lines_changed": draft.lines_changed,
+        "issues": issues,
+        "issues_count": issues_count,
+        "recommendations": draft.recommendations or [],
+        "score_breakdown": scores.breakdown | {"manual": scores.manual, "given": given},
+        "auto_generated": bool(draft.auto_generated),
+    }
+
+
+def model_name(draft: Draft) -> str:
+    return draft.model or UNKNOWN_MODEL
+
+
+assert {f.name for f in fields(Draft)} >= set(MERGED_FIELDS)

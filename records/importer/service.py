@@ -1,0 +1,364 @@
+"""``legacy_import``: read legacy files, normalise, write in batches, keep an ImportRun row."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any, Protocol
+
+from django.db import DatabaseError, reset_queries, transaction
+from django.utils import timezone
+
+from records.importer.discovery import Kind, LegacyFile, discover
+from records.importer.normalise import LegacyTask, RecordError, normalise_payload
+from records.importer.reading import FileLayout, FileReadError, inspect_file, iter_records
+from records.importer.writer import apply_batch, refresh_quality_improvements
+from records.models import ImportRun
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1_000
+# Problems kept (printed, stored on the ImportRun); beyond these they are only counted, so that a
+# file of a million bad records cannot exhaust memory.
+MAX_STORED_ERRORS = 10_000
+MAX_STORED_WARNINGS = 1_000
+
+
+class Progress(Protocol):
+    def file_started(self, legacy_file: LegacyFile, *, number: int, total: int) -> None: ...
+
+    def advanced(self, *, phase: str, done_bytes: int, total_bytes: int, records: int) -> None: ...
+
+    def file_finished(self, report: FileReport) -> None: ...
+
+
+@dataclass
+class Problem:
+    file: str
+    reason: str
+    index: int | None = None
+    location: str = ""  # the list inside the file, e.g. records or detailed_metrics[…]
+    record: str = ""  # the record's identity when it is known
+    level: str = "error"
+
+    def describe(self) -> str:
+        where = self.file
+        if self.index is not None:
+            where += f", record {self.index}"
+            extras = [x for x in (self.location, self.record) if x]
+            if extras:
+                where += f" ({'; '.join(extras)})"
+        return f"{where}: {self.reason}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "index": self.index,
+            "location": self.location,
+            "record": self.record,
+            "reason": self.reason,
+            "level": self.level,
+        }
+
+
+@dataclass
+class FileReport:
+    display: str
+    kind: str
+    status: str  # imported | skipped | aggregate | failed
+    note: str = ""
+    created: int = 0
+    merged: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    @property
+    def records(self) -> int:
+        return self.created + self.merged + self.skipped + self.failed
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file": self.display,
+            "kind": self.kind,
+            "status": self.status,
+            "note": self.note,
+            "created": self.created,
+            "merged": self.merged,
+            "skipped": self.skipped,
+            "failed": self.failed,
+        }
+
+
+@dataclass
+class ImportReport:
+    run_id: int
+    dry_run: bool
+    files: list[FileReport] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings_dropped: int = 0
+    errors_dropped: int = 0
+    improvements_refreshed: int = 0
+    seconds: float = 0.0
+
+    def total(self, name: str) -> int:
+        return sum(getattr(report, name) for report in self.files)
+
+    @property
+    def failed_files(self) -> list[FileReport]:
+        return [report for report in self.files if report.status == "failed"]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_files and self.total("failed") == 0
+
+
+class _Run:
+    def __init__(self, files: list[LegacyFile], report: ImportReport, progress: Progress | None):
+        self.files = files
+        self.report = report
+        self.progress = progress
+        # Task type -> earliest time whose quality_improvement baselines the batches moved.
+        self.since_by_type: dict[str, datetime] = {}
+        self.records_seen = 0
+        self.errors_kept = self.warnings_kept = 0
+        # Each file is read twice: checked whole, then imported.
+        self.total_bytes = 2 * sum(_size(f) for f in files if f.readable)
+        self.done_bytes = 0
+
+    def problem(self, problem: Problem) -> None:
+        if problem.level == "warning":
+            if self.warnings_kept >= MAX_STORED_WARNINGS:
+                self.report.warnings_dropped += 1
+                return
+            self.warnings_kept += 1
+        else:
+            if self.errors_kept >= MAX_STORED_ERRORS:
+                self.report.errors_dropped += 1
+                return
+            self.errors_kept += 1
+        self.report.problems.append(problem)
+
+    def import_all(self, *, assume_tz: tzinfo, batch_size: int) -> None:
+        readable = [f for f in self.files if f.readable]
+        number = 0
+        for legacy_file in self.files:
+            if not legacy_file.readable:
+                self.report.files.append(_not_read(legacy_file))
+                if legacy_file.kind == Kind.MISSING:
+                    self.problem(Problem(file=legacy_file.display, reason=legacy_file.note))
+                continue
+            number += 1
+            if self.progress:
+                self.progress.file_started(legacy_file, number=number, total=len(readable))
+            file_report = self.import_file(legacy_file, assume_tz=assume_tz, batch_size=batch_size)
+            self.report.files.append(file_report)
+            self.done_bytes += 2 * _size(legacy_file)
+            if self.progress:
+                self.progress.file_finished(file_report)
+
+    def import_file(
+        self, legacy_file: LegacyFile, *, assume_tz: tzinfo, batch_size: int
+    ) -> FileReport:
+        report = FileReport(display=legacy_file.display, kind=legacy_file.kind, status="imported")
+
+        def checked(position: int) -> None:
+            if self.progress:
+                self.progress.advanced(
+                    phase="checking",
+                    done_bytes=self.done_bytes + position,
+                    total_bytes=self.total_bytes,
+                    records=self.records_seen,
+                )
+
+        try:
+            layout = inspect_file(legacy_file.path, checked)
+        except FileReadError as exc:
+            report.status = "failed"
+            report.note = f"{exc}; nothing imported from this file"
+            self.problem(Problem(file=legacy_file.display, reason=str(exc)))
+            return report
+        notes = list(layout.notes)
+        if layout.other_sections:
+            notes.append("not records, not imported: " + ", ".join(layout.other_sections))
+        if not layout.lists:
+            report.status = "skipped"
+            notes.insert(0, "no legacy record list in this file")
+        report.note = "; ".join(notes)
+
+        batch: list[tuple[LegacyTask, int, str]] = []
+        try:
+            for task_or_problem in self._normalised(legacy_file, layout, assume_tz=assume_tz):
+                if isinstance(task_or_problem, Problem):
+                    report.failed += 1
+                    self.problem(task_or_problem)
+                    continue
+                batch.append(task_or_problem)
+                if len(batch) >= batch_size:
+                    self.flush(batch, report)
+                    batch = []
+        except FileReadError as exc:  # the file changed or vanished while it was being read
+            report.status = "failed"
+            report.note = f"{exc} (the file changed during the import)"
+            self.problem(Problem(file=legacy_file.display, reason=str(exc)))
+        self.flush(batch, report)
+        return report
+
+    def _normalised(
+        self, legacy_file: LegacyFile, layout: FileLayout, *, assume_tz: tzinfo
+    ) -> Iterator[tuple[LegacyTask, int, str] | Problem]:
+        for record_list in layout.lists:
+            for index, payload, position in iter_records(legacy_file.path, record_list):
+                self.records_seen += 1
+                if self.progress and self.records_seen % 500 == 0:
+                    self.progress.advanced(
+                        phase="importing",
+                        done_bytes=self.done_bytes + _size(legacy_file) + position,
+                        total_bytes=self.total_bytes,
+                        records=self.records_seen,
+                    )
+                try:
+                    task = normalise_payload(
+                        payload,
+                        source=legacy_file.source,
+                        assume_tz=assume_tz,
+                        model_hint=record_list.model_hint,
+                    )
+                except RecordError as exc:
+                    yield Problem(
+                        file=legacy_file.display,
+                        index=index,
+                        location=record_list.path,
+                        record=_identity_hint(payload),
+                        reason="; ".join(exc.reasons),
+                    )
+                    continue
+                for warning in task.warnings:
+                    self.problem(
+                        Problem(
+                            file=legacy_file.display,
+                            index=index,
+                            location=record_list.path,
+                            record=task.identity,
+                            reason=warning,
+                            level="warning",
+                        )
+                    )
+                yield task, index, record_list.path
+
+    def flush(self, batch: list[tuple[LegacyTask, int, str]], report: FileReport) -> None:
+        if not batch:
+            return
+        where = {id(task): (index, location) for task, index, location in batch}
+        result = apply_batch([task for task, _index, _location in batch])
+        for task_type, at in result.touched.items():
+            if task_type not in self.since_by_type or at < self.since_by_type[task_type]:
+                self.since_by_type[task_type] = at
+        for item in result.outcomes:
+            setattr(report, item.outcome, getattr(report, item.outcome) + 1)
+            if item.outcome == "failed":
+                index, location = where[id(item.task)]
+                self.problem(
+                    Problem(
+                        file=report.display,
+                        index=index,
+                        location=location,
+                        record=item.task.identity,
+                        reason=item.reason,
+                    )
+                )
+        reset_queries()  # with DEBUG on, Django would otherwise keep every query in memory
+
+
+def _identity_hint(payload: Any) -> str:
+    if isinstance(payload, dict):
+        for key in ("assessment_id", "task_id"):
+            if isinstance(payload.get(key), str | int) and not isinstance(payload.get(key), bool):
+                return f"{key} {payload[key]}"
+    return ""
+
+
+def _size(legacy_file: LegacyFile) -> int:
+    try:
+        return legacy_file.path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _not_read(legacy_file: LegacyFile) -> FileReport:
+    status = {Kind.AGGREGATE: "aggregate", Kind.MISSING: "failed"}.get(legacy_file.kind, "skipped")
+    return FileReport(
+        display=legacy_file.display, kind=legacy_file.kind, status=status, note=legacy_file.note
+    )
+
+
+def legacy_import(
+    *,
+    paths: list[str],
+    dry_run: bool = False,
+    assume_tz: tzinfo = UTC,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportReport:
+    """Import legacy ``.claude-patterns`` data; every run is kept as an ``ImportRun`` row.
+
+    A dry run does the same work inside a transaction that is rolled back, so its report is
+    exactly what a real run would do; only its ImportRun row (``dry_run=True``) is kept.
+    """
+    started = time.monotonic()
+    files = discover(paths)
+    run = ImportRun.objects.create(
+        paths=[str(p) for p in paths], dry_run=dry_run, status=ImportRun.Status.RUNNING
+    )
+    report = ImportReport(run_id=run.pk, dry_run=dry_run)
+    work = _Run(files, report, progress)
+    try:
+        if dry_run:
+            with transaction.atomic():
+                work.import_all(assume_tz=assume_tz, batch_size=batch_size)
+                transaction.set_rollback(True)
+        else:
+            work.import_all(assume_tz=assume_tz, batch_size=batch_size)
+            report.improvements_refreshed = refresh_quality_improvements(
+                since_by_type=work.since_by_type
+            )
+    except BaseException as exc:
+        report.problems.append(Problem(file="(import)", reason=f"stopped: {exc!r}"))
+        try:
+            _finish(run, report, started, status=ImportRun.Status.FAILED)
+        except DatabaseError:
+            logger.warning("could not record the end of import run %s", run.pk, exc_info=True)
+        raise
+    _finish(
+        run,
+        report,
+        started,
+        status=ImportRun.Status.OK if report.ok else ImportRun.Status.FAILED,
+    )
+    return report
+
+
+def _finish(run: ImportRun, report: ImportReport, started: float, *, status: str) -> None:
+    report.seconds = time.monotonic() - started
+    run.finished_at = timezone.now()
+    run.status = status
+    run.created = report.total("created")
+    run.merged = report.total("merged")
+    run.skipped = report.total("skipped")
+    run.failed = report.total("failed") + len(report.failed_files)
+    run.files = [file_report.as_json() for file_report in report.files]
+    run.errors = [problem.as_json() for problem in report.problems]
+    for level, dropped in (("error", report.errors_dropped), ("warning", report.warnings_dropped)):
+        if dropped:
+            run.errors.append({"level": level, "reason": f"{dropped} more {level}s not stored"})
+    run.save()

@@ -1,0 +1,349 @@
+"""The importer's writes. ``apply_batch`` is the ONE function that writes imported records.
+
+It takes normalised tasks (any number of them sharing an identity), looks the identities up with
+one query, merges, and writes with bulk inserts and updates inside one transaction. Hook anything
+that must follow record writes (rollup tables, caches) into ``apply_batch``; the only other write
+is ``refresh_quality_improvements``, which afterwards re-derives the baseline-based
+``quality_improvement`` of imported records that did not give one.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.utils import timezone
+
+from records.importer.merge import (
+    Draft,
+    draft_from_record,
+    draft_from_task,
+    fill_gaps,
+    finalise,
+    model_name,
+)
+from records.importer.normalise import LegacyTask
+from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
+from records.scoring import BASELINE_WINDOW, quality_improvement
+from records.services import names_to_objects, with_lock_retry
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal["created", "merged", "skipped", "failed"]
+INTEGRITY_RETRIES = 3
+REFRESH_CHUNK = 1_000
+MSG_NO_TIMESTAMP = "timestamp: missing, and no other source of this record gives one"
+
+
+@dataclass
+class ItemOutcome:
+    task: LegacyTask
+    outcome: Outcome
+    reason: str = ""
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[ItemOutcome] = field(default_factory=list)
+    # Task type -> the earliest time from which its quality_improvement baselines may have moved.
+    touched: dict[str, datetime] = field(default_factory=dict)
+
+    def touch(self, task_type: str, at: datetime) -> None:
+        if task_type not in self.touched or at < self.touched[task_type]:
+            self.touched[task_type] = at
+
+    def absorb(self, other: BatchResult) -> None:
+        self.outcomes.extend(other.outcomes)
+        for task_type, at in other.touched.items():
+            self.touch(task_type, at)
+
+
+@dataclass
+class _State:
+    draft: Draft
+    raw: list[dict[str, Any]]
+    source: str
+    record: TaskRecord | None = None
+    changed: bool = False
+    names_before: tuple[bool, bool] = (False, False)  # had skills, had agents
+
+
+def apply_batch(tasks: Sequence[LegacyTask]) -> BatchResult:
+    """Merge ``tasks`` into the stored records: create, fill gaps, or skip what is already there.
+
+    One transaction; retried when another writer inserted one of the same identities meanwhile.
+    A batch the database refuses is written record by record, so one bad record fails alone.
+    """
+    for _attempt in range(INTEGRITY_RETRIES):
+        try:
+            return with_lock_retry(lambda: _write(tasks))
+        except IntegrityError:
+            continue
+        except DatabaseError:
+            break
+    return _write_one_by_one(tasks)
+
+
+def _write_one_by_one(tasks: Sequence[LegacyTask]) -> BatchResult:
+    result = BatchResult()
+    for task in tasks:
+        try:
+            one = with_lock_retry(lambda task=task: _write([task]))
+        except DatabaseError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            logger.info("record %s refused by the database: %s", task.record_id, reason)
+            result.outcomes.append(
+                ItemOutcome(task, "failed", f"the database refused it: {reason}")
+            )
+            continue
+        result.absorb(one)
+    return result
+
+
+def _write(tasks: Sequence[LegacyTask]) -> BatchResult:
+    result = BatchResult()
+    with transaction.atomic():
+        ids = list(dict.fromkeys(task.record_id for task in tasks))
+        existing = {
+            record.record_id: record
+            for record in TaskRecord.objects.filter(record_id__in=ids).select_related("model")
+        }
+        skills = _names_by_record(RecordSkill, "skill__name", existing.values())
+        agents = _names_by_record(RecordAgent, "agent__name", existing.values())
+
+        states: dict[str, _State] = {}
+        for task in tasks:
+            state = states.get(task.record_id)
+            if state is None and task.record_id in existing:
+                record = existing[task.record_id]
+                state = _State(
+                    draft=draft_from_record(
+                        record, skills=skills.get(record.pk, []), agents=agents.get(record.pk, [])
+                    ),
+                    raw=list(record.raw or []),
+                    source=record.source,
+                    record=record,
+                    names_before=(bool(skills.get(record.pk)), bool(agents.get(record.pk))),
+                )
+                states[task.record_id] = state
+            entry = {"source": task.source, "payload": task.payload}
+            if state is None:
+                if task.recorded_at is None:
+                    result.outcomes.append(ItemOutcome(task, "failed", MSG_NO_TIMESTAMP))
+                    continue
+                states[task.record_id] = _State(
+                    draft=draft_from_task(task), raw=[entry], source=task.source, changed=True
+                )
+                result.outcomes.append(ItemOutcome(task, "created"))
+            elif entry in state.raw:
+                result.outcomes.append(ItemOutcome(task, "skipped"))
+            else:
+                fill_gaps(state.draft, task)
+                state.raw.append(entry)
+                state.changed = True
+                result.outcomes.append(ItemOutcome(task, "merged"))
+
+        changed = {rid: s for rid, s in states.items() if s.changed}
+        if not changed:
+            return result
+        models = names_to_objects(AIModel, {model_name(s.draft) for s in changed.values()})
+        skill_objs = names_to_objects(
+            Skill, {n for s in changed.values() for n in (s.draft.skills or [])}
+        )
+        agent_objs = names_to_objects(
+            Agent, {n for s in changed.values() for n in (s.draft.agents or [])}
+        )
+
+        now = timezone.now()
+        new_rows: list[dict[str, Any]] = []
+        updated_rows: list[dict[str, Any]] = []
+        for record_id, state in changed.items():
+            values = finalise(state.draft)
+            values["model"] = models[model_name(state.draft)].pk
+            values["raw"] = state.raw
+            result.touch(values["task_type"], values["recorded_at"])
+            if state.record is None:
+                new_rows.append(
+                    values | {"record_id": record_id, "source": state.source, "created_at": now}
+                )
+            else:
+                result.touch(state.record.task_type, state.record.recorded_at)
+                updated_rows.append(values | {"id": state.record.pk})
+
+        insert_rows(TaskRecord, new_rows)
+        update_rows(TaskRecord, updated_rows)
+        pks = {record_id: s.record.pk for record_id, s in changed.items() if s.record is not None}
+        if new_rows:
+            pks |= dict(
+                TaskRecord.objects.filter(
+                    record_id__in=[row["record_id"] for row in new_rows]
+                ).values_list("record_id", "id")
+            )
+
+        skill_rows: list[dict[str, int]] = []
+        agent_rows: list[dict[str, int]] = []
+        for record_id, state in changed.items():
+            had_skills, had_agents = state.names_before
+            if not had_skills:
+                skill_rows += [
+                    {"record": pks[record_id], "skill": skill_objs[name].pk}
+                    for name in state.draft.skills or []
+                ]
+            if not had_agents:
+                agent_rows += [
+                    {"record": pks[record_id], "agent": agent_objs[name].pk}
+                    for name in state.draft.agents or []
+                ]
+        insert_rows(RecordSkill, skill_rows, ignore_conflicts=True)
+        insert_rows(RecordAgent, agent_rows, ignore_conflicts=True)
+    return result
+
+
+def insert_rows(model, rows: list[dict[str, Any]], *, ignore_conflicts: bool = False) -> None:
+    """INSERT many rows with one prepared statement (executemany): no per-row ORM overhead.
+
+    ``rows`` map field names to Python values (foreign keys as primary keys); each value goes
+    through its field's ``get_db_prep_save``, exactly as the ORM would store it.
+    """
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    fields = [model._meta.get_field(name) for name in rows[0]]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+    )
+    prep = _preparers(fields, connection)
+    params = [[p(row[f.name]) for f, p in zip(fields, prep, strict=True)] for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+# Fields whose Python values (as the importer builds them: str, int, float, bool, None) are already
+# what the database driver takes; every other field goes through ``get_db_prep_save``.
+_PLAIN_TYPES = {
+    "CharField",
+    "TextField",
+    "FloatField",
+    "BooleanField",
+    "IntegerField",
+    "PositiveIntegerField",
+    "BigIntegerField",
+    "ForeignKey",
+}
+
+
+def _preparers(fields, connection) -> list:
+    def plain(value):
+        return value
+
+    return [
+        plain
+        if field.get_internal_type() in _PLAIN_TYPES
+        else functools.partial(field.get_db_prep_save, connection=connection)
+        for field in fields
+    ]
+
+
+def update_rows(model, rows: list[dict[str, Any]]) -> None:
+    """UPDATE many rows by ``id`` with one prepared statement; every row sets the same fields."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    names = [name for name in rows[0] if name != "id"]
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} SET "
+        + ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        + f" WHERE {quote(model._meta.pk.column)} = %s"
+    )
+    prep = _preparers(fields, connection)
+    params = [
+        [*(p(row[f.name]) for f, p in zip(fields, prep, strict=True)), row["id"]] for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _names_by_record(through, name_path: str, records: Iterable[TaskRecord]) -> dict[int, list]:
+    pks = [record.pk for record in records]
+    names: dict[int, list[str]] = {}
+    if not pks:
+        return names
+    rows = through.objects.filter(record_id__in=pks).order_by("id")
+    for record_pk, name in rows.values_list("record_id", name_path):
+        names.setdefault(record_pk, []).append(name)
+    return names
+
+
+def refresh_quality_improvements(*, since_by_type: Mapping[str, datetime]) -> int:
+    """Re-derive ``quality_improvement`` of imported records that did not give one.
+
+    The baseline rule (quality minus the mean of the previous up-to-10 records of the same type)
+    depends on every record of that type, including ones imported after this one, so it is applied
+    once the files are in: per touched type, one ordered pass over the records from the earliest
+    changed one on, memory bounded, only changed rows written. Returns how many records changed.
+    """
+    changed = 0
+    for task_type, since in sorted(since_by_type.items()):
+        earlier = (
+            TaskRecord.objects.filter(task_type=task_type, recorded_at__lt=since)
+            .order_by("-recorded_at", "-id")
+            .values_list("quality_score", flat=True)[:BASELINE_WINDOW]
+        )
+        window: deque[float] = deque(reversed(list(earlier)), maxlen=BASELINE_WINDOW)
+        same_time: list[float] = []
+        current_time = None
+        pending: list[dict[str, Any]] = []
+        rows = (
+            TaskRecord.objects.filter(task_type=task_type, recorded_at__gte=since)
+            .order_by("recorded_at", "id")
+            .values_list(
+                "id",
+                "recorded_at",
+                "quality_score",
+                "quality_improvement",
+                "source",
+                "score_breakdown",
+            )
+            .iterator(chunk_size=2_000)
+        )
+        for pk, recorded_at, quality, improvement, source, breakdown in rows:
+            if recorded_at != current_time:  # the baseline is the strictly earlier records
+                window.extend(same_time)
+                same_time = []
+                current_time = recorded_at
+            same_time.append(quality)
+            given = (breakdown or {}).get("given") if source.startswith("legacy:") else None
+            if given is None or "quality_improvement" in given:
+                continue
+            value = quality_improvement(quality, list(window))
+            if value != improvement:
+                pending.append({"quality_improvement": value, "id": pk})
+            if len(pending) >= REFRESH_CHUNK:
+                changed += _update_improvements(pending)
+                pending = []
+        changed += _update_improvements(pending)
+    return changed
+
+
+def _update_improvements(rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+
+    def write() -> None:
+        with transaction.atomic():
+            update_rows(TaskRecord, rows)
+
+    with_lock_retry(write)
+    return len(rows)
