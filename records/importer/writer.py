@@ -2,7 +2,8 @@
 
 It takes normalised tasks (any number of them sharing an identity), looks the identities up with
 one query, merges, and writes with bulk inserts and updates inside one transaction. Hook anything
-that must follow record writes (rollup tables, caches) into ``apply_batch``; the only other write
+that must follow record writes into ``apply_batch`` (it keeps the rollups in step, in the same
+transaction); the only other write
 is ``refresh_quality_improvements``, which afterwards re-derives the baseline-based
 ``quality_improvement`` of imported records that did not give one.
 """
@@ -30,6 +31,7 @@ from records.importer.merge import (
 )
 from records.importer.normalise import LegacyTask
 from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
+from records.rollups import FACT_FIELDS, apply_rollups, facts_for
 from records.scoring import BASELINE_WINDOW, quality_improvement
 from records.services import names_to_objects, with_lock_retry
 
@@ -160,6 +162,9 @@ def _write(tasks: Sequence[LegacyTask]) -> BatchResult:
             Agent, {n for s in changed.values() for n in (s.draft.agents or [])}
         )
 
+        # What the records being merged counted in the rollups before this batch changed them.
+        old_facts = facts_for([s.record for s in changed.values() if s.record is not None])
+
         now = timezone.now()
         new_rows: list[dict[str, Any]] = []
         updated_rows: list[dict[str, Any]] = []
@@ -202,6 +207,10 @@ def _write(tasks: Sequence[LegacyTask]) -> BatchResult:
                 ]
         insert_rows(RecordSkill, skill_rows, ignore_conflicts=True)
         insert_rows(RecordAgent, agent_rows, ignore_conflicts=True)
+
+        apply_rollups(old_facts, sign=-1)
+        stored = TaskRecord.objects.filter(pk__in=pks.values()).only(*FACT_FIELDS)
+        apply_rollups(facts_for(list(stored)))
     return result
 
 

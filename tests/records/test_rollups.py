@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -76,5 +77,15 @@ def test_deleting_records_in_the_admin_takes_them_out_of_the_rollups(admin_clien
     assert TaskRecord.objects.count() == 160
     incremental = snapshot()
     assert sum(row.count for row in Rollup.objects.filter(span="h")) == 160
+    rebuild()
+    assert without_ids(snapshot()) == without_ids(incremental)
+
+
+def test_legacy_import_and_merge_keep_rollups_exact(tmp_path):
+    samples = Path(__file__).resolve().parents[1] / "data" / "legacy"
+    call_command("import_legacy", str(samples), stdout=StringIO(), stderr=StringIO())
+    assert TaskRecord.objects.count() == 80
+    incremental = snapshot()
+    assert sum(row.count for row in Rollup.objects.filter(span="d")) == 80
     rebuild()
     assert without_ids(snapshot()) == without_ids(incremental)
