@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from records.names import default_model_name, normalise_model_name
 from records.services import json_safe_payload, names_to_objects, record_create, with_lock_retry
 from records.validation import CleanTask, clean_task_data
 
+MAX_BODY_BYTES = 1024 * 1024  # HTTP: 1 MiB. A task is a few kilobytes; near this is a mistake.
 SOURCE_API = "api"
 SOURCE_CLI = "cli"
 MSG_NOT_UTF8 = "Must be UTF-8 encoded JSON."
@@ -27,6 +29,13 @@ MSG_TOO_DEEP = "Malformed JSON: nested too deeply."
 MSG_NOT_A_TASK = "Must be a JSON object: one task."
 MSG_NOT_TASKS = "Must be a JSON object (one task) or a list of objects."
 IDEMPOTENCY_PREFIX = "idem-"
+MAX_IDEMPOTENCY_KEY = 255
+IDEMPOTENCY_KEY_PATTERN = f"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}$"  # visible ASCII, no spaces
+IDEMPOTENCY_KEY_RE = re.compile(IDEMPOTENCY_KEY_PATTERN)
+MSG_IDEMPOTENCY_KEY = (
+    f"Must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters without spaces, e.g. a UUID, "
+    "and the same on every retry of one task."
+)
 
 
 class JsonInputError(ValueError):
@@ -75,9 +84,11 @@ def idempotency_record_id(*, key: str, scope: str) -> str:
     return f"{IDEMPOTENCY_PREFIX}{digest[:32]}"
 
 
-def _validated(task_data: Any, model_used: str | None) -> CleanTask:
+def task_validate(task_data: Any, model_used: str | None = None) -> CleanTask:
+    """Everything that decides whether a task is accepted, without writing: clean_task_data, and
+    the payload check record_create makes (no NUL, valid Unicode) before it writes."""
     task = clean_task_data(task_data, model_used)
-    json_safe_payload(task_data)  # refuse now what record_create would refuse while writing
+    json_safe_payload(task_data)
     return task
 
 
@@ -111,7 +122,7 @@ def tasks_record(
     errors: dict[int, dict[str, list[str]]] = {}
     for index, task_data in enumerate(tasks):
         try:
-            cleaned.append(_validated(task_data, model_used))
+            cleaned.append(task_validate(task_data, model_used))
         except ValidationError as exc:
             errors[index] = message_dict(exc)
     if errors:

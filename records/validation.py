@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,21 @@ MAX_COUNT = 2_147_483_647
 MAX_DURATION = 366 * 24 * 3600  # a year: anything longer is a unit mistake
 MAX_RECORD_ID = 200
 MIN_YEAR, MAX_YEAR = 2000, 2100
+
+# recorded_at as the API takes it: ISO 8601 / RFC 3339 with real calendar dates in years
+# 2000-2100; time, seconds, fraction and offset optional (no offset means UTC). The OpenAPI
+# schema publishes this same pattern, so the fuzzer and the validator agree on every string.
+_YEAR = "(?:20[0-9]{2}|2100)"
+_LEAP_YEAR = "(?:20(?:0[048]|[2468][048]|[13579][26]))"
+_MONTH_DAY = (
+    "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    "|(?:0[13-9]|1[0-2])-(?:29|30)"
+    "|(?:0[13578]|1[02])-31)"
+)
+_TIME = "[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.][0-9]{1,6})?)?"
+_OFFSET = "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+TIMESTAMP_PATTERN = f"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)(?:{_TIME}{_OFFSET}?)?$"
+TIMESTAMP_RE = re.compile(TIMESTAMP_PATTERN)
 
 MSG_NOT_NUMBER = "Must be a number."
 MSG_NOT_FINITE = "Must be a finite number (not NaN or Infinity)."
@@ -209,12 +225,13 @@ def parse_timestamp(value: Any, *, assume_tz=UTC) -> datetime | None:
             return None
     else:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=assume_tz)
-    parsed = parsed.astimezone(UTC)
+    # The year as written: a sanity bound (no record from 1970 or 9999), checked before the
+    # conversion so that year 1 or 9999 with an offset cannot overflow.
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         return None
-    return parsed
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=assume_tz)
+    return parsed.astimezone(UTC)
 
 
 def clean_task_data(task_data: Any, model_used: Any = None) -> CleanTask:
@@ -331,8 +348,11 @@ def clean_task_data(task_data: Any, model_used: Any = None) -> CleanTask:
             _number(errors, name, data[name])
 
     if data.get("recorded_at") is not None:
+        value = data["recorded_at"]
         parsed = (
-            parse_timestamp(data["recorded_at"]) if isinstance(data["recorded_at"], str) else None
+            parse_timestamp(value)
+            if isinstance(value, str) and TIMESTAMP_RE.fullmatch(value)
+            else None
         )
         if parsed is None:
             errors.add("recorded_at", MSG_TIMESTAMP + f" Years {MIN_YEAR}-{MAX_YEAR}.")
