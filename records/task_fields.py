@@ -26,10 +26,15 @@ from records.validation import (
     TIMESTAMP_PATTERN,
 )
 
-# ECMA-262 and Python `re` read these the same way.
+# Patterns are written so that ECMA-262 (what OpenAPI means, and what schemathesis validates with)
+# and Python `re` read them alike: no \s, \d or \w, whose meanings differ between the two.
+# WHITESPACE is exactly what Python's str.isspace() and str.strip() treat as whitespace (tested).
+WHITESPACE = (
+    "\\t-\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
 NO_NUL = "^[^\\u0000]*$"
-NOT_BLANK = "\\S"
-RECORD_ID_PATTERN = "^[^\\s\\u0000" + RECORD_ID_FORBIDDEN + "]+$"
+NOT_BLANK = f"[^{WHITESPACE}]"
+RECORD_ID_PATTERN = f"^[^{WHITESPACE}\\u0000{RECORD_ID_FORBIDDEN}]+$"
 FLOAT_MAX = 1.7976931348623157e308  # "any finite number": JSON numbers beyond this are Infinity
 
 
@@ -37,9 +42,8 @@ def _case_insensitive(word: str) -> str:
     return "".join(f"[{ch.upper()}{ch.lower()}]" for ch in word)
 
 
-COMPLEXITY_PATTERN = (
-    "^\\s*(?:" + "|".join(_case_insensitive(w) for w in ("simple", "medium", "complex")) + ")?\\s*$"
-)
+_WORDS = "|".join(_case_insensitive(w) for w in ("simple", "medium", "complex"))
+COMPLEXITY_PATTERN = f"^[{WHITESPACE}]*(?:{_WORDS})?[{WHITESPACE}]*$"
 
 
 def _text(max_length: int, description: str, **extra: Any) -> dict[str, Any]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.urls import Resolver404, resolve
-from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate as validate_openapi
 
 from records.ingest import MAX_BODY_BYTES
@@ -15,6 +15,7 @@ from records.recorder import get_performance_summary
 from records.task_fields import TASK_FIELDS
 from records.tokens import token_create, tokens_revoke
 from tests.factories import TaskRecordFactory
+from tests.support.schema import validator_for
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +31,9 @@ def document(client) -> dict:
     return response.json()
 
 
-def schema_validator(document: dict, schema: dict) -> Draft202012Validator:
+def schema_validator(document: dict, schema: dict):
     """A validator for one schema of the document, resolving its #/components references."""
-    return Draft202012Validator(
-        {**schema, "components": document["components"]}, format_checker=FormatChecker()
-    )
+    return validator_for(schema, document["components"])
 
 
 def assert_documented(document: dict, path: str, method: str, response) -> None:
@@ -136,3 +135,22 @@ def test_the_read_endpoints_answer_as_documented(client, document, path):
     for query in ("", "?days=7", "?days=0", "?days=abc"):
         response = client.get(path + query)
         assert_documented(document, path, "get", response)
+
+
+def _patterns(node) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return found + [p for value in node.values() for p in _patterns(value)]
+    if isinstance(node, list):
+        return [p for item in node for p in _patterns(item)]
+    return []
+
+
+def test_patterns_mean_the_same_in_ecma_262_and_python(document):
+    """\\s, \\d, \\w and \\b match different characters in ECMA-262 (the OpenAPI dialect, used by
+    schemathesis) and in Python's re (used by the server): the document spells classes out."""
+    patterns = _patterns(document)
+    assert len(patterns) > 10
+    for pattern in patterns:
+        assert not re.search(r"\\[sSdDwWbB]", pattern), pattern
+        re.compile(pattern)

@@ -11,37 +11,40 @@ as \\u escapes, are refused by the server and not expressible in a portable patt
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from jsonschema import Draft202012Validator, FormatChecker
 
 from records.ingest import task_validate
 from records.openapi import openapi_document
-from records.task_fields import TASK_FIELDS, TASK_NEEDS_TEXT_IN
+from records.task_fields import TASK_FIELDS, TASK_NEEDS_TEXT_IN, WHITESPACE
 from records.validation import clean_task_data
+from tests.support.schema import validator_for
 
 DOCUMENT = openapi_document()
-VALIDATOR = Draft202012Validator(
-    {"$ref": "#/components/schemas/Task", "components": DOCUMENT["components"]},
-    format_checker=FormatChecker(),
-)
+VALIDATOR = validator_for({"$ref": "#/components/schemas/Task"}, DOCUMENT["components"])
+# Whitespace on which Python and ECMA-262 disagree (\\s), a newline where `$` could be fooled.
+TRICKY_TEXT = ["\x1e", "\x85", "\ufeff", "\u200b", "x\n", "\nx", "x\x1c", "x\ufeff"]
 
 GENERIC_VALUES: list[Any] = [
     None, True, False, 0, 1, -1, 0.5, -0.5, 3.0, 2**31, 10**400, 1e308, -1e308,
-    "", " ", "x", "0", "12", "1e3", "\x00", "a\x00b",
+    "", " ", "x", "0", "12", "1e3", "\x00", "a\x00b", *TRICKY_TEXT,
     [], ["a"], ["a", "b"], [" "], [1], [None], [["a"]], ["a\x00"], {}, {"a": 1},
 ]  # fmt: skip
 
 SPECIAL_VALUES: dict[str, list[Any]] = {
     "task_type": ["coding", "bug_fix", " \t", "\u3000", "x\u200b"],
-    "complexity": ["simple", "SIMPLE", " Medium ", "complex\t", "huge", "simplex", "s imple", ""],
+    "complexity": [
+        "simple", "SIMPLE", " Medium ", "complex\t", "huge", "simplex", "s imple", "", "simple\n",
+        "\x1csimple\x85", "\ufeffsimple", "\u3000medium\u2029",
+    ],
     "model_used": ["claude-sonnet-4-5", "GLM-4.6", "  "],
     "record_id": [
         "abc", "ci-42_a.b~", " abc", "abc ", "a b", "a/b", "a?b", "a#b", "a\u3000b", "a\u200bb",
-        "é-ü", "a\nb", "%2F",
+        "é-ü", "a\nb", "%2F", "abc\n", "abc\x1e", "abc\x85", "abc\ufeff",
     ],
     "issues_found": [0, 3, 3.5, -2, "one issue", ["a", " "], [1, 2]],
     "success": ["true", 1, 0],
@@ -61,6 +64,7 @@ TIMES = [
 OFFSETS = ["", "Z", "z", "+02:00", "-23:59", "+24:00", "+0200", "+02", "+00:00Z", " Z"]
 TIMESTAMPS = DATES + [d + t + o for d, t, o in itertools.product(DATES, TIMES, OFFSETS)]
 TIMESTAMPS += [" 2025-10-21T11:28:00Z", "2025-10-21T11:28:00Z ", "20251021T112800Z", "2025-W43-2"]
+TIMESTAMPS += ["2025-10-21T11:28:00Z\n", "2025-10-21\n"]
 SPECIAL_VALUES["recorded_at"] = [*TIMESTAMPS, 1761046080, 1761046080.5]
 
 
@@ -144,8 +148,13 @@ def test_schema_and_validation_agree_on_every_value_of(name):
     assert_agree([{other: "coding", name: value} for value in values])
 
 
+def test_the_schema_whitespace_is_pythons_whitespace():
+    pattern = re.compile(f"[{WHITESPACE}]")
+    assert [c for c in range(0x110000) if bool(pattern.match(chr(c))) != chr(c).isspace()] == []
+
+
 def test_schema_and_validation_agree_that_a_task_needs_a_type_or_a_description():
-    texts = [None, "", " ", "\t\n", "\u3000", "x", " x "]
+    texts = [None, "", " ", "\t\n", "\u3000", "\x1e", "\ufeff", "x", " x "]
     bodies = [{}] + [
         {key: value for key, value in zip(TASK_NEEDS_TEXT_IN, pair, strict=True)}
         for pair in itertools.product(texts, repeat=2)
