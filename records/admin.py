@@ -3,12 +3,12 @@ import json
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html
 
 from records.models import Agent, AIModel, ApiToken, ImportRun, Skill, TaskRecord
 from records.scoring import PASS_THRESHOLD
 from records.services import records_delete
+from records.tokens import tokens_revoke
 
 
 def pretty_json(value) -> str:
@@ -174,5 +174,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = tokens_revoke(tokens=queryset)
         self.message_user(request, f"Revoked {count} token(s).")

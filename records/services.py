@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -53,17 +54,42 @@ def new_record_id(task_type: str, at: datetime) -> str:
     return f"{task_type}-{at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}"
 
 
+MSG_PAYLOAD_NUL = "Must not contain NUL characters."
+MSG_PAYLOAD_SURROGATE = "Must be valid Unicode text (no lone surrogate code points)."
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_problem(value: Any) -> str | None:
+    """Why a JSON value's strings (keys too) cannot be stored as text, or None: no recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return MSG_PAYLOAD_NUL  # PostgreSQL cannot store NUL in text or jsonb
+            if _SURROGATE.search(item):
+                return MSG_PAYLOAD_SURROGATE  # not encodable as UTF-8, by either database
+    return None
+
+
 def json_safe_payload(payload: Any) -> Any:
-    """The payload as it will be stored: plain JSON, no NaN/Infinity, no NUL characters."""
+    """The payload as it will be stored: plain JSON, no NaN/Infinity, no NUL, valid Unicode."""
     try:
         text = json.dumps(payload, cls=DjangoJSONEncoder, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValidationError(
             {"task_data": [f"Must be plain JSON without NaN or Infinity ({exc})."]}
         ) from exc
-    if "\\u0000" in text:
-        raise ValidationError({"task_data": ["Must not contain NUL characters."]})
-    return json.loads(text)
+    value = json.loads(text)
+    problem = _text_problem(value)
+    if problem:
+        raise ValidationError({"task_data": [problem]})
+    return value
 
 
 def names_to_objects(model_cls: type[T], names: Iterable[str]) -> dict[str, T]:

@@ -1,2 +1,9 @@
+from django.urls import path
+
+from records import api
+
 app_name = "records"
-urlpatterns: list = []
+urlpatterns = [
+    path("api/records", api.records_create, name="api-records"),
+    path("api/openapi.json", api.openapi_json, name="api-openapi"),
+]

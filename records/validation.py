@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,12 +20,28 @@ from records.models import Complexity
 
 MAX_TEXT = 20_000
 MAX_LABEL = 200
+MAX_COMPLEXITY = 20
 MAX_LIST_ITEMS = 500
 MAX_ITEM_TEXT = 2_000
 MAX_COUNT = 2_147_483_647
 MAX_DURATION = 366 * 24 * 3600  # a year: anything longer is a unit mistake
 MAX_RECORD_ID = 200
 MIN_YEAR, MAX_YEAR = 2000, 2100
+
+# recorded_at as the API takes it: ISO 8601 / RFC 3339 with real calendar dates in years
+# 2000-2100; time, seconds, fraction and offset optional (no offset means UTC). The OpenAPI
+# schema publishes this same pattern, so the fuzzer and the validator agree on every string.
+_YEAR = "(?:20[0-9]{2}|2100)"
+_LEAP_YEAR = "(?:20(?:0[048]|[2468][048]|[13579][26]))"
+_MONTH_DAY = (
+    "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    "|(?:0[13-9]|1[0-2])-(?:29|30)"
+    "|(?:0[13578]|1[02])-31)"
+)
+_TIME = "[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.][0-9]{1,6})?)?"
+_OFFSET = "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+TIMESTAMP_PATTERN = f"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)(?:{_TIME}{_OFFSET}?)?$"
+TIMESTAMP_RE = re.compile(TIMESTAMP_PATTERN)
 
 MSG_NOT_NUMBER = "Must be a number."
 MSG_NOT_FINITE = "Must be a finite number (not NaN or Infinity)."
@@ -37,6 +54,9 @@ MSG_NUL = "Must not contain NUL characters."
 MSG_COMPLEXITY = "Must be one of: simple, medium, complex."
 MSG_TIMESTAMP = "Must be an ISO 8601 timestamp, e.g. 2025-10-21T11:28:00Z."
 MSG_NO_TASK = "Give a task_type or a description."
+MSG_RECORD_ID_EMPTY = "Must not be empty."
+MSG_RECORD_ID_CHARS = "Must not contain whitespace, '/', '?' or '#'."
+RECORD_ID_FORBIDDEN = "/?#"
 
 
 @dataclass
@@ -83,14 +103,12 @@ class _Errors:
             )
 
 
-_MISSING = object()
+def _given(data: Mapping[str, Any], *names: str) -> list[tuple[str, Any]]:
+    """The (name, value) pairs among ``names`` (a key and its aliases) that are given (not null).
 
-
-def _first(data: Mapping[str, Any], *names: str) -> tuple[str, Any]:
-    for name in names:
-        if name in data and data[name] is not None:
-            return name, data[name]
-    return names[0], _MISSING
+    Every given alias is validated, so junk is never silently ignored; the first one wins.
+    """
+    return [(name, data[name]) for name in names if data.get(name) is not None]
 
 
 def _text(errors: _Errors, name: str, value: Any, limit: int) -> str | None:
@@ -100,24 +118,23 @@ def _text(errors: _Errors, name: str, value: Any, limit: int) -> str | None:
     if "\x00" in value:
         errors.add(name, MSG_NUL)
         return None
-    value = value.strip()
-    if len(value) > limit:
+    if len(value) > limit:  # counted as given, so that a schema's maxLength says the same
         errors.add(name, f"Must be at most {limit} characters (got {len(value)}).")
         return None
-    return value
+    return value.strip()
 
 
 def _number(errors: _Errors, name: str, value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    # A number, not a string that looks like one: the HTTP API's OpenAPI schema says "number" and
+    # a request it calls invalid must be refused (schemathesis checks both directions).
+    if isinstance(value, bool) or not isinstance(value, int | float):
         errors.add(name, MSG_NOT_NUMBER)
         return None
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            errors.add(name, MSG_NOT_NUMBER)
-            return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        errors.add(name, MSG_NOT_FINITE)
+        return None
     if not math.isfinite(number):
         errors.add(name, MSG_NOT_FINITE)
         return None
@@ -147,7 +164,9 @@ def _bool(errors: _Errors, name: str, value: Any) -> bool | None:
     return None
 
 
-def _strings(errors: _Errors, name: str, value: Any) -> list[str] | None:
+def _strings(
+    errors: _Errors, name: str, value: Any, limit: int = MAX_ITEM_TEXT
+) -> list[str] | None:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list | tuple):
@@ -164,21 +183,18 @@ def _strings(errors: _Errors, name: str, value: Any) -> list[str] | None:
         if "\x00" in item:
             errors.add(name, MSG_NUL)
             return None
-        item = item.strip()
-        if len(item) > MAX_ITEM_TEXT:
-            errors.add(name, f"Each item must be at most {MAX_ITEM_TEXT} characters.")
+        if len(item) > limit:
+            errors.add(name, f"Each item must be at most {limit} characters.")
             return None
+        item = item.strip()
         if item:
             items.append(item)
     return items
 
 
 def _names(errors: _Errors, name: str, value: Any) -> list[str] | None:
-    items = _strings(errors, name, value)
+    items = _strings(errors, name, value, MAX_LABEL)
     if items is None:
-        return None
-    if any(len(item) > MAX_LABEL for item in items):
-        errors.add(name, f"Each name must be at most {MAX_LABEL} characters.")
         return None
     return list(dict.fromkeys(items))  # drop repeats, keep order
 
@@ -209,12 +225,13 @@ def parse_timestamp(value: Any, *, assume_tz=UTC) -> datetime | None:
             return None
     else:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=assume_tz)
-    parsed = parsed.astimezone(UTC)
+    # The year as written: a sanity bound (no record from 1970 or 9999), checked before the
+    # conversion so that year 1 or 9999 with an offset cannot overflow.
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         return None
-    return parsed
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=assume_tz)
+    return parsed.astimezone(UTC)
 
 
 def clean_task_data(task_data: Any, model_used: Any = None) -> CleanTask:
@@ -237,30 +254,35 @@ def clean_task_data(task_data: Any, model_used: Any = None) -> CleanTask:
     if no_text_errors and not clean.task_label and not clean.description:
         errors.add("task_type", MSG_NO_TASK)
 
-    name, value = _first(data, "complexity", "task_complexity")
-    if value is not _MISSING:
-        text = _text(errors, name, value, 20)
-        if text is not None:
-            if text.lower() in Complexity.values:
-                clean.complexity = text.lower()
-            elif text:
-                errors.add(name, MSG_COMPLEXITY)
+    complexities = []
+    for name, value in _given(data, "complexity", "task_complexity"):
+        text = _text(errors, name, value, MAX_COMPLEXITY)
+        if text is not None and text.lower() not in Complexity.values and text:
+            errors.add(name, MSG_COMPLEXITY)
+        elif text is not None:
+            complexities.append(text.lower())
+    if complexities:
+        clean.complexity = complexities[0]
 
-    model_value = model_used if model_used is not None else _first(data, "model_used", "model")[1]
-    if model_value is not _MISSING and model_value is not None:
-        text = _text(errors, "model_used", model_value, MAX_LABEL)
-        clean.model = text or None
+    models = [] if model_used is None else [("model_used", model_used)]
+    models += _given(data, "model_used", "model")
+    model_names = [_text(errors, name, value, MAX_LABEL) for name, value in models]
+    if model_names and model_names[0] is not None:
+        clean.model = model_names[0] or None
 
-    name, value = _first(data, "duration", "duration_seconds")
-    if value is not _MISSING:
+    durations = []
+    for name, value in _given(data, "duration", "duration_seconds"):
         number = _number(errors, name, value)
-        if number is not None:
-            if number < 0:
-                errors.add(name, MSG_NEGATIVE)
-            elif number > MAX_DURATION:
-                errors.add(name, f"Must be at most {MAX_DURATION} seconds (a year).")
-            else:
-                clean.duration_seconds = number
+        if number is None:
+            continue
+        if number < 0:
+            errors.add(name, MSG_NEGATIVE)
+        elif number > MAX_DURATION:
+            errors.add(name, f"Must be at most {MAX_DURATION} seconds (a year).")
+        else:
+            durations.append(number)
+    if durations:
+        clean.duration_seconds = durations[0]
 
     for name, attr in (
         ("success", "success"),
@@ -277,11 +299,9 @@ def clean_task_data(task_data: Any, model_used: Any = None) -> CleanTask:
         (("skills_used", "skills"), "skills"),
         (("agents_delegated", "agents"), "agents"),
     ):
-        name, value = _first(data, *names)
-        if value is not _MISSING:
-            items = _names(errors, name, value)
-            if items is not None:
-                setattr(clean, attr, items)
+        lists = [_names(errors, name, value) for name, value in _given(data, *names)]
+        if lists and lists[0] is not None:
+            setattr(clean, attr, lists[0])
 
     for name in ("files_modified", "lines_changed"):
         if data.get(name) is not None:
@@ -328,8 +348,11 @@ def clean_task_data(task_data: Any, model_used: Any = None) -> CleanTask:
             _number(errors, name, data[name])
 
     if data.get("recorded_at") is not None:
+        value = data["recorded_at"]
         parsed = (
-            parse_timestamp(data["recorded_at"]) if isinstance(data["recorded_at"], str) else None
+            parse_timestamp(value)
+            if isinstance(value, str) and TIMESTAMP_RE.fullmatch(value)
+            else None
         )
         if parsed is None:
             errors.add("recorded_at", MSG_TIMESTAMP + f" Years {MIN_YEAR}-{MAX_YEAR}.")
@@ -337,14 +360,15 @@ def clean_task_data(task_data: Any, model_used: Any = None) -> CleanTask:
             clean.recorded_at = parsed
 
     if data.get("record_id") is not None:
-        text = _text(errors, "record_id", data["record_id"], MAX_RECORD_ID)
+        raw_id = data["record_id"]
+        text = _text(errors, "record_id", raw_id, MAX_RECORD_ID)
         if text is not None:
-            if not text:
-                errors.add("record_id", "Must not be empty.")
-            elif any(ch.isspace() or ch in "/?#" for ch in text):
-                errors.add("record_id", "Must not contain spaces, '/', '?' or '#'.")
+            if not raw_id:
+                errors.add("record_id", MSG_RECORD_ID_EMPTY)
+            elif any(ch.isspace() or ch in RECORD_ID_FORBIDDEN for ch in raw_id):
+                errors.add("record_id", MSG_RECORD_ID_CHARS)
             else:
-                clean.record_id = text
+                clean.record_id = raw_id
 
     errors.raise_if_any()
     return clean

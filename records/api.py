@@ -1,0 +1,141 @@
+"""The write API: ``POST /api/records`` (token authenticated), and the OpenAPI document.
+
+Thin views: HTTP in, ``records.ingest.task_record`` (the validation and write path every other
+entry point uses), HTTP out. Errors are always ``{"errors": {field: [messages]}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import OperationalError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from records.ingest import (
+    IDEMPOTENCY_KEY_RE,
+    MAX_BODY_BYTES,
+    MSG_IDEMPOTENCY_KEY,
+    MSG_NOT_A_TASK,
+    SOURCE_API,
+    JsonInputError,
+    idempotency_record_id,
+    message_dict,
+    parse_json,
+    task_record,
+)
+from records.openapi import openapi_document
+from records.tokens import TokenStatus, token_authenticate
+
+logger = logging.getLogger(__name__)
+
+DRAIN_LIMIT = 8 * MAX_BODY_BYTES  # read and drop up to this much of a refused body (see _drain)
+CHUNK = 64 * 1024
+REALM = 'Bearer realm="perfsite"'
+RETRY_AFTER_SECONDS = 1
+
+MSG_METHOD = "Use POST to record a task."
+MSG_TOKEN_MISSING = "Send an API token: 'Authorization: Bearer <token>'."
+MSG_TOKEN_INVALID = "This API token is not valid."
+MSG_TOKEN_REVOKED = "This API token has been revoked."
+MSG_TOO_LARGE = f"The body must be at most {MAX_BODY_BYTES} bytes (1 MiB)."
+MSG_BUSY = "The database is busy; retry with the same record_id or Idempotency-Key."
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _errors(status: int, errors: dict[str, list[str]], **headers: str) -> JsonResponse:
+    response = JsonResponse({"errors": errors}, status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def _bearer_token(request: HttpRequest) -> str | None:
+    scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip() or None
+
+
+def _unauthorized(status: TokenStatus) -> JsonResponse:
+    if status is TokenStatus.MISSING:
+        return _errors(401, {"authorization": [MSG_TOKEN_MISSING]}, WWW_Authenticate=REALM)
+    message = MSG_TOKEN_REVOKED if status is TokenStatus.REVOKED else MSG_TOKEN_INVALID
+    challenge = f'{REALM}, error="invalid_token", error_description="{message}"'
+    return _errors(401, {"authorization": [message]}, WWW_Authenticate=challenge)
+
+
+def _drain(request: HttpRequest, declared: int) -> None:
+    """Read and drop a refused body of moderate size, in small chunks.
+
+    A server that closes the connection with unread request bytes makes the kernel send a reset,
+    and the client then sees "connection reset" instead of our 413. Bodies beyond DRAIN_LIMIT
+    are not worth the bandwidth: those clients get the reset.
+    """
+    if declared > DRAIN_LIMIT:
+        return
+    while request.read(CHUNK):
+        pass
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    """The body, at most MAX_BODY_BYTES: checked against Content-Length and against the read."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        _drain(request, declared)
+        raise BodyTooLarge
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        raise BodyTooLarge
+    return body
+
+
+@csrf_exempt  # token authenticated: a browser cannot send the Authorization header cross-site
+def records_create(request: HttpRequest) -> JsonResponse:
+    """POST /api/records: store one task; 201 with its record_id, 200 for a retry."""
+    if request.method != "POST":
+        return _errors(405, {"method": [MSG_METHOD]}, Allow="POST")
+    auth = token_authenticate(_bearer_token(request))
+    if not auth.ok:
+        return _unauthorized(auth.status)
+    try:
+        body = _read_body(request)
+    except BodyTooLarge:
+        return _errors(413, {"body": [MSG_TOO_LARGE]})
+    try:
+        task_data = parse_json(body)
+    except JsonInputError as exc:
+        return _errors(400, {"body": [str(exc)]})
+    if not isinstance(task_data, dict):
+        return _errors(400, {"body": [MSG_NOT_A_TASK]})
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY_RE.fullmatch(key):
+        return _errors(400, {"Idempotency-Key": [MSG_IDEMPOTENCY_KEY]})
+    try:
+        record, created = task_record(
+            task_data=task_data,
+            source=SOURCE_API,
+            record_id=idempotency_record_id(key=key, scope=str(auth.token.pk)) if key else None,
+        )
+    except ValidationError as exc:
+        return _errors(400, message_dict(exc))
+    except OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        logger.warning("POST /api/records: database still locked after retries")
+        return _errors(503, {"database": [MSG_BUSY]}, Retry_After=str(RETRY_AFTER_SECONDS))
+    return JsonResponse({"record_id": record.record_id}, status=201 if created else 200)
+
+
+@require_GET
+def openapi_json(request: HttpRequest) -> JsonResponse:
+    """GET /api/openapi.json: the OpenAPI 3.1 description of the JSON API."""
+    return JsonResponse(openapi_document(), json_dumps_params={"indent": 2})

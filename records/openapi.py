@@ -1,0 +1,338 @@
+"""The OpenAPI 3.1 document served at ``/api/openapi.json``.
+
+The request body of ``POST /api/records`` is ``records.task_fields.task_schema()``, the one
+description of a task that tests check against ``clean_task_data``; limits come from the modules
+that enforce them. ``tests/records/test_openapi.py`` validates the document against the OpenAPI
+3.1 schema and real responses against the document.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from records.ingest import IDEMPOTENCY_KEY_PATTERN, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY
+from records.selectors import MAX_SUMMARY_DAYS
+from records.task_fields import JSON_VALUE_NO_NUL, task_schema
+
+RECENT_RECORDS_LIMIT = 50
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+        **extra,
+    }
+
+
+def _errors(description: str, **extra: Any) -> dict[str, Any]:
+    return _json(_ref("Errors"), description, **extra)
+
+
+_DAYS = {
+    "name": "days",
+    "in": "query",
+    "required": False,
+    "description": f"The last N days, ending now (1 to {MAX_SUMMARY_DAYS}; default 30).",
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SUMMARY_DAYS, "default": 30},
+}
+_LOGIN_REQUIRED = _errors("PERFSITE_REQUIRE_LOGIN is on and the request has no signed-in session.")
+
+_GROUP = {
+    "type": "object",
+    "required": ["count", "avg_score"],
+    "properties": {
+        "count": {"type": "integer", "minimum": 0},
+        "avg_score": {"type": ["number", "null"], "description": "Mean quality_score."},
+    },
+}
+_BEST = {
+    "type": "object",
+    "required": ["name", "count", "avg_score"],
+    "properties": {
+        "name": {"type": "string"},
+        "count": {"type": "integer", "minimum": 0},
+        "avg_score": {"type": ["number", "null"]},
+    },
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Task": task_schema(),
+    "JsonValue": JSON_VALUE_NO_NUL,
+    "RecordId": {
+        "type": "object",
+        "required": ["record_id"],
+        "properties": {
+            "record_id": {
+                "type": "string",
+                "description": "The record's id: in /records/<record_id>/ and every API.",
+            }
+        },
+        "additionalProperties": False,
+    },
+    "Errors": {
+        "type": "object",
+        "required": ["errors"],
+        "properties": {
+            "errors": {
+                "type": "object",
+                "minProperties": 1,
+                "description": "Messages by field (a task_data key, or body, authorization, "
+                "Idempotency-Key, task_data for the payload as a whole, days, …).",
+                "additionalProperties": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "string"},
+                },
+            }
+        },
+    },
+    "Summary": {
+        "type": "object",
+        "description": "records.recorder.get_performance_summary(days) as JSON.",
+        "required": [
+            "period_days",
+            "total_tasks",
+            "avg_score",
+            "success_rate",
+            "task_types",
+            "models_used",
+            "period_start",
+            "period_end",
+            "insights",
+        ],
+        "properties": {
+            "period_days": {"type": "integer", "minimum": 1},
+            "total_tasks": {"type": "integer", "minimum": 0},
+            "avg_score": {"type": "number", "description": "Mean quality_score; 0 if none."},
+            "success_rate": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 100,
+                "description": "Percentage of tasks whose success is true.",
+            },
+            "task_types": {
+                "type": "object",
+                "description": "By canonical task type.",
+                "additionalProperties": _GROUP,
+            },
+            "models_used": {
+                "type": "object",
+                "description": "By normalised model name.",
+                "additionalProperties": _GROUP,
+            },
+            "period_start": {"type": "string", "format": "date-time"},
+            "period_end": {"type": "string", "format": "date-time"},
+            "insights": {
+                "type": "object",
+                "description": "Per task type: the best model, skills and agents by mean quality "
+                "over the period, with counts so that thin evidence shows.",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["best_model", "best_skills", "best_agents"],
+                    "properties": {
+                        "best_model": {"anyOf": [{"type": "null"}, _BEST]},
+                        "best_skills": {"type": "array", "items": _BEST},
+                        "best_agents": {"type": "array", "items": _BEST},
+                    },
+                },
+            },
+        },
+    },
+    "RecentPerformanceRecords": {
+        "type": "object",
+        "description": "The old dashboard's /api/recent-performance-records, with its keys.",
+        "required": [
+            "records",
+            "total_records",
+            "showing_records",
+            "task_type_stats",
+            "auto_generated_count",
+            "manual_assessment_count",
+            "last_updated",
+        ],
+        "properties": {
+            "records": {
+                "type": "array",
+                "maxItems": RECENT_RECORDS_LIMIT,
+                "description": f"The newest records (at most {RECENT_RECORDS_LIMIT}), newest "
+                "first, in the old tool's shape.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "record_id": {"type": "string"},
+                        "assessment_id": {"type": "string"},
+                        "timestamp": {"type": "string", "format": "date-time"},
+                        "task_type": {"type": "string"},
+                        "overall_score": {"type": "number"},
+                        "quality_score": {"type": "number"},
+                        "performance_index": {"type": "number"},
+                        "time_efficiency": {"type": ["number", "null"]},
+                        "quality_improvement": {"type": ["number", "null"]},
+                        "model_used": {"type": "string"},
+                        "auto_generated": {"type": "boolean"},
+                        "success": {"type": "boolean"},
+                    },
+                },
+            },
+            "total_records": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "All records in those days.",
+            },
+            "showing_records": {"type": "integer", "minimum": 0, "maximum": RECENT_RECORDS_LIMIT},
+            "task_type_stats": {
+                "type": "object",
+                "description": "By canonical task type: count, averages and rates.",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {"count": {"type": "integer", "minimum": 0}},
+                },
+            },
+            "auto_generated_count": {"type": "integer", "minimum": 0},
+            "manual_assessment_count": {"type": "integer", "minimum": 0},
+            "last_updated": {"type": "string", "format": "date-time"},
+        },
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/api/records": {
+        "post": {
+            "operationId": "recordTask",
+            "summary": "Record one finished task",
+            "description": (
+                "Validated exactly like records.recorder.record_task_performance (one "
+                "implementation); stored with source `api`. Safe to retry: send the same "
+                "`record_id` in the body, or the same `Idempotency-Key` header, and a task already "
+                "stored is answered 200 with its record_id instead of being stored twice. Bodies "
+                f"over {MAX_BODY_BYTES} bytes (1 MiB) are refused with 413."
+            ),
+            "security": [{"bearerAuth": []}],
+            "parameters": [
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "A key of yours for this task (e.g. a UUID), the same on "
+                    "every retry. Used when the body has no record_id: the task's record_id is "
+                    "derived from it (and your token), so a retry finds the first record. "
+                    "A record_id in the body wins.",
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": MAX_IDEMPOTENCY_KEY,
+                        "pattern": IDEMPOTENCY_KEY_PATTERN,
+                    },
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": _ref("Task"),
+                        "example": {
+                            "task_type": "refactoring",
+                            "description": "Improve authentication module",
+                            "duration": 180,
+                            "success": True,
+                            "skills_used": ["code-analysis"],
+                            "model_used": "Claude Sonnet 4.5",
+                        },
+                    }
+                },
+            },
+            "responses": {
+                "201": _json(_ref("RecordId"), "Stored: the new record's id."),
+                "200": _json(
+                    _ref("RecordId"),
+                    "Already stored (a retry with the same record_id or Idempotency-Key): the "
+                    "first record's id; nothing new was stored.",
+                ),
+                "400": _errors(
+                    "Invalid: malformed JSON or a body that is not one object (key `body`), an "
+                    "invalid Idempotency-Key, or invalid task fields, each named with its "
+                    "messages. Nothing was stored."
+                ),
+                "401": _errors(
+                    "No token, a wrong one, or a revoked one (key `authorization`).",
+                    headers={
+                        "WWW-Authenticate": {
+                            "description": "Bearer challenge (RFC 6750).",
+                            "schema": {"type": "string"},
+                        }
+                    },
+                ),
+                "413": _errors(f"The body is over {MAX_BODY_BYTES} bytes (key `body`)."),
+                "503": _errors(
+                    "The database stayed locked through every retry; retry later with the same "
+                    "record_id or Idempotency-Key.",
+                    headers={"Retry-After": {"schema": {"type": "integer", "minimum": 0}}},
+                ),
+            },
+        }
+    },
+    "/api/summary": {
+        "get": {
+            "operationId": "performanceSummary",
+            "summary": "Performance summary of the last N days",
+            "parameters": [_DAYS],
+            "responses": {
+                "200": _json(_ref("Summary"), "get_performance_summary(days) as JSON."),
+                "400": _errors("days is not a whole number in range (key `days`)."),
+                "401": _LOGIN_REQUIRED,
+            },
+        }
+    },
+    "/api/recent-performance-records": {
+        "get": {
+            "operationId": "recentPerformanceRecords",
+            "summary": "The newest records of the last N days, in the old dashboard's shape",
+            "parameters": [_DAYS],
+            "responses": {
+                "200": _json(_ref("RecentPerformanceRecords"), "Records and counts."),
+                "400": _errors("days is not a whole number in range (key `days`)."),
+                "401": _LOGIN_REQUIRED,
+            },
+        }
+    },
+}
+
+
+@cache
+def _document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Perfsite API",
+            "version": "1.0.0",
+            "description": (
+                "Record the tasks your AI coding agents finish, and read the performance "
+                "summaries. Create a token with `python manage.py create_api_token NAME` and "
+                "send it as `Authorization: Bearer <token>`."
+            ),
+        },
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from `manage.py create_api_token NAME`; revoke it "
+                    "in the admin (API tokens).",
+                }
+            },
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_document())

@@ -1,0 +1,176 @@
+"""A real Perfsite for tests and benchmarks: its own database, migrated by subprocess, and gunicorn.
+
+pytest-django's test database lives inside the test process (in memory for SQLite); server and
+client processes cannot see it. Everything here runs ``manage.py`` and gunicorn as subprocesses
+against a database made for the purpose: a SQLite file in a temporary directory, or a fresh
+PostgreSQL database (created and dropped) on the server DATABASE_URL names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+SUPPORT = Path(__file__).resolve().parent
+
+
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and url.split(":", 1)[0] in {"postgres", "postgresql", "pgsql"}
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "PERFSITE_DATA_DIR"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="perfsite.settings",
+        DJANGO_DEBUG="1",
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        PERFSITE_MODEL="",
+        ANTHROPIC_MODEL="",
+    )
+    env.update(extra)
+    return env
+
+
+def sqlite_env(directory: Path) -> dict[str, str]:
+    """Settings' default SQLite (WAL, busy timeout, IMMEDIATE), in a file under ``directory``."""
+    return base_env(PERFSITE_DATA_DIR=str(directory))
+
+
+@contextmanager
+def postgres_database(server_url: str, *, suffix: str = "conc") -> Iterator[dict[str, str]]:
+    """A new, empty database on the server of ``server_url``; dropped afterwards."""
+    import psycopg
+
+    parts = urlsplit(server_url)
+    base_name = parts.path.lstrip("/") or "perfsite"
+    name = f"{base_name}_{suffix}_{secrets.token_hex(4)}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base_env(DATABASE_URL=urlunsplit(parts._replace(path=f"/{name}")))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def manage(env: dict[str, str], *args: str, input: bytes | None = None, timeout=300) -> str:
+    """Run ``manage.py``; its stdout, or AssertionError with its stderr."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        input=input,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{done.stderr.decode()}")
+    return done.stdout.decode()
+
+
+def create_token(env: dict[str, str], name: str = "load-test") -> str:
+    return manage(env, "create_api_token", name).strip().splitlines()[-1]
+
+
+def stored_records(env: dict[str, str]) -> dict[str, str]:
+    """{record_id: source} of every stored record, read by a subprocess."""
+    code = (
+        "import json; from records.models import TaskRecord; "
+        "print(json.dumps(dict(TaskRecord.objects.values_list('record_id', 'source'))))"
+    )
+    return json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], *, workers: int = 2, log: Path) -> Iterator[str]:
+    """gunicorn with ``workers`` sync workers on a free port of 127.0.0.1; yields the base URL.
+
+    The test binds the socket (port 0: the OS picks a free one) and hands it to gunicorn, so no
+    port can be taken in between.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    with open(log, "wb") as log_file:
+        command = [sys.executable, "-m", "gunicorn", "perfsite.wsgi", "--workers", str(workers)]
+        command += [
+            "--bind",
+            f"fd://{sock.fileno()}",
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "5",
+        ]
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            pass_fds=(sock.fileno(),),
+        )
+    sock.close()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, process, log)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout=60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"gunicorn exited {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/openapi.json", timeout=10) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gunicorn did not answer in {timeout}s:\n{log.read_text()}")
+        time.sleep(0.2)
+
+
+def start_script(script: str, *args: str, env: dict[str, str]) -> subprocess.Popen:
+    """Start one of the worker scripts beside this module (they print JSON on stdout)."""
+    return subprocess.Popen(
+        [sys.executable, str(SUPPORT / script), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def finish(process: subprocess.Popen, timeout: float = 600) -> dict:
+    out, err = process.communicate(timeout=timeout)
+    if process.returncode != 0 and not out.strip():
+        raise AssertionError(f"{process.args} exited {process.returncode}:\n{err.decode()}")
+    result = json.loads(out)
+    result["returncode"] = process.returncode
+    result["stderr"] = err.decode()
+    return result
