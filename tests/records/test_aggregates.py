@@ -4,6 +4,7 @@ import statistics
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import transaction
 from django.db.models import Avg, Count, Q
 
 from records.aggregates import median_duration, overall, totals
@@ -12,7 +13,6 @@ from records.filters import RecordFilters
 from records.models import RecordSkill, TaskRecord
 from records.periods import Window
 from records.recorder import record_task_performance
-from records.services import records_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,10 @@ NOW = datetime(2026, 5, 20, 14, 37, 12, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def history(django_db_setup, django_db_blocker):
     """One shared history for the module's read-only tests (seeding is the slow part)."""
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), transaction.atomic():
         _make_history()
         yield
-        records_delete(TaskRecord.objects.all())
+        transaction.set_rollback(True)  # leave nothing behind for other modules
 
 
 def _make_history():
