@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dashboard.forms import PERIOD_LABELS, SOURCE_LABELS, DashboardQuery
 from records import dashboard_selectors as sel
+from records.insights import MIN_EVIDENCE, TOP_NAMES, Entry, task_insights
 from records.models import TaskRecord, TaskType
 from records.periods import DEFAULT_PERIOD, HOURLY_PERIODS, PERIODS
 from records.scoring import PASS_THRESHOLD
@@ -433,6 +434,107 @@ def trend_context(query: DashboardQuery) -> dict[str, Any]:
     }
 
 
+# --- Insights -----------------------------------------------------------------------------------
+
+TREND_LABELS = {"improving": "↑ improving", "declining": "↓ declining", "stable": "→ stable"}
+# Heat-map shades: the lowest bound a mean quality must reach for each class.
+HEAT_STEPS = ((90, "heat-5"), (85, "heat-4"), (80, "heat-3"), (70, "heat-2"), (0, "heat-1"))
+
+
+def heat_class(value: float | None) -> str:
+    if value is None:
+        return "heat-none"
+    return next(css for bound, css in HEAT_STEPS if value >= bound)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One model, skill or agent as the insights panel prints it."""
+
+    name: str
+    score: str
+    count: int
+    thin: bool
+    tone: str
+
+    @classmethod
+    def of(cls, entry: Entry) -> Pick:
+        return cls(
+            name=entry.name,
+            score=fmt_number(entry.avg_score),
+            count=entry.count,
+            thin=entry.thin,
+            tone=score_tone(entry.avg_score),
+        )
+
+
+@dataclass(frozen=True)
+class InsightRow:
+    task_type: str
+    label: str
+    href: str
+    best_model: Pick | None
+    skills: list[Pick]
+    agents: list[Pick]
+    trend: str
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    score: str
+    count: int
+    css: str
+    thin: bool
+    title: str
+
+
+def insights_context(query: DashboardQuery) -> dict[str, Any]:
+    found = task_insights(window=query.window, filters=query.filters)
+    rows = [
+        InsightRow(
+            task_type=item.task_type,
+            label=item.task_type.capitalize(),
+            href=page_url(query, task_type=item.task_type),
+            best_model=Pick.of(item.best_model) if item.best_model else None,
+            skills=[Pick.of(e) for e in item.skills[:TOP_NAMES]],
+            agents=[Pick.of(e) for e in item.agents[:TOP_NAMES]],
+            trend=TREND_LABELS.get(found.type_trends.get(item.task_type) or "", "too few tasks"),
+        )
+        for item in found.by_type
+    ]
+    heatmap = []
+    for item in found.by_type:
+        cells = []
+        for model in found.heatmap_models:
+            entry = found.heatmap[item.task_type].get(model)
+            cells.append(
+                HeatCell(
+                    score=fmt_number(entry.avg_score) if entry else DASH,
+                    count=entry.count if entry else 0,
+                    css=heat_class(entry.avg_score if entry else None),
+                    thin=bool(entry and entry.thin),
+                    title=(
+                        f"{model} on {item.task_type}: {fmt_number(entry.avg_score)} over "
+                        f"{entry.count} task{'s' if entry.count != 1 else ''}"
+                        if entry
+                        else f"{model} has no {item.task_type} tasks in this view"
+                    ),
+                )
+            )
+        heatmap.append((item.task_type.capitalize(), cells))
+    return {
+        "rows": rows,
+        "models": found.heatmap_models,
+        "heatmap": heatmap,
+        "model_trends": [
+            (name, TREND_LABELS.get(direction or "", "too few tasks"))
+            for name, direction in sorted(found.model_trends.items())
+        ],
+        "recommendations": found.recommendations,
+        "min_evidence": MIN_EVIDENCE,
+    }
+
+
 # --- Page ---------------------------------------------------------------------------------------
 
 # panel name in URLs and partials -> (context key, builder)
@@ -442,6 +544,7 @@ PANELS: dict[str, tuple[str, Callable[[DashboardQuery], dict[str, Any]]]] = {
     "task-types": ("task_types", task_types_context),
     "models": ("models", models_context),
     "trend": ("trend", trend_context),
+    "insights": ("insights", insights_context),
 }
 
 

@@ -18,8 +18,16 @@ pytestmark = pytest.mark.django_db
 PANELS = ("kpis", "recent-records", "task-types", "models", "trend")
 # Queries per fragment: the model list for validating ?model=, then the panel's own.
 # Aggregates read rollups and the window's partial hours: two queries each, whatever the rows.
-MAX_QUERIES = {"kpis": 8, "recent-records": 2, "task-types": 3, "models": 3, "trend": 3}
-PAGE_QUERIES = 12
+MAX_QUERIES = {
+    "kpis": 8,
+    "recent-records": 2,
+    "task-types": 3,
+    "models": 3,
+    "trend": 3,
+    # model, skill and agent totals (2 each) and two UNION ALL reads for the trends
+    "insights": 9,
+}
+PAGE_QUERIES = 20
 
 
 def make_records(n: int, *, start: int = 0) -> list:
