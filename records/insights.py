@@ -120,36 +120,48 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
 
 
+MAX_RECOMMENDATIONS = 8
+
+
 def recommendations(
     by_type: Sequence[TypeInsight], model_trends: dict[str, Trend | None]
 ) -> list[str]:
-    """Short plain sentences: best vs weakest solid model per type, best skill, moving models."""
-    lines = []
+    """Short plain sentences, the most telling first: the widest gaps between the best and the
+    weakest well-supported model of a type, then the best skill where it stands out, then models
+    on the move. At most MAX_RECOMMENDATIONS."""
+    gaps: list[tuple[float, str]] = []
+    skills: list[tuple[float, str]] = []
     for item in by_type:
         solid = [e for e in item.models if not e.thin]
         if len(solid) >= 2 and solid[0].avg_score - solid[-1].avg_score >= 1:
             best, worst = solid[0], solid[-1]
-            lines.append(
-                f"For {item.task_type}, {best.name} averages {_fmt(best.avg_score)} over "
-                f"{best.count} tasks; {worst.name} averages {_fmt(worst.avg_score)} over "
-                f"{worst.count}."
+            gaps.append(
+                (
+                    best.avg_score - worst.avg_score,
+                    f"For {item.task_type}, {best.name} averages {_fmt(best.avg_score)} over "
+                    f"{best.count} tasks; {worst.name} averages {_fmt(worst.avg_score)} over "
+                    f"{worst.count}.",
+                )
             )
-        elif len(solid) == 1:
-            best = solid[0]
-            lines.append(
-                f"For {item.task_type}, only {best.name} has enough tasks: it averages "
-                f"{_fmt(best.avg_score)} over {best.count}."
+        solid_skills = [e for e in item.skills if not e.thin]
+        if len(solid_skills) >= 2:
+            top, rest = solid_skills[0], solid_skills[1:]
+            lead = top.avg_score - sum(e.avg_score for e in rest) / len(rest)
+            skills.append(
+                (
+                    lead,
+                    f"For {item.task_type}, tasks using {top.name} average "
+                    f"{_fmt(top.avg_score)} over {top.count} tasks.",
+                )
             )
-        skills = [e for e in item.skills if not e.thin]
-        if skills:
-            lines.append(
-                f"For {item.task_type}, tasks using {skills[0].name} average "
-                f"{_fmt(skills[0].avg_score)} over {skills[0].count} tasks."
-            )
-    for model, direction in sorted(model_trends.items()):
-        if direction in {"improving", "declining"}:
-            lines.append(f"{model} is {direction} over its latest {TREND_WINDOW} tasks.")
-    return lines
+    moving = [
+        f"{model} is {direction} over its latest {TREND_WINDOW} tasks."
+        for model, direction in sorted(model_trends.items())
+        if direction in {"improving", "declining"}
+    ]
+    lines = [text for _, text in sorted(gaps, key=lambda g: -g[0])[:4]]
+    lines += [text for _, text in sorted(skills, key=lambda g: -g[0])[:2]]
+    return (lines + moving)[:MAX_RECOMMENDATIONS]
 
 
 def _latest_scores(
