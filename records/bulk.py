@@ -9,7 +9,7 @@ primary keys need to come back from the database.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -34,27 +34,33 @@ def _adapter(field: models.Field) -> Callable[[Any], Any] | None:
     return None
 
 
-def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence]) -> None:
-    """INSERT ``rows`` (sequences in ``fields`` order) into ``model``'s table in one executemany.
+def insert_rows(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, ignore_conflicts: bool = False
+) -> None:
+    """INSERT ``rows`` (dicts of field name to value, foreign keys as ids, all with the keys of
+    the first) into ``model``'s table with one prepared statement (executemany).
 
-    Foreign keys are given as ids. Only JSON and datetime columns are converted, once per value.
+    Only JSON and datetime columns are converted, once per value; ``ignore_conflicts`` skips rows
+    that would break a unique constraint.
     """
+    if not rows:
+        return
     meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
+    names = list(rows[0])
+    columns = [meta.get_field(name) for name in names]
     converters = [(i, adapt) for i, field in enumerate(columns) if (adapt := _adapter(field))]
     params = []
     for row in rows:
-        values = list(row)
+        values = [row[name] for name in names]
         for i, adapt in converters:
             values[i] = adapt(values[i])
         params.append(values)
-    if not params:
-        return
     qn = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+    sql = "INSERT INTO {} ({}) VALUES ({}){}".format(
         qn(meta.db_table),
         ", ".join(qn(field.column) for field in columns),
         ", ".join(["%s"] * len(columns)),
+        " ON CONFLICT DO NOTHING" if ignore_conflicts else "",
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
@@ -78,7 +84,7 @@ def insert_records(
     ``skills`` and ``agents`` map a record_id to the ids of its Skill/Agent rows. Call inside a
     transaction.
     """
-    insert_rows(TaskRecord, RECORD_FIELDS, ([r[name] for name in RECORD_FIELDS] for r in records))
+    insert_rows(TaskRecord, [{name: r[name] for name in RECORD_FIELDS} for r in records])
     _link(RecordSkill, "skill", skills or {})
     _link(RecordAgent, "agent", agents or {})
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.utils import timezone
 
+from records.bulk import insert_rows
 from records.importer.merge import (
     Draft,
     draft_from_record,
@@ -212,29 +213,6 @@ def _write(tasks: Sequence[LegacyTask]) -> BatchResult:
         stored = TaskRecord.objects.filter(pk__in=pks.values()).only(*FACT_FIELDS)
         apply_rollups(facts_for(list(stored)))
     return result
-
-
-def insert_rows(model, rows: list[dict[str, Any]], *, ignore_conflicts: bool = False) -> None:
-    """INSERT many rows with one prepared statement (executemany): no per-row ORM overhead.
-
-    ``rows`` map field names to Python values (foreign keys as primary keys); each value goes
-    through its field's ``get_db_prep_save``, exactly as the ORM would store it.
-    """
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    fields = [model._meta.get_field(name) for name in rows[0]]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
-    )
-    prep = _preparers(fields, connection)
-    params = [[p(row[f.name]) for f, p in zip(fields, prep, strict=True)] for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 # Fields whose Python values (as the importer builds them: str, int, float, bool, None) are already
