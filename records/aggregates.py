@@ -3,6 +3,8 @@
 A window ``(start, end]`` is cut into whole UTC days (day rollups), whole hours at its edges
 (hour rollups) and the records of its two partial hours (read from the records table), so the
 work per request stays bounded however much history is stored: at most two queries per call.
+Skill and agent rollups keep days only (hours would multiply the rows written per record): their
+partial days at the edges are read from the record links.
 """
 
 from __future__ import annotations
@@ -96,6 +98,19 @@ class _Plan:
     days: tuple[datetime | None, datetime] | None  # [from, to) of whole days
     hours: tuple[tuple[datetime, datetime], ...]  # [from, to) ranges of whole hours
     raw: tuple[tuple[datetime | None, bool, datetime, bool], ...]  # (lo, lo_incl, hi, hi_incl)
+
+
+def _days_only_plan(window: Window) -> _Plan:
+    """Skill and agent rollups keep days only: whole days from them, partial days from links."""
+    start, end = window.start, window.end
+    last_day = day_of(end)
+    first_day = None if start is None else day_of(start) + DAY
+    if first_day is not None and first_day > last_day:
+        return _Plan(days=None, hours=(), raw=((start, False, end, True),))
+    raw = [(last_day, True, end, True)]
+    if start is not None:
+        raw.append((start, False, first_day, False))
+    return _Plan(days=(first_day, last_day), hours=(), raw=tuple(raw))
 
 
 def _plan(window: Window, *, hourly_only: bool) -> _Plan:
@@ -192,7 +207,12 @@ def totals(
     ``by`` names: task_type, model, auto_generated, day, hour, and skill (subject "skills") or
     agent (subject "agents"). Rows come unordered; empty groups are absent.
     """
-    plan = _plan(window, hourly_only="hour" in by)
+    if subject == "records":
+        plan = _plan(window, hourly_only="hour" in by)
+    elif "hour" in by or "day" in by:
+        raise ValueError("skill and agent totals are not split by time")
+    else:
+        plan = _days_only_plan(window)
     groups: dict[tuple, Totals] = {}
 
     def merge(rows: QuerySet) -> None:

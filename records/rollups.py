@@ -1,4 +1,5 @@
-"""Rollups: exact totals per (hour or day, task type, model, AUTO), and per skill and agent.
+"""Rollups: exact totals per (hour or day, task type, model, AUTO), and per day for each skill
+and agent.
 
 Every write path calls ``apply_rollups`` inside its own transaction with the facts of the records
 it adds (+1) or removes (-1), so a rollup is never out of step with the records it sums. The
@@ -41,6 +42,8 @@ COUNTERS = (
 )
 BUCKETS = (*(f"duration_le_{bound}" for bound in DURATION_BUCKETS), "duration_over")
 REBUILD_BATCH = 5_000
+HOUR, DAY = Span.HOUR.value, Span.DAY.value
+ONE_HOT = tuple(tuple(int(i == j) for i in range(len(BUCKETS))) for j in range(len(BUCKETS)))
 
 
 @dataclass(frozen=True)
@@ -109,34 +112,34 @@ def day_of(moment: datetime) -> datetime:
 def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
     """Add (sign=1) or subtract (sign=-1) records' contributions to their hour and day.
 
-    Call inside the transaction that writes or deletes the records.
+    Call inside the transaction that writes or deletes the records. Each key collects its
+    records' counter tuples and sums them column by column at the end (C-level ``sum``), which
+    keeps bulk paths such as seeding fast.
     """
-    width = len(COUNTERS)
-    tables: dict[type[RollupBase], dict[tuple, list[int]]] = {
-        Rollup: defaultdict(lambda: [0] * (width + len(BUCKETS))),
-        SkillRollup: defaultdict(lambda: [0] * width),
-        AgentRollup: defaultdict(lambda: [0] * width),
+    no_bucket = (0,) * len(BUCKETS)
+    parts: dict[type[RollupBase], dict[tuple, list[tuple[int, ...]]]] = {
+        Rollup: defaultdict(list),
+        SkillRollup: defaultdict(list),
+        AgentRollup: defaultdict(list),
     }
+    records, skills, agents = parts[Rollup], parts[SkillRollup], parts[AgentRollup]
     for fact in facts:
         counters = fact.counters()
         bucket = fact.bucket()
-        for span, start in (
-            (Span.HOUR, hour_of(fact.recorded_at)),
-            (Span.DAY, day_of(fact.recorded_at)),
-        ):
-            key = (span.value, start, fact.task_type, fact.model_id, fact.auto_generated)
-            total = tables[Rollup][key]
-            for i, value in enumerate(counters):
-                total[i] += value
-            if bucket is not None:
-                total[width + bucket] += 1
-            for table, ids in ((SkillRollup, fact.skill_ids), (AgentRollup, fact.agent_ids)):
-                for target in ids:
-                    total = tables[table][(*key, target)]
-                    for i, value in enumerate(counters):
-                        total[i] += value
-    for table, rows in tables.items():
-        _upsert(table, rows, sign)
+        with_buckets = counters + (no_bucket if bucket is None else ONE_HOT[bucket])
+        hour = hour_of(fact.recorded_at)
+        records[(HOUR, hour, fact.task_type, fact.model_id, fact.auto_generated)].append(
+            with_buckets
+        )
+        day = (DAY, hour.replace(hour=0), fact.task_type, fact.model_id, fact.auto_generated)
+        records[day].append(with_buckets)
+        for skill in fact.skill_ids:  # skills and agents: day rows only
+            skills[(*day, skill)].append(counters)
+        for agent in fact.agent_ids:
+            agents[(*day, agent)].append(counters)
+    for table, rows in parts.items():
+        sums = {key: [sum(col) for col in zip(*items, strict=True)] for key, items in rows.items()}
+        _upsert(table, sums, sign)
 
 
 def _key_columns(table: type[RollupBase]) -> list[str]:
