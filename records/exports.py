@@ -70,16 +70,28 @@ def export_rows(*, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         if not batch:
             return
         last = (batch[-1]["recorded_at"], batch[-1]["id"])
-        ids = [row["id"] for row in batch]
-        skills = _names(RecordSkill, "skill__name", ids)
-        agents = _names(RecordAgent, "agent__name", ids)
-        for row in batch:
-            pk = row.pop("id")
-            row["recorded_at"] = row["recorded_at"].isoformat()
-            row["model"] = row.pop("model__name")
-            row["skills"] = skills[pk]
-            row["agents"] = agents[pk]
-            yield {name: row[name] for name in FIELDS}
+        yield from _as_rows(batch)
+
+
+def rows_for(record_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """{record_id: exported row} of the stored records among ``record_ids``."""
+    batch = list(
+        TaskRecord.objects.filter(record_id__in=record_ids).values("id", "model__name", *_COLUMNS)
+    )
+    return {row["record_id"]: row for row in _as_rows(batch)}
+
+
+def _as_rows(batch: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    ids = [row["id"] for row in batch]
+    skills = _names(RecordSkill, "skill__name", ids)
+    agents = _names(RecordAgent, "agent__name", ids)
+    for row in batch:
+        pk = row.pop("id")
+        row["recorded_at"] = row["recorded_at"].isoformat()
+        row["model"] = row.pop("model__name")
+        row["skills"] = skills[pk]
+        row["agents"] = agents[pk]
+        yield {name: row[name] for name in FIELDS}
 
 
 def _names(through, name_field: str, ids: list[int]) -> dict[int, list[str]]:

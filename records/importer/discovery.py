@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from records.importer.restore import is_export
+
 PATTERN_DIRS = (".claude-patterns", ".claude-quality")
 # Directories never searched for patterns directories.
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox"}
@@ -24,6 +26,7 @@ class Kind(StrEnum):
     ASSESSMENTS = "assessments"
     QUALITY_HISTORY = "quality history"
     DEBUGGING = "debugging performance"
+    EXPORT = "perfsite export"  # JSON Lines written by export_records: restored as exported
     OTHER_JSON = "JSON file"  # named explicitly; read if it holds legacy record lists
     AGGREGATE = "aggregate"
     NOT_RECORDS = "not performance data"
@@ -32,6 +35,7 @@ class Kind(StrEnum):
 
 
 READ_KINDS = {
+    Kind.EXPORT,
     Kind.PERFORMANCE_RECORDS,
     Kind.ASSESSMENTS,
     Kind.QUALITY_HISTORY,
@@ -41,6 +45,7 @@ READ_KINDS = {
 # Read first: the richest record stores, then the analyses that repeat their records. The first
 # source to give a value wins a conflict, later ones fill gaps.
 _ORDER = {
+    Kind.EXPORT: -1,  # Perfsite's own records first: legacy files then merge into them
     Kind.PERFORMANCE_RECORDS: 0,
     Kind.ASSESSMENTS: 1,
     Kind.QUALITY_HISTORY: 2,
@@ -75,8 +80,12 @@ class LegacyFile:
         return self.kind in READ_KINDS
 
 
-def classify_file(name: str, *, explicit: bool) -> tuple[Kind, str]:
+def classify_file(name: str, *, explicit: bool, path: Path | None = None) -> tuple[Kind, str]:
     lowered = name.lower()
+    if lowered.endswith(".jsonl"):
+        if explicit or (path is not None and is_export(path)):
+            return Kind.EXPORT, ""  # named explicitly: its header is checked when it is read
+        return Kind.UNKNOWN, "skipped: JSON Lines without the perfsite_export header"
     if lowered in _NAMED:
         return _NAMED[lowered], ""
     if lowered.startswith("debugging_performance") and lowered.endswith(".json"):
@@ -94,7 +103,7 @@ def classify_file(name: str, *, explicit: bool) -> tuple[Kind, str]:
 
 
 def _legacy_file(path: Path, display_root: Path, *, explicit: bool) -> LegacyFile:
-    kind, note = classify_file(path.name, explicit=explicit)
+    kind, note = classify_file(path.name, explicit=explicit, path=path)
     try:
         display = str(path.relative_to(display_root))
     except ValueError:
@@ -118,14 +127,20 @@ def _directory_files(
     found = [
         _legacy_file(entry, display_root, explicit=False)
         for entry in entries
-        if entry.is_file() and entry.suffix.lower() == ".json"
+        if entry.is_file()
+        and (
+            entry.suffix.lower() == ".json"
+            or (entry.suffix.lower() == ".jsonl" and is_export(entry))
+        )
     ]
     found.sort(key=lambda f: (_ORDER.get(f.kind, 9), f.path.name))
     if list_others:
         for entry in entries:
             if entry.is_dir():
                 note = "skipped: a subfolder; only the patterns folder's own files are read"
-            elif entry.suffix.lower() != ".json":
+            elif entry.suffix.lower() == ".jsonl" and not is_export(entry):
+                note = "skipped: JSON Lines without the perfsite_export header"
+            elif entry.suffix.lower() not in (".json", ".jsonl"):
                 note = "skipped: not a JSON file"
             else:
                 continue

@@ -15,7 +15,20 @@ from django.utils import timezone
 from records.importer.discovery import Kind, LegacyFile, discover
 from records.importer.normalise import LegacyTask, RecordError, normalise_payload
 from records.importer.reading import FileLayout, FileReadError, inspect_file, iter_records
-from records.importer.writer import apply_batch, refresh_quality_improvements
+from records.importer.restore import (
+    ExportedRecord,
+    ExportReadError,
+    RowError,
+    check_header,
+    exported_record,
+    iter_lines,
+)
+from records.importer.writer import (
+    BatchResult,
+    apply_batch,
+    apply_exported,
+    refresh_quality_improvements,
+)
 from records.models import ImportRun
 
 logger = logging.getLogger(__name__)
@@ -43,11 +56,12 @@ class Problem:
     location: str = ""  # the list inside the file, e.g. records or detailed_metrics[…]
     record: str = ""  # the record's identity when it is known
     level: str = "error"
+    unit: str = "record"  # what ``index`` counts: a list's records, or a file's lines
 
     def describe(self) -> str:
         where = self.file
         if self.index is not None:
-            where += f", record {self.index}"
+            where += f", {self.unit} {self.index}"
             extras = [x for x in (self.location, self.record) if x]
             if extras:
                 where += f" ({'; '.join(extras)})"
@@ -61,7 +75,7 @@ class Problem:
             "record": self.record,
             "reason": self.reason,
             "level": self.level,
-        }
+        } | ({"unit": self.unit} if self.unit != "record" else {})
 
 
 @dataclass
@@ -171,6 +185,8 @@ class _Run:
         self, legacy_file: LegacyFile, *, assume_tz: tzinfo, batch_size: int
     ) -> FileReport:
         report = FileReport(display=legacy_file.display, kind=legacy_file.kind, status="imported")
+        if legacy_file.kind == Kind.EXPORT:
+            return self.restore_file(legacy_file, report, batch_size=batch_size)
 
         def checked(position: int) -> None:
             if self.progress:
@@ -213,6 +229,79 @@ class _Run:
             self.problem(Problem(file=legacy_file.display, reason=str(exc)))
         self.flush(batch, report)
         return report
+
+    def restore_file(
+        self, legacy_file: LegacyFile, report: FileReport, *, batch_size: int
+    ) -> FileReport:
+        """A perfsite export, line by line: each record stored as exported, or reported."""
+        try:
+            check_header(legacy_file.path)
+        except ExportReadError as exc:
+            report.status = "failed"
+            report.note = f"{exc}; nothing imported from this file"
+            self.problem(Problem(file=legacy_file.display, reason=str(exc)))
+            return report
+        size = _size(legacy_file)
+        batch: list[tuple[ExportedRecord, int]] = []
+        try:
+            for number, value, position in iter_lines(legacy_file.path):
+                self.records_seen += 1
+                if self.progress and self.records_seen % 500 == 0:
+                    self.progress.advanced(
+                        phase="restoring",
+                        done_bytes=self.done_bytes + size + position,
+                        total_bytes=self.total_bytes,
+                        records=self.records_seen,
+                    )
+                try:
+                    if isinstance(value, RowError):
+                        raise value
+                    batch.append((exported_record(value), number))
+                except RowError as exc:
+                    report.failed += 1
+                    self.problem(
+                        Problem(
+                            file=legacy_file.display,
+                            index=number,
+                            unit="line",
+                            record=_identity_hint(value, keys=("record_id",)),
+                            reason="; ".join(exc.reasons),
+                        )
+                    )
+                    continue
+                if len(batch) >= batch_size:
+                    self.flush_restored(batch, report)
+                    batch = []
+        except ExportReadError as exc:
+            report.status = "failed"
+            report.note = f"{exc} (the file changed during the import)"
+            self.problem(Problem(file=legacy_file.display, reason=str(exc)))
+        self.flush_restored(batch, report)
+        return report
+
+    def flush_restored(self, batch: list[tuple[ExportedRecord, int]], report: FileReport) -> None:
+        if not batch:
+            return
+        lines = {id(item): number for item, number in batch}
+        self._count(apply_exported([item for item, _number in batch]), report, lines, unit="line")
+
+    def _count(
+        self, result: BatchResult, report: FileReport, where: dict[int, int], *, unit: str
+    ) -> None:
+        for item in result.outcomes:
+            setattr(report, item.outcome, getattr(report, item.outcome) + 1)
+            if item.reason:
+                self.problem(
+                    Problem(
+                        file=report.display,
+                        index=where[id(item.task)],
+                        unit=unit,
+                        record=item.task.identity,
+                        reason=item.reason,
+                        level="error" if item.outcome == "failed" else "warning",
+                    )
+                )
+        reset_queries()
 
     def _normalised(
         self, legacy_file: LegacyFile, layout: FileLayout, *, assume_tz: tzinfo
@@ -280,9 +369,9 @@ class _Run:
         reset_queries()  # with DEBUG on, Django would otherwise keep every query in memory
 
 
-def _identity_hint(payload: Any) -> str:
+def _identity_hint(payload: Any, keys: tuple[str, ...] = ("assessment_id", "task_id")) -> str:
     if isinstance(payload, dict):
-        for key in ("assessment_id", "task_id"):
+        for key in keys:
             if isinstance(payload.get(key), str | int) and not isinstance(payload.get(key), bool):
                 return f"{key} {payload[key]}"
     return ""

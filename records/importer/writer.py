@@ -11,6 +11,7 @@ is ``refresh_quality_improvements``, which afterwards re-derives the baseline-ba
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +23,7 @@ from django.db import DatabaseError, IntegrityError, connections, router, transa
 from django.utils import timezone
 
 from records.bulk import insert_rows
+from records.exports import rows_for
 from records.importer.merge import (
     Draft,
     draft_from_record,
@@ -31,6 +33,7 @@ from records.importer.merge import (
     model_name,
 )
 from records.importer.normalise import LegacyTask
+from records.importer.restore import ExportedRecord
 from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
 from records.rollups import FACT_FIELDS, apply_rollups, facts_for
 from records.scoring import BASELINE_WINDOW, quality_improvement
@@ -42,11 +45,15 @@ Outcome = Literal["created", "merged", "skipped", "failed"]
 INTEGRITY_RETRIES = 3
 REFRESH_CHUNK = 1_000
 MSG_NO_TIMESTAMP = "timestamp: missing, and no other source of this record gives one"
+MSG_DIFFERS = (
+    "already stored with different values; the stored record is kept as it is "
+    "(delete it first to restore the exported one)"
+)
 
 
 @dataclass
 class ItemOutcome:
-    task: LegacyTask
+    task: LegacyTask | ExportedRecord
     outcome: Outcome
     reason: str = ""
 
@@ -213,6 +220,92 @@ def _write(tasks: Sequence[LegacyTask]) -> BatchResult:
         stored = TaskRecord.objects.filter(pk__in=pks.values()).only(*FACT_FIELDS)
         apply_rollups(facts_for(list(stored)))
     return result
+
+
+def apply_exported(exported: Sequence[ExportedRecord]) -> BatchResult:
+    """Restore records from a perfsite export exactly as exported: not re-scored, not merged.
+
+    A record_id already stored is skipped (with a reason when the stored record differs), so
+    importing an export twice creates nothing. One transaction with the rollups; a batch the
+    database refuses is written record by record, so one bad record fails alone.
+    """
+    for _attempt in range(INTEGRITY_RETRIES):
+        try:
+            return with_lock_retry(lambda: _restore(exported))
+        except IntegrityError:
+            continue
+        except DatabaseError:
+            break
+    result = BatchResult()
+    for item in exported:
+        try:
+            result.absorb(with_lock_retry(lambda item=item: _restore([item])))
+        except DatabaseError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            logger.info("record %s refused by the database: %s", item.record_id, reason)
+            result.outcomes.append(
+                ItemOutcome(item, "failed", f"the database refused it: {reason}")
+            )
+    return result
+
+
+def _restore(exported: Sequence[ExportedRecord]) -> BatchResult:
+    result = BatchResult()
+    with transaction.atomic():
+        stored = rows_for(list({item.record_id for item in exported}))
+        new: dict[str, ExportedRecord] = {}
+        for item in exported:
+            if item.record_id in new:
+                result.outcomes.append(
+                    ItemOutcome(item, "failed", "record_id repeated in this export")
+                )
+            elif item.record_id in stored:
+                same = _as_json(stored[item.record_id]) == _as_json(item.row)
+                result.outcomes.append(ItemOutcome(item, "skipped", "" if same else MSG_DIFFERS))
+            else:
+                new[item.record_id] = item
+                result.outcomes.append(ItemOutcome(item, "created"))
+        if not new:
+            return result
+        models = names_to_objects(AIModel, {item.model for item in new.values()})
+        skills = names_to_objects(Skill, {n for item in new.values() for n in item.skills})
+        agents = names_to_objects(Agent, {n for item in new.values() for n in item.agents})
+        now = timezone.now()
+        insert_rows(
+            TaskRecord,
+            [
+                {"record_id": record_id, **item.values}
+                | {"model": models[item.model].pk, "created_at": now}
+                for record_id, item in new.items()
+            ],
+        )
+        pks = dict(
+            TaskRecord.objects.filter(record_id__in=list(new)).values_list("record_id", "id")
+        )
+        # In list order, so the names export again in the order they were exported.
+        insert_rows(
+            RecordSkill,
+            [
+                {"record": pks[rid], "skill": skills[name].pk}
+                for rid, item in new.items()
+                for name in item.skills
+            ],
+        )
+        insert_rows(
+            RecordAgent,
+            [
+                {"record": pks[rid], "agent": agents[name].pk}
+                for rid, item in new.items()
+                for name in item.agents
+            ],
+        )
+        written = TaskRecord.objects.filter(pk__in=pks.values()).only(*FACT_FIELDS)
+        apply_rollups(facts_for(list(written)))
+    return result
+
+
+def _as_json(row: dict[str, Any]) -> str:
+    return json.dumps(row, sort_keys=True, default=str)
 
 
 # Fields whose Python values (as the importer builds them: str, int, float, bool, None) are already

@@ -100,7 +100,8 @@ class Command(BaseCommand):
     help = (
         "Import the old tool's .claude-patterns JSON files (quality_history.json, "
         "performance_records.json, debugging_performance*.json, assessments.json, "
-        ".claude-quality/quality_history.json). Records are merged by identity, so importing "
+        ".claude-quality/quality_history.json), or restore a perfsite export (export_records "
+        "JSON Lines, restored exactly as exported). Records are merged by identity, so importing "
         "the same data again adds nothing."
     )
 
@@ -111,7 +112,8 @@ class Command(BaseCommand):
             metavar="PATH",
             help=(
                 "A .claude-patterns directory, a directory that contains such directories, or "
-                "single JSON files (default: ./.claude-patterns, and ./.claude-quality if present)."
+                "single JSON or perfsite export .jsonl files "
+                "(default: ./.claude-patterns, and ./.claude-quality if present)."
             ),
         )
         parser.add_argument(
