@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from dashboard.access import reader
@@ -15,6 +17,7 @@ from records.dashboard_selectors import legacy_recent_records
 from records.selectors import MAX_SUMMARY_DAYS, performance_summary, validate_days
 
 DEFAULT_DAYS = 30
+DIGITS_RE = re.compile(r"[0-9]{1,9}")
 DAYS_ERROR = f"days must be a whole number from 1 to {MAX_SUMMARY_DAYS}"
 
 # The same escapes as django.utils.html.json_script: "<script>" in a description cannot close
@@ -30,15 +33,19 @@ class SafeJsonResponse(HttpResponse):
 
 def _days(request: HttpRequest) -> int | SafeJsonResponse:
     raw = request.GET.get("days")
-    if raw is None or raw.strip() == "":
+    if raw is None:
         return DEFAULT_DAYS
     try:
+        # "days=" (empty) is an error, not the default; ASCII digits only ("1_0" is not 10).
+        if not DIGITS_RE.fullmatch(raw.strip()):
+            raise ValueError(raw)
         return validate_days(int(raw.strip()))
     except ValueError:
         given = raw[:40]
         return SafeJsonResponse({"errors": {"days": [f"{DAYS_ERROR}; got {given!r}."]}}, status=400)
 
 
+@csrf_exempt  # GET only, never writes: other methods get 405, not a CSRF 403
 @require_GET
 @reader(json=True)
 def recent_performance_records(request: HttpRequest) -> HttpResponse:
@@ -62,6 +69,7 @@ def recent_performance_records(request: HttpRequest) -> HttpResponse:
     )
 
 
+@csrf_exempt  # GET only, never writes: other methods get 405, not a CSRF 403
 @require_GET
 @reader(json=True)
 def summary(request: HttpRequest) -> HttpResponse:

@@ -57,6 +57,21 @@ def new_record_id(task_type: str, at: datetime) -> str:
 MSG_PAYLOAD_NUL = "Must not contain NUL characters."
 MSG_PAYLOAD_SURROGATE = "Must be valid Unicode text (no lone surrogate code points)."
 _SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_JSON_DEPTH = 100  # real payloads nest a few levels; far below Python's recursion limit
+MSG_PAYLOAD_DEPTH = f"Must not nest lists and objects more than {MAX_JSON_DEPTH} levels deep."
+
+
+def json_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether lists and objects in ``value`` nest more than ``limit`` levels: no recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _text_problem(value: Any) -> str | None:
@@ -79,6 +94,8 @@ def _text_problem(value: Any) -> str | None:
 
 def json_safe_payload(payload: Any) -> Any:
     """The payload as it will be stored: plain JSON, no NaN/Infinity, no NUL, valid Unicode."""
+    if json_too_deep(payload):
+        raise ValidationError({"task_data": [MSG_PAYLOAD_DEPTH]})
     try:
         text = json.dumps(payload, cls=DjangoJSONEncoder, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:

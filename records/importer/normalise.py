@@ -24,6 +24,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from records.names import normalise_model_name as _normalise_model_name
+from records.services import MAX_JSON_DEPTH, json_too_deep
 from records.validation import MAX_COUNT, MAX_DURATION, MAX_RECORD_ID, parse_timestamp
 
 MAX_LABEL = 200
@@ -337,6 +338,8 @@ def normalise_payload(
     """Normalise one legacy record; raise ``RecordError`` when it cannot be imported."""
     if not isinstance(payload, Mapping):
         raise RecordError([f"a record must be a JSON object, got {_describe(payload)}"])
+    if json_too_deep(payload):
+        raise RecordError([f"nests lists and objects more than {MAX_JSON_DEPTH} levels deep"])
     if "\\u0000" in json.dumps(payload):
         raise RecordError(["contains NUL characters, which the database cannot store"])
     r = _Reader(payload)

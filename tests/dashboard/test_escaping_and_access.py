@@ -66,7 +66,7 @@ def test_login_can_be_required_for_every_read(client, settings, django_user_mode
 
     for url in pages:
         response = client.get(url)
-        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
     for url in apis:
         assert client.get(url).status_code == 401, url
 
