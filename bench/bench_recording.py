@@ -20,47 +20,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tests.support import live  # noqa: E402
-from tests.support.post_records import task  # noqa: E402
+from _common import bench_env, copy_of, git_revision, machine, seed_database
 
-DB_FILE = "perfsite.sqlite3"
-# Production-like: DEBUG off (no SQL logging), a throwaway secret key.
-PRODUCTION = {
-    "DJANGO_DEBUG": "0",
-    "DJANGO_SECRET_KEY": "bench-" + os.urandom(24).hex(),
-    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-}
-
-
-def bench_env(directory: Path) -> dict[str, str]:
-    return live.sqlite_env(directory) | PRODUCTION
-
-
-def checkpoint(directory: Path) -> None:
-    """Fold the WAL into the main file so that copying the one file copies the whole database."""
-    with sqlite3.connect(directory / DB_FILE) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-def copy_of(template: Path, name: str) -> Path:
-    target = template.parent / name
-    target.mkdir()
-    shutil.copy2(template / DB_FILE, target / DB_FILE)
-    return target
+from tests.support import live
+from tests.support.post_records import task
 
 
 def bench_python(directory: Path, records: int) -> dict:
@@ -124,14 +97,7 @@ def bench_cli(directory: Path, records: int, single_calls: int) -> dict:
 
 def bench_size(base: Path, size: int, args: argparse.Namespace) -> dict:
     template = base / f"table-{size}" / "template"
-    template.mkdir(parents=True)
-    env = bench_env(template)
-    live.manage(env, "migrate", "--no-input")
-    started = time.perf_counter()
-    if size:
-        live.manage(env, "seed_demo", "--records", str(size), "--seed", "1", timeout=3600)
-    seed_seconds = time.perf_counter() - started
-    checkpoint(template)
+    seed_seconds = seed_database(template, size)
     ways = {
         "python": lambda: bench_python(copy_of(template, "python"), args.records),
         "http": lambda: bench_http(
@@ -188,15 +154,8 @@ def main() -> None:
             shutil.rmtree(base, ignore_errors=True)
     report = {
         "database": f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL, IMMEDIATE)",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "git": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip(),
+        "machine": machine(),
+        "git": git_revision(),
         "results": results,
     }
     print(table(results, args.ways), file=sys.stderr)
