@@ -261,9 +261,27 @@ def median_duration(
         qs = TaskRecord.objects.filter(
             _window_q(window), filters.q(), duration_seconds__isnull=False
         ).order_by("duration_seconds")
-        middle = list(qs.values_list("duration_seconds", flat=True)[(n - 1) // 2 : n // 2 + 1])
+        if sum(total.buckets) != n:  # no usable buckets: sort every duration of the window
+            middle = list(qs.values_list("duration_seconds", flat=True)[(n - 1) // 2 : n // 2 + 1])
+            return sum(middle) / len(middle), True
+        # The buckets say which duration range holds the middle: sort only that range's rows.
+        middle = _durations_at(qs, total.buckets, (n - 1) // 2, n // 2)
         return sum(middle) / len(middle), True
     return _bucket_median(total.buckets, n), False
+
+
+def _durations_at(qs: QuerySet, buckets: Sequence[int], first: int, last: int) -> list[float]:
+    """The durations at 0-based positions ``first..last`` in ascending order, in one query that
+    reads only the rows of the buckets holding those positions."""
+    starts = [sum(buckets[:i]) for i in range(len(buckets))]  # durations before each bucket
+    low = max(i for i, start in enumerate(starts) if start <= first and buckets[i])
+    high = max(i for i, start in enumerate(starts) if start <= last and buckets[i])
+    if low > 0:
+        qs = qs.filter(duration_seconds__gt=DURATION_BUCKETS[low - 1])
+    if high < len(DURATION_BUCKETS):
+        qs = qs.filter(duration_seconds__lte=DURATION_BUCKETS[high])
+    offset = first - starts[low]
+    return list(qs.values_list("duration_seconds", flat=True)[offset : offset + last - first + 1])
 
 
 def _window_q(window: Window) -> Q:
