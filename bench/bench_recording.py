@@ -42,7 +42,12 @@ def bench_python(directory: Path, records: int) -> dict:
         live.start_script("record_in_process.py", str(records), "bench-py", "0", env=env)
     )
     assert not result["failures"], result["failures"][:3]
-    return {"records": records, "seconds": result["seconds"]}
+    return {
+        "records": records,
+        "seconds": result["seconds"],
+        # CPU time of the recording loop: what one uncontended core would take (load-independent).
+        "records_per_cpu_second": round(records / result["cpu_seconds"], 1),
+    }
 
 
 def bench_http(directory: Path, records: int, clients: int, workers: int) -> dict:
@@ -115,9 +120,16 @@ def bench_size(base: Path, size: int, args: argparse.Namespace) -> dict:
 
 
 def table(results: list[dict], ways: list[str]) -> str:
-    lines = [f"{'table size':>12} " + " ".join(f"{w + ' rec/s':>12}" for w in ways)]
+    cpu = "python" in ways
+    lines = [
+        f"{'table size':>12} "
+        + " ".join(f"{w + ' rec/s':>12}" for w in ways)
+        + (f" {'python rec/CPU-s':>17}" if cpu else "")
+    ]
     for row in results:
         cells = [f"{row[w]['records_per_second']:>12,.0f}" for w in ways]
+        if cpu:
+            cells.append(f"{row['python']['records_per_cpu_second']:>17,.0f}")
         lines.append(f"{row['table_records']:>12,} " + " ".join(cells))
     cli = [r["cli"] for r in results if "cli" in r and r["cli"]["seconds_per_single_task_call"]]
     if cli:
