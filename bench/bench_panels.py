@@ -10,8 +10,9 @@ subprocess, settings' WAL / IMMEDIATE / cache pragmas), then, in this process, a
 (``/fragments/<panel>/`` for each panel the dashboard registers) and the full page ``/`` through
 Django's test Client for each period, DEBUG off. The sizes are measured side by side: after the
 warm-up requests, each timed round asks the same URL once of every size's database in turn, so
-machine noise falls on all sizes alike. Reports p50 and p95 per size, each panel's ratio of the
-largest size to the smallest, and the queries per request.
+machine noise falls on all sizes alike. Reports p50 and p95 (wall) and the median CPU time per
+request (this process runs Django and SQLite, so it is the cost on an idle core) per size, each
+panel's ratio of the largest size to the smallest, and the queries per request.
 
 Prints the figures as JSON on stdout and a table on stderr. Not part of the test suite.
 """
@@ -121,13 +122,15 @@ def measure(
 
     client = Client()
 
-    def ask(url: str) -> float:
-        started = time.perf_counter()
+    def ask(url: str) -> tuple[float, float]:
+        """(wall seconds, CPU seconds) of one request; SQLite runs in this process, so the CPU
+        time is the request's whole cost on an idle core, whatever else the machine runs."""
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.get(url)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         if response.status_code != 200 or not response.content:
             raise SystemExit(f"GET {url} answered {response.status_code}")
-        return seconds
+        return seconds, cpu
 
     results = []
     for name, period, url in urls:
@@ -138,18 +141,26 @@ def measure(
                 ask(url)
             with CaptureQueriesContext(connection) as queries:
                 ask(url)
-            row["sizes"][size] = {"queries": len(queries), "times": []}
+            row["sizes"][size] = {"queries": len(queries), "times": [], "cpu": []}
         for _ in range(repeats):
             for size, wrapper in wrappers.items():
                 connections["default"] = wrapper
-                row["sizes"][size]["times"].append(ask(url))
+                seconds, cpu = ask(url)
+                row["sizes"][size]["times"].append(seconds)
+                row["sizes"][size]["cpu"].append(cpu)
         for figures in row["sizes"].values():
             figures.update(summary_ms(figures.pop("times")))
+            cpu = summary_ms(figures.pop("cpu"))
+            figures.update(cpu_p50_ms=cpu["p50_ms"], cpu_p95_ms=cpu["p95_ms"])
         smallest, largest = row["sizes"][min(wrappers)], row["sizes"][max(wrappers)]
         row["ratio_p50_largest_vs_smallest"] = round(largest["p50_ms"] / smallest["p50_ms"], 2)
+        row["ratio_cpu_p50_largest_vs_smallest"] = round(
+            largest["cpu_p50_ms"] / smallest["cpu_p50_ms"], 2
+        )
         results.append(row)
         print(f"  {name:>15} {period:>4}: " + ", ".join(
-            f"{size:,} {f['p50_ms']:.1f} ms" for size, f in row["sizes"].items()
+            f"{size:,} {f['p50_ms']:.1f} ms (CPU {f['cpu_p50_ms']:.1f})"
+            for size, f in row["sizes"].items()
         ), file=sys.stderr, flush=True)  # fmt: skip
     return results
 
@@ -182,20 +193,26 @@ def explain(wrapper, urls: list[tuple[str, str, str]]) -> list[dict]:
 
 def table(results: list[dict], sizes: list[int]) -> str:
     head = f"{'target':>15} {'period':>6} " + " ".join(
-        f"{f'{size:,} p50/p95 ms':>22}" for size in sizes
+        f"{f'{size:,} p50/p95/CPU ms':>26}" for size in sizes
     )
-    lines = [head + f" {'queries':>8} {'ratio':>6}"]
+    lines = [head + f" {'queries':>8} {'ratio':>6} {'CPU ratio':>9}"]
     for row in results:
         cells = [
-            f"{row['sizes'][s]['p50_ms']:>10.1f} /{row['sizes'][s]['p95_ms']:>9.1f}" for s in sizes
+            f"{row['sizes'][s]['p50_ms']:.1f} /{row['sizes'][s]['p95_ms']:.1f} /"
+            f"{row['sizes'][s]['cpu_p50_ms']:.1f}"
+            for s in sizes
         ]
         queries = row["sizes"][max(sizes)]["queries"]
         lines.append(
             f"{row['target']:>15} {row['period']:>6} "
-            + " ".join(f"{c:>22}" for c in cells)
+            + " ".join(f"{c:>26}" for c in cells)
             + f" {queries:>8} {row['ratio_p50_largest_vs_smallest']:>6}"
+            + f" {row['ratio_cpu_p50_largest_vs_smallest']:>9}"
         )
-    lines.append(f"ratio = p50 at {max(sizes):,} / p50 at {min(sizes):,} records, same run")
+    lines.append(
+        f"ratio = p50 at {max(sizes):,} / p50 at {min(sizes):,} records, same run; "
+        "CPU = median CPU time of this process per request (Django and SQLite, load-independent)"
+    )
     return "\n".join(lines)
 
 
