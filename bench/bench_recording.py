@@ -20,47 +20,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tests.support import live  # noqa: E402
-from tests.support.post_records import task  # noqa: E402
+from _common import bench_env, copy_of, git_revision, machine, seed_database
 
-DB_FILE = "perfsite.sqlite3"
-# Production-like: DEBUG off (no SQL logging), a throwaway secret key.
-PRODUCTION = {
-    "DJANGO_DEBUG": "0",
-    "DJANGO_SECRET_KEY": "bench-" + os.urandom(24).hex(),
-    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-}
-
-
-def bench_env(directory: Path) -> dict[str, str]:
-    return live.sqlite_env(directory) | PRODUCTION
-
-
-def checkpoint(directory: Path) -> None:
-    """Fold the WAL into the main file so that copying the one file copies the whole database."""
-    with sqlite3.connect(directory / DB_FILE) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-def copy_of(template: Path, name: str) -> Path:
-    target = template.parent / name
-    target.mkdir()
-    shutil.copy2(template / DB_FILE, target / DB_FILE)
-    return target
+from tests.support import live
+from tests.support.post_records import task
 
 
 def bench_python(directory: Path, records: int) -> dict:
@@ -69,7 +42,12 @@ def bench_python(directory: Path, records: int) -> dict:
         live.start_script("record_in_process.py", str(records), "bench-py", "0", env=env)
     )
     assert not result["failures"], result["failures"][:3]
-    return {"records": records, "seconds": result["seconds"]}
+    return {
+        "records": records,
+        "seconds": result["seconds"],
+        # CPU time of the recording loop: what one uncontended core would take (load-independent).
+        "records_per_cpu_second": round(records / result["cpu_seconds"], 1),
+    }
 
 
 def bench_http(directory: Path, records: int, clients: int, workers: int) -> dict:
@@ -124,14 +102,7 @@ def bench_cli(directory: Path, records: int, single_calls: int) -> dict:
 
 def bench_size(base: Path, size: int, args: argparse.Namespace) -> dict:
     template = base / f"table-{size}" / "template"
-    template.mkdir(parents=True)
-    env = bench_env(template)
-    live.manage(env, "migrate", "--no-input")
-    started = time.perf_counter()
-    if size:
-        live.manage(env, "seed_demo", "--records", str(size), "--seed", "1", timeout=3600)
-    seed_seconds = time.perf_counter() - started
-    checkpoint(template)
+    seed_seconds = seed_database(template, size)
     ways = {
         "python": lambda: bench_python(copy_of(template, "python"), args.records),
         "http": lambda: bench_http(
@@ -149,9 +120,16 @@ def bench_size(base: Path, size: int, args: argparse.Namespace) -> dict:
 
 
 def table(results: list[dict], ways: list[str]) -> str:
-    lines = [f"{'table size':>12} " + " ".join(f"{w + ' rec/s':>12}" for w in ways)]
+    cpu = "python" in ways
+    lines = [
+        f"{'table size':>12} "
+        + " ".join(f"{w + ' rec/s':>12}" for w in ways)
+        + (f" {'python rec/CPU-s':>17}" if cpu else "")
+    ]
     for row in results:
         cells = [f"{row[w]['records_per_second']:>12,.0f}" for w in ways]
+        if cpu:
+            cells.append(f"{row['python']['records_per_cpu_second']:>17,.0f}")
         lines.append(f"{row['table_records']:>12,} " + " ".join(cells))
     cli = [r["cli"] for r in results if "cli" in r and r["cli"]["seconds_per_single_task_call"]]
     if cli:
@@ -188,15 +166,8 @@ def main() -> None:
             shutil.rmtree(base, ignore_errors=True)
     report = {
         "database": f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL, IMMEDIATE)",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "git": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip(),
+        "machine": machine(),
+        "git": git_revision(),
         "results": results,
     }
     print(table(results, args.ways), file=sys.stderr)

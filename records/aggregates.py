@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Round, TruncDay, TruncHour
+from django.utils import timezone
 
 from records.filters import NO_FILTERS, RecordFilters
 from records.models import (
@@ -153,13 +154,22 @@ def _dimension(name: str, *, rollup: bool, prefix: str):
         return F(name if rollup else f"{prefix}{name}")
     if name == "model":
         return F("model__name" if rollup else f"{prefix}model__name")
-    if name == "day":
-        return TruncDay("start") if rollup else TruncDay(f"{prefix}recorded_at")
+    if name == "day":  # rollup rows group by their start, folded into days in Python (_local_day)
+        return F("start") if rollup else TruncDay(f"{prefix}recorded_at")
     if name == "hour":
         return F("start") if rollup else TruncHour(f"{prefix}recorded_at")
     if name in {"skill", "agent"}:
         return F(f"{name}__name")
     raise ValueError(f"cannot group by {name!r}")
+
+
+def _local_day(start: datetime) -> datetime:
+    """What TruncDay gives for a rollup row's start: midnight of its day in the current zone.
+
+    Grouping rollup rows by ``start`` in SQL and truncating the few groups here avoids calling
+    the database's day-truncation function (a Python function on SQLite) once per stored row.
+    """
+    return timezone.localtime(start).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
@@ -215,9 +225,12 @@ def totals(
         plan = _days_only_plan(window)
     groups: dict[tuple, Totals] = {}
 
-    def merge(rows: QuerySet) -> None:
+    def merge(rows: QuerySet, *, starts: bool = False) -> None:
         for row in rows:
-            key = tuple(row[f"g_{name}"] for name in by)
+            key = tuple(
+                _local_day(row[f"g_{name}"]) if starts and name == "day" else row[f"g_{name}"]
+                for name in by
+            )
             if key not in groups:
                 groups[key] = Totals(key=dict(zip(by, key, strict=True)))
             groups[key].add(row, with_buckets)
@@ -238,7 +251,8 @@ def totals(
             table.objects.filter(rollup_q, filters.q())
             .values(**{f"g_{name}": _dimension(name, rollup=True, prefix="") for name in by})
             .annotate(**{name: Sum(name) for name in sums})
-            .order_by()
+            .order_by(),
+            starts=True,
         )
     model, prefix = _RAW[subject]
     raw_q = Q()
@@ -281,9 +295,27 @@ def median_duration(
         qs = TaskRecord.objects.filter(
             _window_q(window), filters.q(), duration_seconds__isnull=False
         ).order_by("duration_seconds")
-        middle = list(qs.values_list("duration_seconds", flat=True)[(n - 1) // 2 : n // 2 + 1])
+        if sum(total.buckets) != n:  # no usable buckets: sort every duration of the window
+            middle = list(qs.values_list("duration_seconds", flat=True)[(n - 1) // 2 : n // 2 + 1])
+            return sum(middle) / len(middle), True
+        # The buckets say which duration range holds the middle: sort only that range's rows.
+        middle = _durations_at(qs, total.buckets, (n - 1) // 2, n // 2)
         return sum(middle) / len(middle), True
     return _bucket_median(total.buckets, n), False
+
+
+def _durations_at(qs: QuerySet, buckets: Sequence[int], first: int, last: int) -> list[float]:
+    """The durations at 0-based positions ``first..last`` in ascending order, in one query that
+    reads only the rows of the buckets holding those positions."""
+    starts = [sum(buckets[:i]) for i in range(len(buckets))]  # durations before each bucket
+    low = max(i for i, start in enumerate(starts) if start <= first and buckets[i])
+    high = max(i for i, start in enumerate(starts) if start <= last and buckets[i])
+    if low > 0:
+        qs = qs.filter(duration_seconds__gt=DURATION_BUCKETS[low - 1])
+    if high < len(DURATION_BUCKETS):
+        qs = qs.filter(duration_seconds__lte=DURATION_BUCKETS[high])
+    offset = first - starts[low]
+    return list(qs.values_list("duration_seconds", flat=True)[offset : offset + last - first + 1])
 
 
 def _window_q(window: Window) -> Q:

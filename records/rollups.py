@@ -8,6 +8,7 @@ dashboard reads long periods from here; ``rebuild_rollups`` recomputes everythin
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -147,33 +148,38 @@ def _key_columns(table: type[RollupBase]) -> list[str]:
     return ["span", "start", "task_type", "model_id", "auto_generated", *extra]
 
 
-def _upsert(table: type[RollupBase], rows: dict[tuple, list[int]], sign: int) -> None:
-    if not rows:
-        return
+@functools.cache
+def _upsert_sql(table: type[RollupBase], vendor: str) -> tuple[str, str, int]:
+    """(upsert, delete-if-empty, key width) statements of a rollup table, built once."""
     qn = connection.ops.quote_name
     name = qn(table._meta.db_table)
     keys = _key_columns(table)
     sums = [*COUNTERS, *BUCKETS] if table is Rollup else list(COUNTERS)
     columns = [*keys, *sums]
-    adapt_time = connection.ops.adapt_datetimefield_value
     updates = ", ".join(f"{qn(c)} = {name}.{qn(c)} + excluded.{qn(c)}" for c in sums)
-    sql = (
+    upsert = (
         f"INSERT INTO {name} ({', '.join(qn(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
         f"ON CONFLICT ({', '.join(qn(c) for c in keys)}) DO UPDATE SET {updates}"
     )
+    where = " AND ".join(f"{qn(c)} = %s" for c in keys)
+    delete = f"DELETE FROM {name} WHERE {where} AND {qn('count')} = 0"
+    return upsert, delete, len(keys)
+
+
+def _upsert(table: type[RollupBase], rows: dict[tuple, list[int]], sign: int) -> None:
+    if not rows:
+        return
+    upsert, delete, width = _upsert_sql(table, connection.vendor)
+    adapt_time = connection.ops.adapt_datetimefield_value
     params = [
         (key[0], adapt_time(key[1]), *key[2:], *(sign * value for value in totals))
         for key, totals in rows.items()
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(upsert, params)
         if sign < 0:  # drop rows that no longer count anything
-            where = " AND ".join(f"{qn(c)} = %s" for c in keys)
-            cursor.executemany(
-                f"DELETE FROM {name} WHERE {where} AND {qn('count')} = 0",
-                [param[: len(keys)] for param in params],
-            )
+            cursor.executemany(delete, [param[:width] for param in params])
 
 
 def facts_for(records: Sequence[TaskRecord]) -> list[Facts]:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -125,12 +125,55 @@ def names_to_objects(model_cls: type[T], names: Iterable[str]) -> dict[str, T]:
 
 
 def baseline_scores(task_type: str, before: datetime) -> list[float]:
-    """Quality of the previous (up to) 10 records of a type: one indexed query, any history size."""
-    return list(
-        TaskRecord.objects.filter(task_type=task_type, recorded_at__lt=before)
-        .order_by("-recorded_at", "-id")
-        .values_list("quality_score", flat=True)[:BASELINE_WINDOW]
+    """Quality of the previous (up to) 10 records of a type: one indexed query, any history size.
+
+    Plain SQL on ``record_type_time_idx``: this runs once per recorded task, and building the
+    ORM query cost more than running it.
+    """
+    qn = connection.ops.quote_name
+    sql = (
+        f"SELECT {qn('quality_score')} FROM {qn(TaskRecord._meta.db_table)} "
+        f"WHERE {qn('task_type')} = %s AND {qn('recorded_at')} < %s "
+        f"ORDER BY {qn('recorded_at')} DESC, {qn('id')} DESC LIMIT {BASELINE_WINDOW}"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [task_type, connection.ops.adapt_datetimefield_value(before)])
+        return [row[0] for row in cursor.fetchall()]
+
+
+_NAMED = {"model": AIModel, "skill": Skill, "agent": Agent}
+
+
+def name_ids(**names: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Ids of named rows by kind (model, skill, agent), creating the missing ones.
+
+    ``name_ids(model=["GLM 4.6"], skill=[...], agent=[...])`` -> ``{"model": {"GLM 4.6": 3},
+    ...}``. One query when every name is already stored (the usual case): a UNION over the three
+    tables, read fresh every time (no cache, so a renamed or deleted row is never used).
+    """
+    wanted = {kind: sorted(set(values)) for kind, values in names.items()}
+    found: dict[str, dict[str, int]] = {kind: {} for kind in wanted}
+    qn = connection.ops.quote_name
+    parts, params = [], []
+    for kind, values in wanted.items():
+        if values:
+            table = qn(_NAMED[kind]._meta.db_table)
+            parts.append(
+                f"SELECT %s, {qn('id')}, {qn('name')} FROM {table} "
+                f"WHERE {qn('name')} IN ({', '.join(['%s'] * len(values))})"
+            )
+            params += [kind, *values]
+    if parts:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for kind, pk, name in cursor.fetchall():
+                found[kind][name] = pk
+    for kind, values in wanted.items():
+        missing = set(values) - found[kind].keys()
+        if missing:
+            created = names_to_objects(_NAMED[kind], missing)
+            found[kind].update({name: obj.pk for name, obj in created.items()})
+    return found
 
 
 def record_create(
@@ -170,6 +213,7 @@ def record_create(
                 improvement = quality_improvement(
                     scores.quality_score, baseline_scores(task_type, recorded_at)
                 )
+            ids = name_ids(model=[model_name], skill=task.skills, agent=task.agents)
             record = TaskRecord.objects.create(
                 record_id=task.record_id or new_record_id(task_type, recorded_at),
                 recorded_at=recorded_at,
@@ -177,7 +221,7 @@ def record_create(
                 task_label=task.task_label,
                 description=task.description,
                 complexity=task.complexity,
-                model=names_to_objects(AIModel, [model_name])[model_name],
+                model_id=ids["model"][model_name],
                 success=task.success,
                 quality_score=scores.quality_score,
                 performance_index=scores.performance_index,
@@ -194,7 +238,9 @@ def record_create(
                 source=source,
                 raw=[{"source": source, "payload": raw_payload}],
             )
-            skill_ids, agent_ids = attach_names(record, skills=task.skills, agents=task.agents)
+            skill_ids = [ids["skill"][name] for name in dict.fromkeys(task.skills)]
+            agent_ids = [ids["agent"][name] for name in dict.fromkeys(task.agents)]
+            link_names(record, skill_ids=skill_ids, agent_ids=agent_ids)
             apply_rollups([Facts.of(record, skill_ids, agent_ids)])
             return record, True
 
@@ -213,11 +259,27 @@ def attach_names(
     record: TaskRecord, *, skills: list[str], agents: list[str]
 ) -> tuple[list[int], list[int]]:
     """Link a new record to its skills and agents; returns their ids."""
-    skill_ids = [obj.pk for obj in names_to_objects(Skill, skills).values()]
-    agent_ids = [obj.pk for obj in names_to_objects(Agent, agents).values()]
-    RecordSkill.objects.bulk_create([RecordSkill(record=record, skill_id=i) for i in skill_ids])
-    RecordAgent.objects.bulk_create([RecordAgent(record=record, agent_id=i) for i in agent_ids])
+    ids = name_ids(skill=skills, agent=agents)
+    skill_ids = [ids["skill"][name] for name in dict.fromkeys(skills)]
+    agent_ids = [ids["agent"][name] for name in dict.fromkeys(agents)]
+    link_names(record, skill_ids=skill_ids, agent_ids=agent_ids)
     return skill_ids, agent_ids
+
+
+def link_names(record: TaskRecord, *, skill_ids: list[int], agent_ids: list[int]) -> None:
+    """Insert a new record's skill and agent links (one statement per non-empty kind)."""
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for through, column, ids in (
+            (RecordSkill, "skill_id", skill_ids),
+            (RecordAgent, "agent_id", agent_ids),
+        ):
+            if ids:
+                cursor.executemany(
+                    f"INSERT INTO {qn(through._meta.db_table)} "
+                    f"({qn('record_id')}, {qn(column)}) VALUES (%s, %s)",
+                    [(record.pk, pk) for pk in ids],
+                )
 
 
 def records_delete(records: QuerySet[TaskRecord]) -> int:
