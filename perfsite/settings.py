@@ -91,7 +91,7 @@ SQLITE_OPTIONS = {
     "timeout": 20,
     "init_command": (
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000; "
-        "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+        "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
     ),
 }
 if os.environ.get("DATABASE_URL"):
