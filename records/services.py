@@ -255,17 +255,6 @@ def record_create(
         raise
 
 
-def attach_names(
-    record: TaskRecord, *, skills: list[str], agents: list[str]
-) -> tuple[list[int], list[int]]:
-    """Link a new record to its skills and agents; returns their ids."""
-    ids = name_ids(skill=skills, agent=agents)
-    skill_ids = [ids["skill"][name] for name in dict.fromkeys(skills)]
-    agent_ids = [ids["agent"][name] for name in dict.fromkeys(agents)]
-    link_names(record, skill_ids=skill_ids, agent_ids=agent_ids)
-    return skill_ids, agent_ids
-
-
 def link_names(record: TaskRecord, *, skill_ids: list[int], agent_ids: list[int]) -> None:
     """Insert a new record's skill and agent links (one statement per non-empty kind)."""
     qn = connection.ops.quote_name
