@@ -8,61 +8,19 @@ a draft into TaskRecord field values with the classification, names and scoring 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
 from typing import Any
 
 from records.classification import classify_task
-from records.importer.normalise import GIVEN_FLAGS, LegacyTask
+from records.importer.normalise import GIVEN_FLAGS, LegacyTask, TaskFields
 from records.names import UNKNOWN_MODEL
 from records.scoring import score_task
 
 # Fields a later source may fill when the earlier ones left them empty.
-MERGED_FIELDS = (
-    "recorded_at",
-    "task_label",
-    "description",
-    "complexity",
-    "model",
-    "duration_seconds",
-    "success",
-    "skills",
-    "agents",
-    "files_modified",
-    "lines_changed",
-    "issues",
-    "issues_count",
-    "recommendations",
-    "code_quality",
-    "explicit_quality",
-    "best_practices_followed",
-    "documentation_updated",
-    "quality_improvement",
-    "auto_generated",
-)
+MERGED_FIELDS = tuple(f.name for f in fields(TaskFields))
 
 
 @dataclass
-class Draft:
-    recorded_at: datetime | None = None
-    task_label: str | None = None
-    description: str | None = None
-    complexity: str | None = None
-    model: str | None = None
-    duration_seconds: float | None = None
-    success: bool | None = None
-    skills: list[str] | None = None
-    agents: list[str] | None = None
-    files_modified: int | None = None
-    lines_changed: int | None = None
-    issues: list[str] | None = None
-    issues_count: int | None = None
-    recommendations: list[str] | None = None
-    code_quality: float | None = None
-    explicit_quality: float | None = None
-    best_practices_followed: bool | None = None
-    documentation_updated: bool | None = None
-    quality_improvement: float | None = None
-    auto_generated: bool | None = None
+class Draft(TaskFields):
     # The quality_improvement stored when it was derived (not given); kept until recomputed.
     derived_improvement: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -181,6 +139,3 @@ def finalise(draft: Draft) -> dict[str, Any]:
 
 def model_name(draft: Draft) -> str:
     return draft.model or UNKNOWN_MODEL
-
-
-assert {f.name for f in fields(Draft)} >= set(MERGED_FIELDS)

@@ -87,13 +87,10 @@ class RecordError(Exception):
 
 
 @dataclass
-class LegacyTask:
-    """What one payload says, normalised. ``None`` means "this source does not say"."""
+class TaskFields:
+    """What is known of one task's fields; ``None`` means "not said". Shared by what one source
+    says (LegacyTask) and what all sources of one identity say together (merge.Draft)."""
 
-    record_id: str
-    identity: str
-    source: str
-    payload: dict[str, Any]
     recorded_at: datetime | None = None
     task_label: str | None = None
     description: str | None = None
@@ -114,6 +111,16 @@ class LegacyTask:
     documentation_updated: bool | None = None
     quality_improvement: float | None = None
     auto_generated: bool | None = None
+
+
+@dataclass(kw_only=True)
+class LegacyTask(TaskFields):
+    """What one payload says, normalised."""
+
+    record_id: str
+    identity: str
+    source: str
+    payload: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
 
 
