@@ -18,6 +18,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from records.bulk import create_row
 from records.classification import classify_task
 from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
 from records.names import default_model_name, normalise_model_name
@@ -214,30 +215,32 @@ def record_create(
                     scores.quality_score, baseline_scores(task_type, recorded_at)
                 )
             ids = name_ids(model=[model_name], skill=task.skills, agent=task.agents)
-            record = TaskRecord.objects.create(
-                record_id=task.record_id or new_record_id(task_type, recorded_at),
-                recorded_at=recorded_at,
-                task_type=task_type,
-                task_label=task.task_label,
-                description=task.description,
-                complexity=task.complexity,
-                model_id=ids["model"][model_name],
-                success=task.success,
-                quality_score=scores.quality_score,
-                performance_index=scores.performance_index,
-                time_efficiency=scores.time_efficiency,
-                quality_improvement=improvement,
-                duration_seconds=task.duration_seconds,
-                files_modified=task.files_modified,
-                lines_changed=task.lines_changed,
-                issues=task.issues,
-                issues_count=task.issues_count,
-                recommendations=task.recommendations,
-                score_breakdown=scores.breakdown | {"manual": scores.manual},
-                auto_generated=task.auto_generated,
-                source=source,
-                raw=[{"source": source, "payload": raw_payload}],
-            )
+            row = {
+                "record_id": task.record_id or new_record_id(task_type, recorded_at),
+                "recorded_at": recorded_at,
+                "task_type": task_type,
+                "task_label": task.task_label,
+                "description": task.description,
+                "complexity": task.complexity,
+                "model_id": ids["model"][model_name],
+                "success": task.success,
+                "quality_score": scores.quality_score,
+                "performance_index": scores.performance_index,
+                "time_efficiency": scores.time_efficiency,
+                "quality_improvement": improvement,
+                "duration_seconds": task.duration_seconds,
+                "files_modified": task.files_modified,
+                "lines_changed": task.lines_changed,
+                "issues": task.issues,
+                "issues_count": task.issues_count,
+                "recommendations": task.recommendations,
+                "score_breakdown": scores.breakdown | {"manual": scores.manual},
+                "auto_generated": task.auto_generated,
+                "source": source,
+                "raw": [{"source": source, "payload": raw_payload}],
+                "created_at": timezone.now(),
+            }
+            record = create_row(TaskRecord, row)
             skill_ids = [ids["skill"][name] for name in dict.fromkeys(task.skills)]
             agent_ids = [ids["agent"][name] for name in dict.fromkeys(task.agents)]
             link_names(record, skill_ids=skill_ids, agent_ids=agent_ids)

@@ -192,3 +192,26 @@ def test_summary_groups_spellings_of_a_model_and_counts_the_period():
 def test_summary_rejects_bad_days(days):
     with pytest.raises(ValueError, match="days"):
         get_performance_summary(days=days)
+
+
+def test_the_record_returned_by_the_write_service_is_the_stored_row():
+    """record_create inserts with its own SQL; what it hands back must equal a fresh read."""
+    from records.services import record_create
+    from records.validation import clean_task_data
+
+    payload = {
+        **SPEC_EXAMPLE,
+        "description": "Ünïcode ✓ refactor",
+        "recorded_at": "2025-10-21T11:28Z",
+    }
+    record, created = record_create(
+        task=clean_task_data(payload, "GLM 4.6"), source="recorder", payload=payload
+    )
+    stored = TaskRecord.objects.get(pk=record.pk)
+    columns = [f.attname for f in TaskRecord._meta.concrete_fields]
+    assert created
+    assert [getattr(record, c) for c in columns] == [getattr(stored, c) for c in columns]
+    assert not record._state.adding
+    assert record.recorded_at == datetime(2025, 10, 21, 11, 28, tzinfo=UTC)
+    record.save()  # a stored object: saving updates the row, never inserts a second one
+    assert TaskRecord.objects.count() == 1
