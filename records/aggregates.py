@@ -3,8 +3,10 @@
 A window ``(start, end]`` is cut into whole UTC days (day rollups), whole hours at its edges
 (hour rollups) and the records of its two partial hours (read from the records table), so the
 work per request stays bounded however much history is stored: at most two queries per call.
-Skill and agent rollups keep days only (hours would multiply the rows written per record): their
-partial days at the edges are read from the record links.
+Skill and agent rollups keep days only (hours would multiply the rows written per record): a
+partial day at an edge is read from the record links, or, when the window holds most of that
+day, as the day's rollup minus the links of the records outside the window (for a period ending
+now, that outside part is usually empty).
 """
 
 from __future__ import annotations
@@ -58,12 +60,12 @@ class Totals:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
 
-    def add(self, row: dict[str, Any], with_buckets: bool) -> None:
+    def add(self, row: dict[str, Any], with_buckets: bool, sign: int = 1) -> None:
         for name in COUNTERS:
-            setattr(self, name, getattr(self, name) + int(row[name] or 0))
+            setattr(self, name, getattr(self, name) + sign * int(row[name] or 0))
         if with_buckets:
             for i, name in enumerate(BUCKETS):
-                self.buckets[i] += int(row[name] or 0)
+                self.buckets[i] += sign * int(row[name] or 0)
 
     @property
     def avg_quality(self) -> float | None:
@@ -92,26 +94,43 @@ class Totals:
         return 100 * self.pass_count / self.count if self.count else None
 
 
+Range = tuple[datetime | None, bool, datetime, bool]  # (lo, lo inclusive, hi, hi inclusive)
+
+
 @dataclass(frozen=True)
 class _Plan:
     """Which rollup rows and which raw records make up a window."""
 
     days: tuple[datetime | None, datetime] | None  # [from, to) of whole days
     hours: tuple[tuple[datetime, datetime], ...]  # [from, to) ranges of whole hours
-    raw: tuple[tuple[datetime | None, bool, datetime, bool], ...]  # (lo, lo_incl, hi, hi_incl)
+    raw: tuple[Range, ...]  # records added to the rollups
+    raw_minus: tuple[Range, ...] = ()  # records taken away from them (inside a day row, outside)
 
 
 def _days_only_plan(window: Window) -> _Plan:
-    """Skill and agent rollups keep days only: whole days from them, partial days from links."""
+    """Skill and agent rollups keep days only: whole days from them; each partial day at an edge
+    from the links of its records in the window, or, when those are most of the day, from the
+    day's row minus the links of the day's records outside the window."""
     start, end = window.start, window.end
     last_day = day_of(end)
     first_day = None if start is None else day_of(start) + DAY
     if first_day is not None and first_day > last_day:
         return _Plan(days=None, hours=(), raw=((start, False, end, True),))
-    raw = [(last_day, True, end, True)]
+    days_from, days_to = first_day, last_day
+    raw: list[Range] = []
+    minus: list[Range] = []
+    if end - last_day > DAY / 2:  # most of the end's day is in the window
+        days_to = last_day + DAY
+        minus.append((end, False, days_to, False))
+    else:
+        raw.append((last_day, True, end, True))
     if start is not None:
-        raw.append((start, False, first_day, False))
-    return _Plan(days=(first_day, last_day), hours=(), raw=tuple(raw))
+        if first_day - start > DAY / 2:  # most of the start's day is in the window
+            days_from = first_day - DAY
+            minus.append((days_from, True, start, True))
+        else:
+            raw.append((start, False, first_day, False))
+    return _Plan(days=(days_from, days_to), hours=(), raw=tuple(raw), raw_minus=tuple(minus))
 
 
 def _plan(window: Window, *, hourly_only: bool) -> _Plan:
@@ -225,7 +244,7 @@ def totals(
         plan = _days_only_plan(window)
     groups: dict[tuple, Totals] = {}
 
-    def merge(rows: QuerySet, *, starts: bool = False) -> None:
+    def merge(rows: QuerySet, *, starts: bool = False, sign: int = 1) -> None:
         for row in rows:
             key = tuple(
                 _local_day(row[f"g_{name}"]) if starts and name == "day" else row[f"g_{name}"]
@@ -233,7 +252,7 @@ def totals(
             )
             if key not in groups:
                 groups[key] = Totals(key=dict(zip(by, key, strict=True)))
-            groups[key].add(row, with_buckets)
+            groups[key].add(row, with_buckets, sign)
 
     rollup_q = Q()
     if plan.days is not None:
@@ -255,19 +274,32 @@ def totals(
             starts=True,
         )
     model, prefix = _RAW[subject]
-    raw_q = Q()
-    for lo, lo_incl, hi, hi_incl in plan.raw:
-        part = Q(**{f"{prefix}recorded_at__{'lte' if hi_incl else 'lt'}": hi})
-        if lo is not None:
-            part &= Q(**{f"{prefix}recorded_at__{'gte' if lo_incl else 'gt'}": lo})
-        raw_q |= part
-    merge(
-        model.objects.filter(raw_q, filters.q(prefix))
-        .values(**{f"g_{name}": _dimension(name, rollup=False, prefix=prefix) for name in by})
-        .annotate(**_raw_sums(prefix, with_buckets))
-        .order_by()
-    )
+    for ranges, sign in ((plan.raw, 1), (plan.raw_minus, -1)):
+        if not ranges:
+            continue
+        merge(
+            model.objects.filter(_records_in(ranges, prefix), filters.q(prefix))
+            .values(**{f"g_{name}": _dimension(name, rollup=False, prefix=prefix) for name in by})
+            .annotate(**_raw_sums(prefix, with_buckets))
+            .order_by(),
+            sign=sign,
+        )
     return [group for group in groups.values() if group.count]
+
+
+def _records_in(ranges: Sequence[Range], prefix: str) -> Q:
+    """Rows (records, or links when ``prefix`` is "record__") whose record falls in ``ranges``."""
+    q = Q()
+    for lo, lo_incl, hi, hi_incl in ranges:
+        part = Q(**{f"recorded_at__{'lte' if hi_incl else 'lt'}": hi})
+        if lo is not None:
+            part &= Q(**{f"recorded_at__{'gte' if lo_incl else 'gt'}": lo})
+        q |= part
+    if prefix:
+        # Links of the records in the ranges, found through the records' time index: with the
+        # time condition on the joined table instead, SQLite scans every link.
+        q = Q(record__in=TaskRecord.objects.filter(q).values("pk"))
+    return q
 
 
 def overall(

@@ -5,12 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import transaction
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, F, Q, Sum
+from django.db.models.functions import Round
 
 from records.aggregates import median_duration, overall, totals
 from records.demo import seed_demo
 from records.filters import RecordFilters
-from records.models import RecordSkill, TaskRecord
+from records.models import RecordAgent, RecordSkill, TaskRecord
 from records.periods import Window
 from records.recorder import record_task_performance
 
@@ -110,15 +111,41 @@ def test_grouped_totals_match_the_records(history, window):
     assert got == expected
 
 
-@pytest.mark.parametrize("window", WINDOWS[:5])
-def test_skill_totals_match_the_links(history, window):
+# Skill and agent rollups keep days: a partial day at an edge is read from the links when the
+# window holds less than half of it, else as the day's row minus the links outside the window.
+# These cuts take each branch at each edge (NOW is 14:37, past mid-day).
+MIDNIGHT = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+DAY_EDGE_WINDOWS = [
+    Window(
+        start=MIDNIGHT - timedelta(days=2) + timedelta(hours=3), end=MIDNIGHT + timedelta(hours=9)
+    ),
+    Window(start=MIDNIGHT - timedelta(days=1) + timedelta(hours=20), end=NOW),
+    Window(start=MIDNIGHT - timedelta(days=3), end=MIDNIGHT - timedelta(days=1)),
+    Window(start=MIDNIGHT + timedelta(hours=2), end=NOW),  # both edges in one day
+]
+
+
+@pytest.mark.parametrize("window", WINDOWS + DAY_EDGE_WINDOWS)
+@pytest.mark.parametrize("subject", ["skills", "agents"])
+@pytest.mark.parametrize("filters", FILTERS[:3])
+def test_skill_and_agent_totals_match_the_links(history, window, subject, filters):
+    name, links = ("skill", RecordSkill) if subject == "skills" else ("agent", RecordAgent)
     expected = {
-        row["skill__name"]: row["n"]
-        for row in RecordSkill.objects.filter(direct(window, RecordFilters(), "record__"))
-        .values("skill__name")
-        .annotate(n=Count("pk"))
+        row[f"{name}__name"]: (row["n"], row["ok"], row["q"])
+        for row in links.objects.filter(direct(window, filters, "record__"))
+        .values(f"{name}__name")
+        .annotate(
+            n=Count("pk"),
+            ok=Count("pk", filter=Q(record__success=True)),
+            q=Sum(Round(F("record__quality_score") * 10)),
+        )
     }
-    got = {t.key["skill"]: t.count for t in totals(window=window, by=("skill",), subject="skills")}
+    got = {
+        t.key[name]: (t.count, t.success_count, t.quality_tenths)
+        for t in totals(window=window, filters=filters, by=(name,), subject=subject)
+    }
+    if filters == RecordFilters():
+        assert expected  # every cut holds some links, so an empty answer cannot pass
     assert got == expected
 
 
