@@ -19,11 +19,14 @@ if str(ROOT) not in sys.path:
 from tests.support import live  # noqa: E402
 
 DB_FILE = "perfsite.sqlite3"
-# Production-like: DEBUG off (no SQL logging), a throwaway secret key.
+# Production-like: DEBUG off (no SQL logging), a throwaway secret key. Plain HTTP on loopback,
+# as behind a TLS-terminating proxy: without this, production settings redirect every request
+# to https:// and the HTTP benchmark's clients would never reach the API.
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": "bench-" + os.urandom(24).hex(),
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DJANGO_SECURE_SSL_REDIRECT": "0",
 }
 
 
