@@ -12,7 +12,7 @@ now, that outside part is usually empty).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -244,7 +244,12 @@ def totals(
         plan = _days_only_plan(window)
     groups: dict[tuple, Totals] = {}
 
-    def merge(rows: QuerySet, *, starts: bool = False, sign: int = 1) -> None:
+    def grouped(qs: QuerySet, dimensions: dict[str, Any], sums: dict[str, Any]) -> Iterable[dict]:
+        if not by:  # one row; values() without fields would group by every column instead
+            return [qs.aggregate(**sums)]
+        return qs.values(**dimensions).annotate(**sums).order_by()
+
+    def merge(rows: Iterable[dict], *, starts: bool = False, sign: int = 1) -> None:
         for row in rows:
             key = tuple(
                 _local_day(row[f"g_{name}"]) if starts and name == "day" else row[f"g_{name}"]
@@ -267,10 +272,11 @@ def totals(
         table = _ROLLUPS[subject]
         sums = [*COUNTERS, *(BUCKETS if with_buckets else ())]
         merge(
-            table.objects.filter(rollup_q, filters.q())
-            .values(**{f"g_{name}": _dimension(name, rollup=True, prefix="") for name in by})
-            .annotate(**{name: Sum(name) for name in sums})
-            .order_by(),
+            grouped(
+                table.objects.filter(rollup_q, filters.q()),
+                {f"g_{name}": _dimension(name, rollup=True, prefix="") for name in by},
+                {name: Sum(name) for name in sums},
+            ),
             starts=True,
         )
     model, prefix = _RAW[subject]
@@ -278,10 +284,11 @@ def totals(
         if not ranges:
             continue
         merge(
-            model.objects.filter(_records_in(ranges, prefix), filters.q(prefix))
-            .values(**{f"g_{name}": _dimension(name, rollup=False, prefix=prefix) for name in by})
-            .annotate(**_raw_sums(prefix, with_buckets))
-            .order_by(),
+            grouped(
+                model.objects.filter(_records_in(ranges, prefix), filters.q(prefix)),
+                {f"g_{name}": _dimension(name, rollup=False, prefix=prefix) for name in by},
+                _raw_sums(prefix, with_buckets),
+            ),
             sign=sign,
         )
     return [group for group in groups.values() if group.count]
