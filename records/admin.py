@@ -5,7 +5,11 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from records.demo import SOURCE_DEMO
+from records.importer.discovery import LEGACY_PREFIX
+from records.ingest import SOURCE_API, SOURCE_CLI
 from records.models import Agent, AIModel, ApiToken, ImportRun, Skill, TaskRecord
+from records.recorder import SOURCE_RECORDER
 from records.scoring import PASS_THRESHOLD
 from records.services import records_delete
 from records.tokens import tokens_revoke
@@ -34,6 +38,35 @@ class PassedFilter(admin.SimpleListFilter):
             return queryset.filter(quality_score__gte=PASS_THRESHOLD)
         if self.value() == "no":
             return queryset.filter(quality_score__lt=PASS_THRESHOLD)
+        return queryset
+
+
+class SourceFilter(admin.SimpleListFilter):
+    """Where records came from, with fixed choices: the built-in filter lists the distinct
+    sources with a query that reads every record (0.4 s at a million)."""
+
+    title = "source"
+    parameter_name = "source"
+    KNOWN = {
+        SOURCE_RECORDER: "Python recorder",
+        SOURCE_API: "HTTP API",
+        SOURCE_CLI: "record_task command",
+        SOURCE_DEMO: "Demo data",
+    }
+
+    def lookups(self, request, model_admin):
+        return [*self.KNOWN.items(), ("legacy", "Legacy import"), ("other", "Other")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value in self.KNOWN:
+            return queryset.filter(source=value)
+        if value == "legacy":
+            return queryset.filter(source__startswith=LEGACY_PREFIX)
+        if value == "other":
+            return queryset.exclude(source__in=list(self.KNOWN)).exclude(
+                source__startswith=LEGACY_PREFIX
+            )
         return queryset
 
 
@@ -67,9 +100,18 @@ class TaskRecordAdmin(admin.ModelAdmin):
         "auto_generated",
         "source",
     ]
-    list_filter = ["task_type", "model", "auto_generated", PassedFilter, "success", "source"]
+    # A date filter with fixed ranges rather than date_hierarchy, whose drill-down lists the
+    # months and days holding records by truncating every record's date (4 s at a million).
+    list_filter = [
+        "recorded_at",
+        "task_type",
+        "model",
+        "auto_generated",
+        PassedFilter,
+        "success",
+        SourceFilter,
+    ]
     list_select_related = ["model"]
-    date_hierarchy = "recorded_at"
     search_fields = ["=record_id", "description"]
     show_full_result_count = False  # no COUNT(*) over a million rows on every page
     ordering = ["-recorded_at", "-id"]

@@ -21,6 +21,7 @@ from records.scoring import BASELINE_WINDOW, round1, score_task
 from records.services import names_to_objects
 
 DEMO_SPAN = timedelta(days=90)
+SOURCE_DEMO = "demo"
 BATCH_SIZE = 5_000
 
 # Each model has a strength per task type, so the insights have something true to find.
@@ -119,7 +120,7 @@ def _task_template(rng: random.Random) -> dict:
         "issues_count": len(issues),
         "recommendations": JsonText(json.dumps(rng.sample(RECS, rng.randint(0, 2)))),
         "score_breakdown": JsonText(json.dumps(scores.breakdown | {"manual": False})),
-        "source": "demo",
+        "source": SOURCE_DEMO,
         "raw": JsonText("[]"),
     }
 

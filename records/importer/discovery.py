@@ -16,6 +16,7 @@ from pathlib import Path
 
 from records.importer.restore import is_export
 
+LEGACY_PREFIX = "legacy:"  # records.source of imported records: legacy:<folder>/<file>
 PATTERN_DIRS = (".claude-patterns", ".claude-quality")
 # Directories never searched for patterns directories.
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox"}
@@ -111,9 +112,9 @@ def _legacy_file(path: Path, display_root: Path, *, explicit: bool) -> LegacyFil
     return LegacyFile(
         path=path,
         display=display,
-        source=f"legacy:{path.parent.name}/{path.name}"
+        source=f"{LEGACY_PREFIX}{path.parent.name}/{path.name}"
         if path.parent.name
-        else f"legacy:{path.name}",
+        else f"{LEGACY_PREFIX}{path.name}",
         kind=kind,
         note=note,
     )

@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from records.models import ApiToken
@@ -78,3 +80,46 @@ def test_anonymous_users_are_sent_to_login(client, records):
     response = client.get(reverse("admin:records_taskrecord_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def _listed(admin_client, query: str) -> set[str]:
+    url = reverse("admin:records_taskrecord_changelist") + "?" + query
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    return {r.record_id for r in response.context["cl"].result_list}
+
+
+def test_records_list_filters_by_source_without_listing_every_source(admin_client):
+    made = {
+        source: TaskRecordFactory(source=source).record_id
+        for source in ["recorder", "api", "cli", "demo", "legacy:old/a.json", "my-orchestrator"]
+    }
+
+    assert _listed(admin_client, "source=api") == {made["api"]}
+    assert _listed(admin_client, "source=legacy") == {made["legacy:old/a.json"]}
+    assert _listed(admin_client, "source=other") == {made["my-orchestrator"]}
+    assert len(_listed(admin_client, "")) == len(made)
+
+
+def test_records_list_filters_by_recorded_date(admin_client):
+    recent = TaskRecordFactory(minutes_ago=60)
+    old = TaskRecordFactory(minutes_ago=60 * 24 * 40)
+    response = admin_client.get(reverse("admin:records_taskrecord_changelist"))
+    changelist = response.context["cl"]
+    dates = next(f for f in changelist.filter_specs if f.title == "recorded at")
+    week = next(c for c in dates.choices(changelist) if c["display"] == "Past 7 days")
+
+    assert "Past 7 days" in response.content.decode()
+    listed = _listed(admin_client, week["query_string"].lstrip("?"))
+    assert recent.record_id in listed
+    assert old.record_id not in listed
+
+
+def test_records_list_reads_no_whole_table_aggregate(admin_client, records):
+    """The date drill-down (MIN/MAX and DISTINCT truncated dates) and the built-in source filter
+    (DISTINCT source) each read every record: 4.7 s per list page at a million records."""
+    with CaptureQueriesContext(connection) as queries:
+        admin_client.get(reverse("admin:records_taskrecord_changelist"))
+    sql = " ".join(q["sql"] for q in queries.captured_queries).upper()
+    assert "DISTINCT" not in sql
+    assert "MIN(" not in sql and "MAX(" not in sql
