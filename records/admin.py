@@ -1,14 +1,26 @@
 import json
 
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from records.demo import SOURCE_DEMO
 from records.importer.discovery import LEGACY_PREFIX
 from records.ingest import SOURCE_API, SOURCE_CLI
-from records.models import Agent, AIModel, ApiToken, ImportRun, Skill, TaskRecord
+from records.models import (
+    Agent,
+    AgentRollup,
+    AIModel,
+    ApiToken,
+    ImportRun,
+    Rollup,
+    Skill,
+    SkillRollup,
+    Span,
+    TaskRecord,
+)
 from records.recorder import SOURCE_RECORDER
 from records.scoring import PASS_THRESHOLD
 from records.services import records_delete
@@ -142,12 +154,33 @@ class TaskRecordAdmin(admin.ModelAdmin):
         return pretty_json(obj.score_breakdown)
 
 
+# Each record adds 1 to the count of exactly one day rollup row per model, skill and agent it
+# names, so summing a name's day rows counts its records exactly without reading the records
+# (a join over every record link took 0.3-0.8 s per list page at a million records).
+DAY_ROLLUPS = {
+    AIModel: (Rollup, "model"),
+    Skill: (SkillRollup, "skill"),
+    Agent: (AgentRollup, "agent"),
+}
+
+
 class NamedAdmin(admin.ModelAdmin):
     list_display = ["name", "record_count", "created_at"]
     search_fields = ["name"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).annotate(record_count=Count("records"))
+        table, key = DAY_ROLLUPS[self.model]
+        counts = (
+            table.objects.filter(span=Span.DAY, **{key: OuterRef("pk")})
+            .values(key)
+            .annotate(n=Sum("count"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(record_count=Coalesce(Subquery(counts), Value(0)))
+        )
 
     @admin.display(ordering="record_count", description="records")
     def record_count(self, obj) -> int:

@@ -3,7 +3,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from records.models import ApiToken
+from records.models import ApiToken, TaskRecord
+from records.services import records_delete
 from tests.factories import (
     ApiTokenFactory,
     ImportRunFactory,
@@ -123,3 +124,30 @@ def test_records_list_reads_no_whole_table_aggregate(admin_client, records):
     sql = " ".join(q["sql"] for q in queries.captured_queries).upper()
     assert "DISTINCT" not in sql
     assert "MIN(" not in sql and "MAX(" not in sql
+
+
+@pytest.mark.parametrize(
+    ("admin_name", "names_of"),
+    [
+        ("aimodel", lambda r: [r.model.name]),
+        ("skill", lambda r: list(r.skills.values_list("name", flat=True))),
+        ("agent", lambda r: list(r.agents.values_list("name", flat=True))),
+    ],
+)
+def test_model_skill_and_agent_lists_count_their_records(admin_client, admin_name, names_of):
+    made = [
+        TaskRecordFactory(skills=["code-analysis", f"skill-{i % 2}"], agents=[f"agent-{i % 3}"])
+        for i in range(7)
+    ]
+    made += [TaskRecordFactory(minutes_ago=60 * 24 * 400, skills=["skill-0"], agents=["agent-0"])]
+    records_delete(TaskRecord.objects.filter(pk=made[0].pk))
+    expected: dict[str, int] = {}
+    for record in made[1:]:
+        for name in names_of(record):
+            expected[name] = expected.get(name, 0) + 1
+
+    response = admin_client.get(reverse(f"admin:records_{admin_name}_changelist") + "?o=2")
+    shown = {obj.name: obj.record_count for obj in response.context["cl"].result_list}
+
+    assert {name: n for name, n in shown.items() if n} == expected
+    assert list(shown.values()) == sorted(shown.values())  # ordered by the count column
