@@ -6,7 +6,7 @@ work per request stays bounded however much history is stored: at most two queri
 Skill and agent rollups keep days only (hours would multiply the rows written per record): a
 partial day at an edge is read from the record links, or, when the window holds most of that
 day, as the day's rollup minus the links of the records outside the window (for a period ending
-now, that outside part is usually empty).
+now, that outside part is usually empty): at most three queries per call for those.
 """
 
 from __future__ import annotations
