@@ -1,4 +1,4 @@
-"""Dashboard latency: median and p95 of every panel and of the full page, by table size.
+"""Dashboard latency: median and p95 of every panel, the full page and the JSON API, by size.
 
     python bench/bench_panels.py                              # 2k, 20k and 200k records
     python bench/bench_panels.py --sizes 2000 1000000 --targets page --periods 7d
@@ -7,8 +7,9 @@
 
 For each size it makes a fresh SQLite database (``migrate``, then ``seed_demo --records N`` in a
 subprocess, settings' WAL / IMMEDIATE / cache pragmas), then, in this process, asks every panel
-(``/fragments/<panel>/`` for each panel the dashboard registers) and the full page ``/`` through
-Django's test Client for each period, DEBUG off. The sizes are measured side by side: after the
+(``/fragments/<panel>/`` for each panel the dashboard registers), the full page ``/`` and the JSON
+read API (``/api/summary`` and ``/api/recent-performance-records``, with the period's number of
+days; "all" asks the maximum) through Django's test Client for each period, DEBUG off. The sizes are measured side by side: after the
 warm-up requests, each timed round asks the same URL once of every size's database in turn, so
 machine noise falls on all sizes alike. Reports p50 and p95 (wall) and the median CPU time per
 request (this process runs Django and SQLite, so it is the cost on an idle core) per size, each
@@ -89,27 +90,36 @@ def connection_per_size(prepared: dict[int, dict]) -> dict:
     return wrappers
 
 
+# The JSON read API (the old tool's "dashboard API") takes a number of days, not a period.
+API_TARGETS = {
+    "api-summary": "dashboard:api-summary",
+    "api-recent": "dashboard:api-recent-performance-records",
+}
+API_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90, "all": 36_500}
+
+
 def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str, str]]:
-    """(target name, period, url) for every panel and the page."""
+    """(target name, period, url) for every panel, the page and the JSON read API."""
     from django.urls import reverse
 
     from dashboard.panels import PANELS
 
-    panels = [*PANELS, "page"]
-    unknown = set(names or ()) - set(panels)
+    known = [*PANELS, "page", *API_TARGETS]
+    unknown = set(names or ()) - set(known)
     if unknown:
-        raise SystemExit(f"unknown targets {sorted(unknown)}; choose from {panels}")
+        raise SystemExit(f"unknown targets {sorted(unknown)}; choose from {known}")
     out = []
-    for name in panels:
+    for name in known:
         if names and name not in names:
             continue
         for period in periods:
-            path = (
-                reverse("dashboard:index")
-                if name == "page"
-                else reverse("dashboard:fragment", args=[name])
-            )
-            out.append((name, period, f"{path}?period={period}"))
+            if name in API_TARGETS:
+                url = f"{reverse(API_TARGETS[name])}?days={API_DAYS[period]}"
+            elif name == "page":
+                url = f"{reverse('dashboard:index')}?period={period}"
+            else:
+                url = f"{reverse('dashboard:fragment', args=[name])}?period={period}"
+            out.append((name, period, url))
     return out
 
 
@@ -223,7 +233,11 @@ def main() -> None:
         help="Table sizes (records), each seeded by seed_demo (default: 2000 20000 200000).",
     )  # fmt: skip
     parser.add_argument("--periods", nargs="+", default=PERIODS, help="Periods (default 7d all).")
-    parser.add_argument("--targets", nargs="+", help="Panel names and/or 'page' (default: all).")
+    parser.add_argument(
+        "--targets",
+        nargs="+",
+        help="Panel names, 'page', 'api-summary', 'api-recent' (default: all).",
+    )
     parser.add_argument("--warmup", type=int, default=3, help="Untimed requests per URL and size.")
     parser.add_argument("--repeats", type=int, default=20, help="Timed requests per URL and size.")
     parser.add_argument(
