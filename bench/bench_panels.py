@@ -9,11 +9,12 @@ For each size it makes a fresh SQLite database (``migrate``, then ``seed_demo --
 subprocess, settings' WAL / IMMEDIATE / cache pragmas), then, in this process, asks every panel
 (``/fragments/<panel>/`` for each panel the dashboard registers), the full page ``/`` and the JSON
 read API (``/api/summary`` and ``/api/recent-performance-records``, with the period's number of
-days; "all" asks the maximum) through Django's test Client for each period, DEBUG off. The sizes are measured side by side: after the
-warm-up requests, each timed round asks the same URL once of every size's database in turn, so
-machine noise falls on all sizes alike. Reports p50 and p95 (wall) and the median CPU time per
-request (this process runs Django and SQLite, so it is the cost on an idle core) per size, each
-panel's ratio of the largest size to the smallest, and the queries per request.
+days; "all" asks the maximum) through Django's test Client for each period, DEBUG off. The sizes
+are measured side by side: after the warm-up requests, each timed round asks the same URL once of
+every size's database in turn, so machine noise falls on all sizes alike. Reports p50 and p95
+(wall) and the median CPU time per request (this process runs Django and SQLite, so it is the
+cost on an idle core) per size, each panel's ratio of the largest size to the smallest, and the
+queries per request.
 
 Prints the figures as JSON on stdout and a table on stderr. Not part of the test suite.
 """
