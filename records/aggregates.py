@@ -29,6 +29,7 @@ from records.models import (
     RecordSkill,
     Rollup,
     SkillRollup,
+    Span,
     TaskRecord,
 )
 from records.periods import Window
@@ -259,15 +260,7 @@ def totals(
                 groups[key] = Totals(key=dict(zip(by, key, strict=True)))
             groups[key].add(row, with_buckets, sign)
 
-    rollup_q = Q()
-    if plan.days is not None:
-        day_from, day_to = plan.days
-        days = Q(span="d", start__lt=day_to)
-        if day_from is not None:
-            days &= Q(start__gte=day_from)
-        rollup_q |= days
-    for hour_from, hour_to in plan.hours:
-        rollup_q |= Q(span="h", start__gte=hour_from, start__lt=hour_to)
+    rollup_q = _rollup_q(plan, monthly="day" not in by)
     if rollup_q:
         table = _ROLLUPS[subject]
         sums = [*COUNTERS, *(BUCKETS if with_buckets else ())]
@@ -292,6 +285,51 @@ def totals(
             sign=sign,
         )
     return [group for group in groups.values() if group.count]
+
+
+def _next_month(day: datetime) -> datetime:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _split_months(
+    days_from: datetime | None, days_to: datetime, *, monthly: bool
+) -> tuple[tuple[datetime | None, datetime] | None, list[tuple[datetime | None, datetime]]]:
+    """[from, to) of whole days as (whole UTC months, the day ranges left at either end).
+
+    Month rows stand for their days, so a long window reads a row per month instead of one per
+    day; a daily series (``monthly=False``) keeps every day.
+    """
+    last_month = days_to.replace(day=1)
+    first_month = None
+    if days_from is not None:
+        first_month = days_from if days_from.day == 1 else _next_month(days_from)
+    if not monthly or (first_month is not None and first_month >= last_month):
+        return None, [(days_from, days_to)]
+    days = []
+    if days_from is not None and days_from < first_month:
+        days.append((days_from, first_month))
+    if last_month < days_to:
+        days.append((last_month, days_to))
+    return (first_month, last_month), days
+
+
+def _span_q(span: str, start_from: datetime | None, start_to: datetime) -> Q:
+    q = Q(span=span, start__lt=start_to)
+    return q & Q(start__gte=start_from) if start_from is not None else q
+
+
+def _rollup_q(plan: _Plan, *, monthly: bool) -> Q:
+    """The rollup rows of a plan: month, day and hour rows that never overlap."""
+    q = Q()
+    if plan.days is not None:
+        months, days = _split_months(*plan.days, monthly=monthly)
+        if months is not None:
+            q |= _span_q(Span.MONTH, *months)
+        for day_from, day_to in days:
+            q |= _span_q(Span.DAY, day_from, day_to)
+    for hour_from, hour_to in plan.hours:
+        q |= _span_q(Span.HOUR, hour_from, hour_to)
+    return q
 
 
 def _records_in(ranges: Sequence[Range], prefix: str) -> Q:

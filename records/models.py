@@ -206,6 +206,7 @@ class ApiToken(models.Model):
 class Span(models.TextChoices):
     HOUR = "h", "hour"
     DAY = "d", "day"
+    MONTH = "m", "month"
 
 
 # Upper bounds (seconds) of the duration buckets kept in Rollup, for the median of long periods.
@@ -216,9 +217,10 @@ class RollupBase(models.Model):
     """Exact totals of records per (span, start, task type, model, AUTO), so long periods sum a
     few hundred rows instead of a million.
 
-    Each record counts in its hour (span "h") and its UTC day (span "d") in Rollup, and in its day
-    only in SkillRollup and AgentRollup; a period reads whole days, then whole hours at its edges,
-    then the records (or links) of its partial hours (or days). Scores are
+    Each record counts in its hour (span "h"), its UTC day (span "d") and its UTC month (span "m")
+    in Rollup, and in its day and month only in SkillRollup and AgentRollup; a period reads whole
+    months, then whole days, then whole hours at its edges, then the records (or links) of its
+    partial hours (or days). Scores are
     sums of tenths (every stored score has one decimal) and durations sums of milliseconds:
     integers, so totals rebuilt from records equal the incremental ones exactly. Kept in the same
     transaction as every write (records.rollups).

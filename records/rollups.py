@@ -1,5 +1,5 @@
-"""Rollups: exact totals per (hour or day, task type, model, AUTO), and per day for each skill
-and agent.
+"""Rollups: exact totals per (hour, day or month, task type, model, AUTO), and per day and month
+for each skill and agent.
 
 Every write path calls ``apply_rollups`` inside its own transaction with the facts of the records
 it adds (+1) or removes (-1), so a rollup is never out of step with the records it sums. The
@@ -43,7 +43,7 @@ COUNTERS = (
 )
 BUCKETS = (*(f"duration_le_{bound}" for bound in DURATION_BUCKETS), "duration_over")
 REBUILD_BATCH = 5_000
-HOUR, DAY = Span.HOUR.value, Span.DAY.value
+HOUR, DAY, MONTH = Span.HOUR.value, Span.DAY.value, Span.MONTH.value
 ONE_HOT = tuple(tuple(int(i == j) for i in range(len(BUCKETS))) for j in range(len(BUCKETS)))
 
 
@@ -110,8 +110,12 @@ def day_of(moment: datetime) -> datetime:
     return hour_of(moment).replace(hour=0)
 
 
+def month_of(moment: datetime) -> datetime:
+    return day_of(moment).replace(day=1)
+
+
 def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
-    """Add (sign=1) or subtract (sign=-1) records' contributions to their hour and day.
+    """Add (sign=1) or subtract (sign=-1) records' contributions to their hour, day and month.
 
     Call inside the transaction that writes or deletes the records. Each key collects its
     records' counter tuples and sums them column by column at the end (C-level ``sum``), which
@@ -132,12 +136,14 @@ def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
         records[(HOUR, hour, fact.task_type, fact.model_id, fact.auto_generated)].append(
             with_buckets
         )
-        day = (DAY, hour.replace(hour=0), fact.task_type, fact.model_id, fact.auto_generated)
-        records[day].append(with_buckets)
-        for skill in fact.skill_ids:  # skills and agents: day rows only
-            skills[(*day, skill)].append(counters)
-        for agent in fact.agent_ids:
-            agents[(*day, agent)].append(counters)
+        key = (fact.task_type, fact.model_id, fact.auto_generated)
+        day = hour.replace(hour=0)
+        for span_key in ((DAY, day, *key), (MONTH, day.replace(day=1), *key)):
+            records[span_key].append(with_buckets)
+            for skill in fact.skill_ids:  # skills and agents: day and month rows only
+                skills[(*span_key, skill)].append(counters)
+            for agent in fact.agent_ids:
+                agents[(*span_key, agent)].append(counters)
     for table, rows in parts.items():
         sums = {key: [sum(col) for col in zip(*items, strict=True)] for key, items in rows.items()}
         _upsert(table, sums, sign)

@@ -54,6 +54,12 @@ WINDOWS = [
     Window(start=NOW.replace(minute=0, second=0, microsecond=0) - timedelta(days=2), end=NOW),
     Window(start=NOW - timedelta(minutes=20), end=NOW),
     Window(start=NOW - timedelta(days=14), end=NOW - timedelta(days=7)),
+    # Whole months (month rollup rows) with partial months of days and hours at both edges.
+    Window(start=NOW - timedelta(days=60), end=NOW),
+    Window(start=NOW - timedelta(days=75), end=NOW - timedelta(days=20, hours=5)),
+    # Edges exactly on month starts.
+    Window(start=None, end=datetime(2026, 5, 1, tzinfo=UTC)),
+    Window(start=datetime(2026, 3, 1, tzinfo=UTC), end=datetime(2026, 5, 1, tzinfo=UTC)),
 ]
 FILTERS = [
     RecordFilters(),

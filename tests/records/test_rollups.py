@@ -1,10 +1,12 @@
 """Rollups kept in the same transaction as every write equal rollups rebuilt from records."""
 
+import importlib
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -89,3 +91,26 @@ def test_legacy_import_and_merge_keep_rollups_exact(tmp_path):
     assert sum(row.count for row in Rollup.objects.filter(span="d")) == 80
     rebuild()
     assert without_ids(snapshot()) == without_ids(incremental)
+
+
+def test_month_rows_count_every_record_once():
+    call_command("seed_demo", "--records", "600", "--seed", "9", stdout=StringIO())
+    for table in TABLES:
+        months = table.objects.filter(span="m")
+        days = table.objects.filter(span="d")
+        assert months.exists()
+        assert sum(r.count for r in months) == sum(r.count for r in days)
+        assert {r.start.day for r in months} == {1}
+    assert sum(r.count for r in Rollup.objects.filter(span="m")) == 600
+
+
+def test_migration_0004_builds_the_month_rows_of_stored_records():
+    """Databases made before month rollups get them from their day rows, equal to a rebuild."""
+    call_command("seed_demo", "--records", "600", "--seed", "4", stdout=StringIO())
+    expected = snapshot()
+    for table in TABLES:
+        table.objects.filter(span="m").delete()
+
+    importlib.import_module("records.migrations.0004_rollup_months").add_month_rows(apps, None)
+
+    assert without_ids(snapshot()) == without_ids(expected)
