@@ -220,10 +220,9 @@ class RollupBase(models.Model):
     Each record counts in its hour (span "h"), its UTC day (span "d") and its UTC month (span "m")
     in Rollup, and in its day and month only in SkillRollup and AgentRollup; a period reads whole
     months, then whole days, then whole hours at its edges, then the records (or links) of its
-    partial hours (or days). Scores are
-    sums of tenths (every stored score has one decimal) and durations sums of milliseconds:
-    integers, so totals rebuilt from records equal the incremental ones exactly. Kept in the same
-    transaction as every write (records.rollups).
+    partial hours (or days). Scores are sums of tenths (every stored score has one decimal) and
+    durations sums of milliseconds: integers, so totals rebuilt from records equal the incremental
+    ones exactly. Kept in the same transaction as every write (records.rollups).
     """
 
     span = models.CharField(max_length=1, choices=Span.choices)

@@ -110,10 +110,6 @@ def day_of(moment: datetime) -> datetime:
     return hour_of(moment).replace(hour=0)
 
 
-def month_of(moment: datetime) -> datetime:
-    return day_of(moment).replace(day=1)
-
-
 def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
     """Add (sign=1) or subtract (sign=-1) records' contributions to their hour, day and month.
 
