@@ -119,3 +119,22 @@ class ApiTokenFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"agent-host-{n}")
     key_hash = factory.Sequence(lambda n: f"{n:064x}")
     prefix = factory.Sequence(lambda n: f"{n:08x}")
+
+
+def record_scored(task_type, model, score, *, skills=(), agents=(), minutes_ago=60, success=True):
+    """Record a task with a given score through the public recorder API; returns its record_id
+    (insights tests: rollups, baselines and names are made the way real recordings make them)."""
+    from records.recorder import record_task_performance
+
+    return record_task_performance(
+        {
+            "task_type": task_type,
+            "description": f"{task_type} task",
+            "overall_score": score,
+            "success": success,
+            "skills_used": list(skills),
+            "agents_delegated": list(agents),
+            "recorded_at": (timezone.now() - timedelta(minutes=minutes_ago)).isoformat(),
+        },
+        model,
+    )

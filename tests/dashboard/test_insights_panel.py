@@ -1,30 +1,13 @@
 """The insights panel names the best model, skills and agents per task type, with counts."""
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from records.recorder import record_task_performance
 from tests.dashboard.html import parse
+from tests.factories import record_scored as record
 
 pytestmark = pytest.mark.django_db
-
-
-def record(task_type, model, score, *, skills=(), agents=(), minutes_ago=60):
-    record_task_performance(
-        {
-            "task_type": task_type,
-            "description": f"{task_type} task",
-            "overall_score": score,
-            "skills_used": list(skills),
-            "agents_delegated": list(agents),
-            "recorded_at": (timezone.now() - timedelta(minutes=minutes_ago)).isoformat(),
-        },
-        model,
-    )
 
 
 def make_history(repeat=1):

@@ -1,7 +1,6 @@
 """Insights: the best model, skills and agents per task type, thin evidence, and trends."""
 
 import json
-from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -9,24 +8,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from records.insights import Entry, rank, trend
-from records.recorder import get_performance_summary, record_task_performance
+from records.recorder import get_performance_summary
+from tests.factories import record_scored as record
 
 pytestmark = pytest.mark.django_db
-
-
-def record(task_type, model, score, *, skills=(), agents=(), minutes_ago=60, success=True):
-    return record_task_performance(
-        {
-            "task_type": task_type,
-            "description": f"{task_type} task",
-            "overall_score": score,
-            "success": success,
-            "skills_used": list(skills),
-            "agents_delegated": list(agents),
-            "recorded_at": (timezone.now() - timedelta(minutes=minutes_ago)).isoformat(),
-        },
-        model,
-    )
 
 
 @pytest.fixture
