@@ -441,6 +441,10 @@ TREND_LABELS = {"improving": "↑ improving", "declining": "↓ declining", "sta
 HEAT_STEPS = ((90, "heat-5"), (85, "heat-4"), (80, "heat-3"), (70, "heat-2"), (0, "heat-1"))
 
 
+def trend_label(direction: str | None) -> str:
+    return TREND_LABELS.get(direction or "", "too few tasks")
+
+
 def heat_class(value: float | None) -> str:
     if value is None:
         return "heat-none"
@@ -498,7 +502,7 @@ def insights_context(query: DashboardQuery) -> dict[str, Any]:
             best_model=Pick.of(item.best_model) if item.best_model else None,
             skills=[Pick.of(e) for e in item.skills[:TOP_NAMES]],
             agents=[Pick.of(e) for e in item.agents[:TOP_NAMES]],
-            trend=TREND_LABELS.get(found.type_trends.get(item.task_type) or "", "too few tasks"),
+            trend=trend_label(found.type_trends.get(item.task_type)),
         )
         for item in found.by_type
     ]
@@ -527,8 +531,7 @@ def insights_context(query: DashboardQuery) -> dict[str, Any]:
         "models": found.heatmap_models,
         "heatmap": heatmap,
         "model_trends": [
-            (name, TREND_LABELS.get(direction or "", "too few tasks"))
-            for name, direction in sorted(found.model_trends.items())
+            (name, trend_label(direction)) for name, direction in sorted(found.model_trends.items())
         ],
         "recommendations": found.recommendations,
         "min_evidence": MIN_EVIDENCE,
