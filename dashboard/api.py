@@ -13,8 +13,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from dashboard.access import reader
-from records.dashboard_selectors import legacy_recent_records
-from records.selectors import MAX_SUMMARY_DAYS, performance_summary, validate_days
+from dashboard.selectors import legacy_recent_records
+from records.stats.selectors import MAX_SUMMARY_DAYS, performance_summary, validate_days
 
 DEFAULT_DAYS = 30
 DIGITS_RE = re.compile(r"[0-9]{1,9}")

@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 
 from django import forms
 
-from records.dashboard_selectors import MAX_PAGE_ROWS, PAGE_SIZE, Cursor
-from records.filters import SOURCE_AUTO, SOURCE_MANUAL, RecordFilters
+from dashboard.selectors import MAX_PAGE_ROWS, PAGE_SIZE, Cursor
 from records.models import TaskType
-from records.periods import DEFAULT_PERIOD, PERIODS, Window, period_window
+from records.rules.periods import DEFAULT_PERIOD, PERIODS, Window, period_window
+from records.stats.filters import SOURCE_AUTO, SOURCE_MANUAL, RecordFilters
 
 PERIOD_LABELS = {
     "24h": "24 hours",

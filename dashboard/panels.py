@@ -1,6 +1,6 @@
 """One context builder per dashboard panel, shared by the full page and ``/fragments/<panel>/``.
 
-Builders take a validated ``DashboardQuery``, ask ``records.dashboard_selectors`` for numbers and
+Builders take a validated ``DashboardQuery``, ask ``dashboard.selectors`` for numbers and
 return plain values ready to print: templates only loop and branch, they never compute.
 """
 
@@ -15,12 +15,12 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard import selectors as sel
 from dashboard.forms import PERIOD_LABELS, SOURCE_LABELS, DashboardQuery
-from records import dashboard_selectors as sel
-from records.insights import MIN_EVIDENCE, TOP_NAMES, Entry, task_insights
 from records.models import TaskRecord, TaskType
-from records.periods import DEFAULT_PERIOD, HOURLY_PERIODS, PERIODS
-from records.scoring import PASS_THRESHOLD
+from records.rules.periods import DEFAULT_PERIOD, HOURLY_PERIODS, PERIODS
+from records.rules.scoring import PASS_THRESHOLD
+from records.stats.insights import MIN_EVIDENCE, TOP_NAMES, Entry, task_insights
 
 DASH = "—"
 MINUS = "\u2212"  # a real minus sign: deltas line up and read as negative numbers

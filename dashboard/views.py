@@ -13,8 +13,8 @@ from dashboard.access import reader
 from dashboard.detail import record_detail_context
 from dashboard.forms import DashboardQuery, parse_query
 from dashboard.panels import PANELS, page_context, panel_context
-from records.dashboard_selectors import model_names, record_detail
-from records.selectors import has_records
+from dashboard.selectors import model_names, record_detail
+from records.stats.selectors import has_records
 
 INDEX_TEMPLATE = "dashboard/index.html"
 

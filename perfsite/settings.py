@@ -173,7 +173,7 @@ CONTENT_SECURITY_POLICY = (
 # --- Perfsite -----------------------------------------------------------------------------------
 # Fallback model name for records that do not say which model ran them.
 # Fallback model name for records that name none; PERFSITE_MODEL / ANTHROPIC_MODEL in the
-# environment are read at record time (see records.names.default_model_name).
+# environment are read at record time (see records.rules.names.default_model_name).
 PERFSITE_MODEL = os.environ.get("PERFSITE_MODEL", "")
 PERFSITE_REQUIRE_LOGIN = env_bool("PERFSITE_REQUIRE_LOGIN", False)
 

@@ -6,9 +6,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from records.demo import SOURCE_DEMO
 from records.importer.discovery import LEGACY_PREFIX
-from records.ingest import SOURCE_API, SOURCE_CLI
 from records.models import (
     Agent,
     AgentRollup,
@@ -22,9 +20,11 @@ from records.models import (
     TaskRecord,
 )
 from records.recorder import SOURCE_RECORDER
-from records.scoring import PASS_THRESHOLD
-from records.services import records_delete
-from records.tokens import tokens_revoke
+from records.recording.demo import SOURCE_DEMO
+from records.recording.ingest import SOURCE_API, SOURCE_CLI
+from records.recording.services import records_delete
+from records.recording.tokens import tokens_revoke
+from records.rules.scoring import PASS_THRESHOLD
 
 
 class JsonPanelsMedia:

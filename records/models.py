@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from records.classification import CANONICAL_TYPES
-from records.scoring import PASS_THRESHOLD
+from records.rules.classification import CANONICAL_TYPES
+from records.rules.scoring import PASS_THRESHOLD
 
 
 class TaskType(models.TextChoices):
@@ -222,7 +222,7 @@ class RollupBase(models.Model):
     months, then whole days, then whole hours at its edges, then the records (or links) of its
     partial hours (or days). Scores are sums of tenths (every stored score has one decimal) and
     durations sums of milliseconds: integers, so totals rebuilt from records equal the incremental
-    ones exactly. Kept in the same transaction as every write (records.rollups).
+    ones exactly. Kept in the same transaction as every write (records.stats.rollups).
     """
 
     span = models.CharField(max_length=1, choices=Span.choices)

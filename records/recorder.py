@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from records import selectors
-from records.services import record_create
-from records.validation import clean_task_data
+from records.recording.schema import clean_task_data
+from records.recording.services import record_create
+from records.stats import selectors
 
 SOURCE_RECORDER = "recorder"
 

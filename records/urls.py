@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import api
+from records.recording import api
 
 app_name = "records"
 urlpatterns = [

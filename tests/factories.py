@@ -8,8 +8,8 @@ import factory
 from django.utils import timezone
 
 from records.models import Agent, AIModel, ApiToken, ImportRun, Skill, TaskRecord
-from records.rollups import Facts, apply_rollups
-from records.scoring import score_task
+from records.rules.scoring import score_task
+from records.stats.rollups import Facts, apply_rollups
 
 
 class AIModelFactory(factory.django.DjangoModelFactory):

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from records.classification import classify_task
 from records.importer.normalise import GIVEN_FLAGS, LegacyTask, TaskFields
-from records.names import UNKNOWN_MODEL
-from records.scoring import score_task
+from records.rules.classification import classify_task
+from records.rules.names import UNKNOWN_MODEL
+from records.rules.scoring import score_task
 
 # Fields a later source may fill when the earlier ones left them empty.
 MERGED_FIELDS = tuple(f.name for f in fields(TaskFields))

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from records.names import normalise_model_name as _normalise_model_name
-from records.services import MAX_JSON_DEPTH, json_too_deep
-from records.validation import MAX_COUNT, MAX_DURATION, MAX_RECORD_ID, parse_timestamp
+from records.recording.schema import MAX_COUNT, MAX_DURATION, MAX_RECORD_ID, parse_timestamp
+from records.recording.services import MAX_JSON_DEPTH, json_too_deep
+from records.rules.names import normalise_model_name as _normalise_model_name
 
 MAX_LABEL = 200
 MAX_NAME = 200

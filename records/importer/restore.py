@@ -21,11 +21,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from records.classification import CANONICAL_TYPES
-from records.exports import EXPORT_VERSION, FIELDS
 from records.models import Complexity
-from records.services import json_safe_payload
-from records.validation import MAX_COUNT, MAX_RECORD_ID
+from records.recording.schema import MAX_COUNT, MAX_RECORD_ID
+from records.recording.services import json_safe_payload
+from records.rules.classification import CANONICAL_TYPES
+from records.stats.exports import EXPORT_VERSION, FIELDS
 
 HEADER_KEY = "perfsite_export"
 SNIFF_BYTES = 64 * 1024

@@ -22,8 +22,6 @@ from typing import Any, Literal
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.utils import timezone
 
-from records.bulk import insert_rows
-from records.exports import rows_for
 from records.importer.merge import (
     Draft,
     draft_from_record,
@@ -35,9 +33,11 @@ from records.importer.merge import (
 from records.importer.normalise import LegacyTask
 from records.importer.restore import ExportedRecord
 from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
-from records.rollups import FACT_FIELDS, apply_rollups, facts_for
-from records.scoring import BASELINE_WINDOW, quality_improvement
-from records.services import names_to_objects, with_lock_retry
+from records.recording.bulk import insert_rows
+from records.recording.services import names_to_objects, with_lock_retry
+from records.rules.scoring import BASELINE_WINDOW, quality_improvement
+from records.stats.exports import rows_for
+from records.stats.rollups import FACT_FIELDS, apply_rollups, facts_for
 
 logger = logging.getLogger(__name__)
 

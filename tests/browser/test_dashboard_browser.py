@@ -14,11 +14,11 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.utils import timezone
 
-from records.dashboard_selectors import recent_records
-from records.demo import seed_demo
-from records.filters import RecordFilters
+from dashboard.selectors import recent_records
 from records.models import TaskRecord
-from records.periods import period_window
+from records.recording.demo import seed_demo
+from records.rules.periods import period_window
+from records.stats.filters import RecordFilters
 from tests.factories import TaskRecordFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

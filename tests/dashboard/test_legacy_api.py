@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from records.selectors import performance_summary
+from records.stats.selectors import performance_summary
 from tests.factories import AIModelFactory, TaskRecordFactory
 
 pytestmark = pytest.mark.django_db

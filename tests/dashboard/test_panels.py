@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dashboard.panels import MINUS, delta, fill_buckets, fmt_duration, score_tone
-from records.dashboard_selectors import TrendPoint
+from dashboard.selectors import TrendPoint
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from perfsite.wsgi import application
-from records.tokens import token_create
+from records.recording.tokens import token_create
 from tests.factories import TaskRecordFactory
 
 MAX_EXAMPLES = 50

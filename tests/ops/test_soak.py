@@ -27,7 +27,7 @@ WRITERS = 4
 ROLLUPS_VS_REBUILD = """
 import json
 from records.models import AgentRollup, Rollup, SkillRollup
-from records.rollups import rebuild_rollups
+from records.stats.rollups import rebuild_rollups
 
 def snapshot():
     return {

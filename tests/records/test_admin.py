@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from records.models import ApiToken, TaskRecord
-from records.services import records_delete
+from records.recording.services import records_delete
 from tests.factories import (
     ApiTokenFactory,
     ImportRunFactory,

@@ -8,12 +8,12 @@ from django.db import transaction
 from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import Round
 
-from records.aggregates import median_duration, overall, totals
-from records.demo import seed_demo
-from records.filters import RecordFilters
 from records.models import RecordAgent, RecordSkill, TaskRecord
-from records.periods import Window
 from records.recorder import record_task_performance
+from records.recording.demo import seed_demo
+from records.rules.periods import Window
+from records.stats.aggregates import median_duration, overall, totals
+from records.stats.filters import RecordFilters
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +174,7 @@ def test_median_is_exact_for_small_sets_and_close_for_large(history, monkeypatch
     value, exact = median_duration(window=window)
     assert exact
     assert value == pytest.approx(statistics.median(durations))
-    monkeypatch.setattr("records.aggregates.EXACT_MEDIAN_LIMIT", 10)
+    monkeypatch.setattr("records.stats.aggregates.EXACT_MEDIAN_LIMIT", 10)
     estimate, exact = median_duration(window=window)
     assert not exact
     assert estimate == pytest.approx(statistics.median(durations), rel=0.25)

@@ -12,11 +12,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from records import api
-from records.ingest import IDEMPOTENCY_PREFIX, MAX_BODY_BYTES, MSG_IDEMPOTENCY_KEY, MSG_NOT_A_TASK
 from records.models import ApiToken, TaskRecord
-from records.tokens import token_create, tokens_revoke
-from records.validation import (
+from records.recording import api
+from records.recording.ingest import (
+    IDEMPOTENCY_PREFIX,
+    MAX_BODY_BYTES,
+    MSG_IDEMPOTENCY_KEY,
+    MSG_NOT_A_TASK,
+)
+from records.recording.schema import (
     MSG_COMPLEXITY,
     MSG_NEGATIVE,
     MSG_NO_TASK,
@@ -29,6 +33,7 @@ from records.validation import (
     MSG_RECORD_ID_CHARS,
     MSG_TIMESTAMP,
 )
+from records.recording.tokens import token_create, tokens_revoke
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from records.classification import CANONICAL_TYPES, classify_task
+from records.rules.classification import CANONICAL_TYPES, classify_task
 
 DESCRIPTIONS = {
     "refactoring": [

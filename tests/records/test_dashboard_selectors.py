@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from records import dashboard_selectors as sel
-from records.filters import RecordFilters
-from records.periods import Window, period_window
+from dashboard import selectors as sel
+from records.rules.periods import Window, period_window
+from records.stats.filters import RecordFilters
 from tests.factories import AIModelFactory, TaskRecordFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,10 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from records.exports import FIELDS
 from records.models import Agent, AIModel, ImportRun, Skill, TaskRecord
 from records.recorder import record_task_performance
-from records.services import records_delete
+from records.recording.services import records_delete
+from records.stats.exports import FIELDS
 from tests.records.test_rollups import TABLES, rebuild, snapshot, without_ids
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 
 from records.models import ImportRun, TaskRecord
 from records.recorder import record_task_performance
-from records.scoring import score_task
+from records.rules.scoring import score_task
 from tests.factories import TaskRecordFactory
 from tests.records.legacy_helpers import (
     SAMPLES,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from records.models import AIModel, ImportRun, TaskRecord
-from records.scoring import score_task
+from records.rules.scoring import score_task
 from tests.records.legacy_helpers import (
     assessment,
     patterns_dir,

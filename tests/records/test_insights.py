@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from records.insights import Entry, rank, trend
 from records.recorder import get_performance_summary
+from records.stats.insights import Entry, rank, trend
 from tests.factories import record_scored as record
 
 pytestmark = pytest.mark.django_db
@@ -91,9 +91,9 @@ def test_trend_compares_the_halves_of_the_latest_ten(scores, expected):
 
 
 def test_trends_come_from_the_stored_records():
-    from records.filters import RecordFilters
-    from records.insights import task_insights
-    from records.periods import period_window
+    from records.rules.periods import period_window
+    from records.stats.filters import RecordFilters
+    from records.stats.insights import task_insights
 
     for i, score in enumerate([60, 60, 60, 60, 60, 90, 90, 90, 90, 90]):
         record("testing", "claude-sonnet-4-5", score, minutes_ago=100 - i)  # rising

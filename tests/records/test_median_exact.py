@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from records.aggregates import median_duration
-from records.filters import RecordFilters
 from records.models import DURATION_BUCKETS
-from records.periods import Window
+from records.rules.periods import Window
+from records.stats.aggregates import median_duration
+from records.stats.filters import RecordFilters
 from tests.factories import TaskRecordFactory
 
 pytestmark = pytest.mark.django_db

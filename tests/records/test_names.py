@@ -1,6 +1,6 @@
 import pytest
 
-from records.names import normalise_model_name
+from records.rules.names import normalise_model_name
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ import pytest
 from django.urls import Resolver404, resolve
 from openapi_spec_validator import validate as validate_openapi
 
-from records.ingest import MAX_BODY_BYTES
 from records.models import ApiToken
 from records.recorder import get_performance_summary
-from records.task_fields import TASK_FIELDS
-from records.tokens import token_create, tokens_revoke
+from records.recording.ingest import MAX_BODY_BYTES
+from records.recording.json_schema import TASK_FIELDS
+from records.recording.tokens import token_create, tokens_revoke
 from tests.factories import TaskRecordFactory
 from tests.support.schema import validator_for
 

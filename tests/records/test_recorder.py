@@ -196,8 +196,8 @@ def test_summary_rejects_bad_days(days):
 
 def test_the_record_returned_by_the_write_service_is_the_stored_row():
     """record_create inserts with its own SQL; what it hands back must equal a fresh read."""
-    from records.services import record_create
-    from records.validation import clean_task_data
+    from records.recording.schema import clean_task_data
+    from records.recording.services import record_create
 
     payload = {
         **SPEC_EXAMPLE,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from records.scoring import (
+from records.rules.scoring import (
     performance_index,
     quality_improvement,
     round1,

@@ -1,11 +1,11 @@
 """The published task schema and clean_task_data accept exactly the same inputs.
 
-The OpenAPI request schema is built from records.task_fields; the server validates with
-records.validation. Each test here would fail if one drifted from the other: a key read but not
-documented (or documented but never read), or a value one side accepts and the other refuses.
+The OpenAPI request schema is built from records.recording.json_schema; the server validates with
+records.recording.schema. Each test here would fail if one drifted from the other: a key read but
+not documented (or documented but never read), or a value one side accepts and the other refuses.
 Values are generated from the schema itself (every bound and one past it, lengths with padding,
-NUL, wrong types) plus the hard cases of each field. (Lone surrogates, which JSON can only carry
-as \\u escapes, are refused by the server and not expressible in a portable pattern: not tested.)
+NUL, wrong types) plus the hard cases of each field. (Lone surrogates, which JSON can only carry as
+\\u escapes, are refused by the server and not expressible in a portable pattern: not tested.)
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from records.ingest import task_validate
-from records.openapi import openapi_document
-from records.task_fields import TASK_FIELDS, TASK_NEEDS_TEXT_IN, WHITESPACE
-from records.validation import clean_task_data
+from records.recording.ingest import task_validate
+from records.recording.json_schema import TASK_FIELDS, TASK_NEEDS_TEXT_IN, WHITESPACE
+from records.recording.openapi import openapi_document
+from records.recording.schema import clean_task_data
 from tests.support.schema import validator_for
 
 DOCUMENT = openapi_document()

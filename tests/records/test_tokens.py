@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from records.models import ApiToken
-from records.tokens import TokenStatus, token_authenticate, token_create
+from records.recording.tokens import TokenStatus, token_authenticate, token_create
 
 pytestmark = pytest.mark.django_db
 

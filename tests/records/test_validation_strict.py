@@ -8,7 +8,7 @@ given, and a record_id is used exactly as sent.
 import pytest
 from django.core.exceptions import ValidationError
 
-from records.validation import (
+from records.recording.schema import (
     MAX_LABEL,
     MSG_NOT_NUMBER,
     MSG_RECORD_ID_CHARS,

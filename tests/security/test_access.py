@@ -12,7 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from dashboard.access import LOGIN_REQUIRED_MESSAGE
 from dashboard.panels import PANELS
 from records.models import TaskRecord
-from records.tokens import token_create
+from records.recording.tokens import token_create
 from tests.factories import TaskRecordFactory
 
 pytestmark = pytest.mark.django_db

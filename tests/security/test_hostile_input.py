@@ -13,9 +13,9 @@ from django.core.management import CommandError, call_command
 
 from records.models import TaskRecord
 from records.recorder import record_task_performance
-from records.services import MAX_JSON_DEPTH, MSG_PAYLOAD_DEPTH
-from records.tokens import token_create
-from records.validation import MAX_LABEL, MAX_TEXT
+from records.recording.schema import MAX_LABEL, MAX_TEXT
+from records.recording.services import MAX_JSON_DEPTH, MSG_PAYLOAD_DEPTH
+from records.recording.tokens import token_create
 from tests.factories import TaskRecordFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from records.tokens import token_create
+from records.recording.tokens import token_create
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from records.exports import FORMATS, csv_lines, export_rows, jsonl_lines
+from records.stats.exports import FORMATS, csv_lines, export_rows, jsonl_lines
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from records.recorder import get_performance_summary
-from records.reports import summary_lines
+from records.stats.reports import summary_lines
 
 
 class Command(BaseCommand):

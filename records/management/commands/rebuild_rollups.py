@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from records.rollups import rebuild_rollups
+from records.stats.rollups import rebuild_rollups
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from records.ingest import (
+from records.recording.ingest import (
     MSG_NOT_TASKS,
     SOURCE_CLI,
     BatchValidationError,

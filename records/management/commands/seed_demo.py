@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from records.demo import seed_demo
-from records.selectors import has_records
+from records.recording.demo import seed_demo
+from records.stats.selectors import has_records
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from records.classification import CANONICAL_TYPES
+from records.rules.classification import CANONICAL_TYPES
 
 SOURCE_AUTO = "auto"
 SOURCE_MANUAL = "manual"

@@ -1,7 +1,7 @@
 """The write API: ``POST /api/records`` (token authenticated), and the OpenAPI document.
 
-Thin views: HTTP in, ``records.ingest.task_record`` (the validation and write path every other
-entry point uses), HTTP out. Errors are always ``{"errors": {field: [messages]}}``.
+Thin views: HTTP in, ``records.recording.ingest.task_record`` (the validation and write path
+every other entry point uses), HTTP out. Errors are always ``{"errors": {field: [messages]}}``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from records.ingest import (
+from records.recording.ingest import (
     IDEMPOTENCY_KEY_RE,
     MAX_BODY_BYTES,
     MSG_IDEMPOTENCY_KEY,
@@ -26,8 +26,8 @@ from records.ingest import (
     parse_json,
     task_record,
 )
-from records.openapi import openapi_document
-from records.tokens import TokenStatus, token_authenticate
+from records.recording.openapi import openapi_document
+from records.recording.tokens import TokenStatus, token_authenticate
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from records.models import (
     Span,
     TaskRecord,
 )
-from records.scoring import PASS_THRESHOLD
+from records.rules.scoring import PASS_THRESHOLD
 
 COUNTERS = (
     "count",

@@ -8,10 +8,10 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from records.aggregates import overall, totals
-from records.insights import task_insights
 from records.models import TaskRecord
-from records.periods import Window, days_window
+from records.rules.periods import Window, days_window
+from records.stats.aggregates import overall, totals
+from records.stats.insights import task_insights
 
 MAX_SUMMARY_DAYS = 36_500
 

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from records.bulk import JsonText, insert_records
-from records.classification import CANONICAL_TYPES
 from records.models import Agent, AIModel, Skill
-from records.rollups import Facts, apply_rollups
-from records.scoring import BASELINE_WINDOW, round1, score_task
-from records.services import names_to_objects
+from records.recording.bulk import JsonText, insert_records
+from records.recording.services import names_to_objects
+from records.rules.classification import CANONICAL_TYPES
+from records.rules.scoring import BASELINE_WINDOW, round1, score_task
+from records.stats.rollups import Facts, apply_rollups
 
 DEMO_SPAN = timedelta(days=90)
 SOURCE_DEMO = "demo"

@@ -21,7 +21,6 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Round, TruncDay, TruncHour
 from django.utils import timezone
 
-from records.filters import NO_FILTERS, RecordFilters
 from records.models import (
     DURATION_BUCKETS,
     AgentRollup,
@@ -32,9 +31,10 @@ from records.models import (
     Span,
     TaskRecord,
 )
-from records.periods import Window
-from records.rollups import BUCKETS, COUNTERS, day_of, hour_of
-from records.scoring import PASS_THRESHOLD
+from records.rules.periods import Window
+from records.rules.scoring import PASS_THRESHOLD
+from records.stats.filters import NO_FILTERS, RecordFilters
+from records.stats.rollups import BUCKETS, COUNTERS, day_of, hour_of
 
 Subject = Literal["records", "skills", "agents"]
 HOUR = timedelta(hours=1)

@@ -1,8 +1,8 @@
 """Reads for the dashboard and the legacy JSON API.
 
 Each panel's numbers come from ONE function taking ``(*, window, filters)``; the aggregates are
-read through ``records.aggregates`` (day and hour rollups plus the window's two partial hours), so
-their cost does not grow with the history:
+read through ``records.stats.aggregates`` (day and hour rollups plus the window's two partial
+hours), so their cost does not grow with the history:
 
 - ``kpi_figures``          -> the KPI cards (called twice: this window and ``window.previous()``)
 - ``recent_records``       -> the recent-records table (keyset pages on (recorded_at, id))
@@ -23,12 +23,12 @@ from typing import Any, Literal
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from records.aggregates import Totals, median_duration, totals
-from records.classification import CANONICAL_TYPES
-from records.filters import NO_FILTERS, RecordFilters
 from records.models import AIModel, TaskRecord
-from records.periods import Window, days_window
-from records.selectors import records_in
+from records.rules.classification import CANONICAL_TYPES
+from records.rules.periods import Window, days_window
+from records.stats.aggregates import Totals, median_duration, totals
+from records.stats.filters import NO_FILTERS, RecordFilters
+from records.stats.selectors import records_in
 
 PAGE_SIZE = 25
 MAX_PAGE_ROWS = 500

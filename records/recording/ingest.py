@@ -1,8 +1,8 @@
 """Recording tasks that arrive as JSON text: the HTTP API and the ``record_task`` command.
 
-Both validate with ``records.validation.clean_task_data`` and write with
-``records.services.record_create``, exactly like the Python API; this module only adds what JSON
-input needs: strict parsing, batches that are all-or-nothing, and idempotency keys.
+Both validate with ``records.recording.schema.clean_task_data`` and write with
+``records.recording.services.record_create``, exactly like the Python API; this module only
+adds what JSON input needs: strict parsing, batches that are all-or-nothing, and idempotency keys.
 """
 
 from __future__ import annotations
@@ -17,9 +17,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from records.models import Agent, AIModel, Skill, TaskRecord
-from records.names import default_model_name, normalise_model_name
-from records.services import json_safe_payload, names_to_objects, record_create, with_lock_retry
-from records.validation import CleanTask, clean_task_data
+from records.recording.schema import CleanTask, clean_task_data
+from records.recording.services import (
+    json_safe_payload,
+    names_to_objects,
+    record_create,
+    with_lock_retry,
+)
+from records.rules.names import default_model_name, normalise_model_name
 
 MAX_BODY_BYTES = 1024 * 1024  # HTTP: 1 MiB. A task is a few kilobytes; near this is a mistake.
 SOURCE_API = "api"

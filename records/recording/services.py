@@ -18,13 +18,13 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from records.bulk import create_row
-from records.classification import classify_task
 from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
-from records.names import default_model_name, normalise_model_name
-from records.rollups import FACT_FIELDS, Facts, apply_rollups, facts_for
-from records.scoring import BASELINE_WINDOW, quality_improvement, score_task
-from records.validation import CleanTask
+from records.recording.bulk import create_row
+from records.recording.schema import CleanTask
+from records.rules.classification import classify_task
+from records.rules.names import default_model_name, normalise_model_name
+from records.rules.scoring import BASELINE_WINDOW, quality_improvement, score_task
+from records.stats.rollups import FACT_FIELDS, Facts, apply_rollups, facts_for
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """The OpenAPI 3.1 document served at ``/api/openapi.json``.
 
-The request body of ``POST /api/records`` is ``records.task_fields.task_schema()``, the one
-description of a task that tests check against ``clean_task_data``; limits come from the modules
-that enforce them. ``tests/records/test_openapi.py`` validates the document against the OpenAPI
-3.1 schema and real responses against the document.
+The request body of ``POST /api/records`` is ``records.recording.json_schema.task_schema()``,
+the one description of a task that tests check against ``clean_task_data``; limits come from the
+modules that enforce them. ``tests/records/test_openapi.py`` validates the document
+against the OpenAPI 3.1 schema and real responses against the document.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import copy
 from functools import cache
 from typing import Any
 
-from records.ingest import IDEMPOTENCY_KEY_PATTERN, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY
-from records.selectors import MAX_SUMMARY_DAYS
-from records.task_fields import JSON_VALUE_NO_NUL, task_schema
+from records.recording.ingest import IDEMPOTENCY_KEY_PATTERN, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY
+from records.recording.json_schema import JSON_VALUE_NO_NUL, task_schema
+from records.stats.selectors import MAX_SUMMARY_DAYS
 
 RECENT_RECORDS_LIMIT = 50
 

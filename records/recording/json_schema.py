@@ -1,7 +1,7 @@
 """Every task_data key that ``clean_task_data`` reads, as JSON Schema: one description of a task.
 
 The OpenAPI document's request body is built from ``TASK_FIELDS``; bounds and patterns come from
-the constants in ``records.validation``. ``tests/records/test_task_fields.py`` keeps the two
+the constants in ``records.recording.schema``. ``tests/records/test_task_fields.py`` keeps the two
 honest: the keys clean_task_data reads are exactly these, and for every field a pool of values
 (wrong types, each bound and one past it, padded text, NUL, …) is accepted by this schema exactly
 when clean_task_data accepts it. ``null`` always means "not given".
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from records.validation import (
+from records.recording.schema import (
     MAX_COMPLEXITY,
     MAX_COUNT,
     MAX_DURATION,

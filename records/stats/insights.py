@@ -14,11 +14,11 @@ from typing import Literal
 from django.db import connection
 from django.db.models import F
 
-from records.aggregates import Totals, totals
-from records.classification import CANONICAL_TYPES
-from records.filters import NO_FILTERS, RecordFilters
 from records.models import TaskRecord
-from records.periods import Window
+from records.rules.classification import CANONICAL_TYPES
+from records.rules.periods import Window
+from records.stats.aggregates import Totals, totals
+from records.stats.filters import NO_FILTERS, RecordFilters
 
 MIN_EVIDENCE = 3  # fewer tasks than this is thin evidence: shown, never ranked above solid ones
 TREND_WINDOW = 10
