@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import Message
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,6 +44,19 @@ def base_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def production_env(env: dict[str, str], *, static_root: Path, **extra: str) -> dict[str, str]:
+    """``env`` with the README's production settings: DJANGO_DEBUG=0 (so the manifest storage),
+    a real secret key, ``collectstatic`` into ``static_root``; plain http on loopback."""
+    return env | {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_STATIC_ROOT": str(static_root),
+        **extra,
+    }
 
 
 def sqlite_env(directory: Path) -> dict[str, str]:
@@ -153,6 +167,21 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout=6
         if time.monotonic() > deadline:
             raise AssertionError(f"gunicorn did not answer in {timeout}s:\n{log.read_text()}")
         time.sleep(0.2)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the caller sees the 3xx and its Location
+
+
+def fetch(url: str, *, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
+    """GET ``url`` without following redirects: (status, headers, body), whatever the status."""
+    opener = urllib.request.build_opener(_NoRedirects)
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=60) as answer:
+            return answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
 
 
 def start_script(script: str, *args: str, env: dict[str, str]) -> subprocess.Popen:
