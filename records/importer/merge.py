@@ -7,20 +7,19 @@ a draft into TaskRecord field values with the classification, names and scoring 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
-from records.importer.normalise import GIVEN_FLAGS, LegacyTask, TaskFields
-from records.rules.classification import classify_task
+from records.importer.normalise import LegacyTask
+from records.recording.schema import GIVEN_FLAGS, TASK_FIELDS, Task, stored_fields
 from records.rules.names import UNKNOWN_MODEL
-from records.rules.scoring import score_task
 
-# Fields a later source may fill when the earlier ones left them empty.
-MERGED_FIELDS = tuple(f.name for f in fields(TaskFields))
+# Fields a later source may fill when the earlier ones left them empty (the id is the identity).
+MERGED_FIELDS = tuple(name for name in TASK_FIELDS if name != "record_id")
 
 
 @dataclass
-class Draft(TaskFields):
+class Draft(Task):
     # The quality_improvement stored when it was derived (not given); kept until recomputed.
     derived_improvement: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -96,44 +95,13 @@ def draft_from_record(record, *, skills: list[str], agents: list[str]) -> Draft:
 def finalise(draft: Draft) -> dict[str, Any]:
     """Stored field values for a draft (``recorded_at`` must be known)."""
     assert draft.recorded_at is not None
-    task_type = classify_task(draft.description, draft.task_label)
-    success = True if draft.success is None else draft.success
-    issues = draft.issues or []
-    issues_count = len(issues) if issues else (draft.issues_count or 0)
-    scores = score_task(
-        success=success,
-        issues_count=issues_count,
-        code_quality=draft.code_quality,
-        duration_seconds=draft.duration_seconds,
-        best_practices_followed=(
-            True if draft.best_practices_followed is None else draft.best_practices_followed
-        ),
-        documentation_updated=bool(draft.documentation_updated),
-        explicit_quality=draft.explicit_quality,
-    )
-    given = [name for name in GIVEN_FLAGS if getattr(draft, name) is not None]
     improvement = draft.quality_improvement
     if improvement is None:
         improvement = draft.derived_improvement
     return {
         "recorded_at": draft.recorded_at,
-        "task_type": task_type,
-        "task_label": draft.task_label or "",
-        "description": draft.description or "",
-        "complexity": draft.complexity or "",
-        "success": success,
-        "quality_score": scores.quality_score,
-        "performance_index": scores.performance_index,
-        "time_efficiency": scores.time_efficiency,
+        **stored_fields(draft, auto_default=False),
         "quality_improvement": improvement,
-        "duration_seconds": draft.duration_seconds,
-        "files_modified": draft.files_modified,
-        "lines_changed": draft.lines_changed,
-        "issues": issues,
-        "issues_count": issues_count,
-        "recommendations": draft.recommendations or [],
-        "score_breakdown": scores.breakdown | {"manual": scores.manual, "given": given},
-        "auto_generated": bool(draft.auto_generated),
     }
 
 

@@ -21,16 +21,23 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from records.models import Complexity
-from records.recording.schema import MAX_COUNT, MAX_RECORD_ID
-from records.recording.services import json_safe_payload
+from records.recording.schema import (
+    COMPLEXITIES,
+    MAX_IMPROVEMENT,
+    MAX_LABEL,
+    MAX_RECORD_ID,
+    MAX_TEXT,
+    MSG_NOT_INTEGER,
+    MSG_NOT_LIST,
+    FieldReader,
+    json_safe_payload,
+)
 from records.rules.classification import CANONICAL_TYPES
+from records.rules.names import normalise_model_name
 from records.stats.exports import EXPORT_VERSION, FIELDS
 
 HEADER_KEY = "perfsite_export"
 SNIFF_BYTES = 64 * 1024
-MAX_NAME = 200
-MAX_LABEL = 200
 MAX_SOURCE = 255
 LIST_FIELDS = ("skills", "agents")
 JSON_LIST_FIELDS = ("issues", "recommendations")
@@ -140,107 +147,108 @@ def iter_lines(path: Path) -> Iterator[tuple[int, Any, int]]:
             raise ExportReadError(f"cannot read: {exc.strerror or exc}") from exc
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _text(row: dict, name: str, reasons: list[str], *, limit: int | None, empty: bool = True):
-    value = row.get(name)
-    if not isinstance(value, str):
-        reasons.append(f"{name}: must be a string")
-    elif limit is not None and len(value) > limit:
-        reasons.append(f"{name}: longer than {limit} characters")
-    elif not empty and not value.strip():
-        reasons.append(f"{name}: must not be empty")
-    return value
-
-
-def _score(row: dict, name: str, reasons: list[str], *, nullable: bool, low=0.0, high=100.0):
-    value = row.get(name)
+def _bounded(r: FieldReader, row: dict, name: str, *, nullable: bool, low: float, high: float):
+    value = row[name]
     if value is None and nullable:
         return None
-    if not _is_number(value) or not low <= value <= high:
-        reasons.append(
-            f"{name}: must be a number from {low:g} to {high:g}" + (" or null" if nullable else "")
-        )
-    return value
+    number = r.number(name, value)
+    if number is not None and not low <= number <= high:
+        r.problem(name, f"Must be a number from {low:g} to {high:g}.", value)
+    return number
 
 
-def _count(row: dict, name: str, reasons: list[str], *, nullable: bool):
-    value = row.get(name)
+def _counted(r: FieldReader, row: dict, name: str, *, nullable: bool):
+    value = row[name]
     if value is None and nullable:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
-        reasons.append(f"{name}: must be a whole number from 0 to {MAX_COUNT}")
-    return value
+    if not isinstance(value, int) or isinstance(value, bool):
+        r.problem(name, MSG_NOT_INTEGER, value)
+        return None
+    return r.count(name, value)
 
 
-def _flag(row: dict, name: str, reasons: list[str]):
-    value = row.get(name)
-    if not isinstance(value, bool):
-        reasons.append(f"{name}: must be true or false")
-    return value
+def _required_text(r: FieldReader, row: dict, name: str, limit: int) -> str | None:
+    text = r.text(name, row[name], limit)
+    if text is not None and not text:
+        r.problem(name, "Must not be empty.", row[name])
+    return row[name] if text else None
+
+
+def _flag(r: FieldReader, row: dict, name: str) -> bool | None:
+    return r.flag(name, row[name])
 
 
 def exported_record(row: Any) -> ExportedRecord:
-    """Check one exported line; raise ``RowError`` naming every bad field."""
+    """Check one exported line with the task schema's readers and limits; raise ``RowError``
+    naming every bad field. Names are cleaned and capped as every door caps them, so an export
+    made by an older Perfsite restores in full."""
     if not isinstance(row, dict):
         raise RowError([f"a record must be a JSON object, not {type(row).__name__}"])
     missing = [name for name in FIELDS if name not in row]
     if missing:
         raise RowError([f"missing fields: {', '.join(missing)}"])
-    reasons: list[str] = []
-    record_id = _text(row, "record_id", reasons, limit=MAX_RECORD_ID, empty=False)
+    r = FieldReader(row, lenient=False, warnings=[])
+    record_id = _required_text(r, row, "record_id", MAX_RECORD_ID)
     recorded_at = None
     if isinstance(row["recorded_at"], str):
         with contextlib.suppress(ValueError):
             recorded_at = datetime.fromisoformat(row["recorded_at"])
     if recorded_at is None or recorded_at.tzinfo is None:
-        reasons.append("recorded_at: must be an ISO 8601 time with a UTC offset")
+        r.problem("recorded_at", "Must be an ISO 8601 time with a UTC offset.", row["recorded_at"])
     if row["task_type"] not in CANONICAL_TYPES:
-        reasons.append(f"task_type: must be one of {', '.join(CANONICAL_TYPES)}")
-    _text(row, "task_label", reasons, limit=MAX_LABEL)
-    _text(row, "description", reasons, limit=None)
-    if row["complexity"] not in ["", *Complexity.values]:
-        reasons.append(f"complexity: must be empty or one of {', '.join(Complexity.values)}")
-    model = _text(row, "model", reasons, limit=MAX_NAME, empty=False)
+        r.problem("task_type", f"Must be one of {', '.join(CANONICAL_TYPES)}.", row["task_type"])
+    r.text("task_label", row["task_label"], MAX_LABEL)
+    r.text("description", row["description"], MAX_TEXT)
+    if row["complexity"] not in ["", *COMPLEXITIES]:
+        r.problem(
+            "complexity", f"Must be empty or one of {', '.join(COMPLEXITIES)}.", row["complexity"]
+        )
+    model = _required_text(r, row, "model", MAX_TEXT)
+    names: dict[str, list[str]] = {}
     for name in LIST_FIELDS:
-        names = row[name]
-        if not isinstance(names, list) or not all(
-            isinstance(n, str) and n.strip() and len(n) <= MAX_NAME for n in names
-        ):
-            reasons.append(f"{name}: must be a list of names (1 to {MAX_NAME} characters)")
-        elif len(set(names)) != len(names):
-            reasons.append(f"{name}: lists a name twice")
-    _flag(row, "success", reasons)
-    _flag(row, "auto_generated", reasons)
-    _score(row, "quality_score", reasons, nullable=False)
-    _score(row, "performance_index", reasons, nullable=False)
-    _score(row, "time_efficiency", reasons, nullable=True)
-    _score(row, "quality_improvement", reasons, nullable=True, low=-100.0)
-    duration = row["duration_seconds"]
-    if duration is not None and (not _is_number(duration) or duration < 0):
-        reasons.append("duration_seconds: must be a number of seconds, 0 or more, or null")
+        value = row[name]
+        cleaned = r.names(name, value) if isinstance(value, list) else None
+        if not isinstance(value, list):
+            r.problem(name, MSG_NOT_LIST, value)
+        elif cleaned is not None and len(cleaned) != len(value):
+            r.problem(name, "Must list each name once, none of them blank.", value)
+        names[name] = cleaned or []
+    _flag(r, row, "success")
+    _flag(r, row, "auto_generated")
+    _bounded(r, row, "quality_score", nullable=False, low=0.0, high=100.0)
+    _bounded(r, row, "performance_index", nullable=False, low=0.0, high=100.0)
+    _bounded(r, row, "time_efficiency", nullable=True, low=0.0, high=100.0)
+    _bounded(
+        r, row, "quality_improvement", nullable=True, low=-MAX_IMPROVEMENT, high=MAX_IMPROVEMENT
+    )
+    _bounded(r, row, "duration_seconds", nullable=True, low=0.0, high=math.inf)
     for name in NULLABLE_COUNTS:
-        _count(row, name, reasons, nullable=True)
-    _count(row, "issues_count", reasons, nullable=False)
+        _counted(r, row, name, nullable=True)
+    _counted(r, row, "issues_count", nullable=False)
     for name in JSON_LIST_FIELDS:
         if not isinstance(row[name], list):
-            reasons.append(f"{name}: must be a list")
+            r.problem(name, "Must be a list.", row[name])
     if not isinstance(row["score_breakdown"], dict):
-        reasons.append("score_breakdown: must be an object")
-    _text(row, "source", reasons, limit=MAX_SOURCE, empty=False)
+        r.problem("score_breakdown", "Must be an object.", row["score_breakdown"])
+    _required_text(r, row, "source", MAX_SOURCE)
     raw = row["raw"]
     if not isinstance(raw, list) or not all(
         isinstance(entry, dict) and isinstance(entry.get("source"), str) and "payload" in entry
         for entry in raw
     ):
-        reasons.append('raw: must be a list of {"source": ..., "payload": ...} objects')
+        r.problem("raw", 'Must be a list of {"source": ..., "payload": ...} objects.', raw)
+    reasons = [problem.reason() for problem in r.problems]
     if not reasons:
-        try:
-            json_safe_payload({name: row[name] for name in FIELDS})
-        except ValidationError as exc:
-            reasons.extend(f"{name}: {m}" for name, ms in exc.message_dict.items() for m in ms)
+        # Each payload on its own, as it was checked when it was recorded: wrapping it in the
+        # export's raw list must not push a payload at the depth limit over it.
+        parts = [entry["payload"] for entry in raw]
+        parts.append({name: row[name] for name in FIELDS if name != "raw"})
+        for part in parts:
+            try:
+                json_safe_payload(part)
+            except ValidationError as exc:
+                reasons.extend(f"{n}: {m}" for n, ms in exc.message_dict.items() for m in ms)
+                break
     if reasons:
         raise RowError(reasons)
     values = {
@@ -260,8 +268,8 @@ def exported_record(row: Any) -> ExportedRecord:
     return ExportedRecord(
         record_id=record_id,
         values=values,
-        model=model,
-        skills=list(row["skills"]),
-        agents=list(row["agents"]),
+        model=normalise_model_name(model),
+        skills=names["skills"],
+        agents=names["agents"],
         row=as_stored,
     )

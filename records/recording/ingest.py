@@ -17,14 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from records.models import Agent, AIModel, Skill, TaskRecord
-from records.recording.schema import CleanTask, clean_task_data
-from records.recording.services import (
-    json_safe_payload,
-    names_to_objects,
-    record_create,
-    with_lock_retry,
-)
-from records.rules.names import default_model_name, normalise_model_name
+from records.recording.schema import Task, clean_task_data, json_safe_payload
+from records.recording.services import names_to_objects, record_create, with_lock_retry
+from records.rules.names import default_model_name
 
 MAX_BODY_BYTES = 1024 * 1024  # HTTP: 1 MiB. A task is a few kilobytes; near this is a mistake.
 SOURCE_API = "api"
@@ -89,7 +84,7 @@ def idempotency_record_id(*, key: str, scope: str) -> str:
     return f"{IDEMPOTENCY_PREFIX}{digest[:32]}"
 
 
-def task_validate(task_data: Any, model_used: str | None = None) -> CleanTask:
+def task_validate(task_data: Any, model_used: str | None = None) -> Task:
     """Everything that decides whether a task is accepted, without writing: clean_task_data, and
     the payload check record_create makes (no NUL, valid Unicode) before it writes."""
     task = clean_task_data(task_data, model_used)
@@ -123,7 +118,7 @@ def tasks_record(
 
     Raises BatchValidationError naming each bad index (and its fields); nothing is written then.
     """
-    cleaned: list[CleanTask] = []
+    cleaned: list[Task] = []
     errors: dict[int, dict[str, list[str]]] = {}
     for index, task_data in enumerate(tasks):
         try:
@@ -136,10 +131,10 @@ def tasks_record(
     # never take the same name rows in different orders (no PostgreSQL deadlock).
     names_to_objects(
         AIModel,
-        {normalise_model_name(t.model) if t.model else default_model_name() for t in cleaned},
+        {t.model or default_model_name() for t in cleaned},
     )
-    names_to_objects(Skill, {name for t in cleaned for name in t.skills})
-    names_to_objects(Agent, {name for t in cleaned for name in t.agents})
+    names_to_objects(Skill, {name for t in cleaned for name in t.skills or []})
+    names_to_objects(Agent, {name for t in cleaned for name in t.agents or []})
 
     def write() -> list[TaskRecord]:
         with transaction.atomic():

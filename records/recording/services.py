@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
 from records.recording.bulk import create_row
-from records.recording.schema import CleanTask
-from records.rules.classification import classify_task
-from records.rules.names import default_model_name, normalise_model_name
-from records.rules.scoring import BASELINE_WINDOW, quality_improvement, score_task
+from records.recording.schema import Task, json_safe_payload, stored_fields
+from records.rules.names import default_model_name
+from records.rules.scoring import BASELINE_WINDOW, quality_improvement
 from records.stats.rollups import FACT_FIELDS, Facts, apply_rollups, facts_for
 
 logger = logging.getLogger(__name__)
@@ -53,61 +48,6 @@ def with_lock_retry(fn: Callable[[], T]) -> T:
 def new_record_id(task_type: str, at: datetime) -> str:
     """Readable and unique: type and time for people, 48 random bits so the clock never decides."""
     return f"{task_type}-{at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}"
-
-
-MSG_PAYLOAD_NUL = "Must not contain NUL characters."
-MSG_PAYLOAD_SURROGATE = "Must be valid Unicode text (no lone surrogate code points)."
-_SURROGATE = re.compile("[\ud800-\udfff]")
-MAX_JSON_DEPTH = 100  # real payloads nest a few levels; far below Python's recursion limit
-MSG_PAYLOAD_DEPTH = f"Must not nest lists and objects more than {MAX_JSON_DEPTH} levels deep."
-
-
-def json_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether lists and objects in ``value`` nest more than ``limit`` levels: no recursion."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > limit:
-                return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def _text_problem(value: Any) -> str | None:
-    """Why a JSON value's strings (keys too) cannot be stored as text, or None: no recursion."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            if "\x00" in item:
-                return MSG_PAYLOAD_NUL  # PostgreSQL cannot store NUL in text or jsonb
-            if _SURROGATE.search(item):
-                return MSG_PAYLOAD_SURROGATE  # not encodable as UTF-8, by either database
-    return None
-
-
-def json_safe_payload(payload: Any) -> Any:
-    """The payload as it will be stored: plain JSON, no NaN/Infinity, no NUL, valid Unicode."""
-    if json_too_deep(payload):
-        raise ValidationError({"task_data": [MSG_PAYLOAD_DEPTH]})
-    try:
-        text = json.dumps(payload, cls=DjangoJSONEncoder, allow_nan=False)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise ValidationError(
-            {"task_data": [f"Must be plain JSON without NaN or Infinity ({exc})."]}
-        ) from exc
-    value = json.loads(text)
-    problem = _text_problem(value)
-    if problem:
-        raise ValidationError({"task_data": [problem]})
-    return value
 
 
 def names_to_objects(model_cls: type[T], names: Iterable[str]) -> dict[str, T]:
@@ -179,7 +119,7 @@ def name_ids(**names: Iterable[str]) -> dict[str, dict[str, int]]:
 
 def record_create(
     *,
-    task: CleanTask,
+    task: Task,
     source: str,
     payload: Any,
     now: datetime | None = None,
@@ -191,17 +131,10 @@ def record_create(
     """
     raw_payload = json_safe_payload(payload)
     recorded_at = task.recorded_at or now or timezone.now()
-    task_type = classify_task(task.description, task.task_label)
-    scores = score_task(
-        success=task.success,
-        issues_count=task.issues_count,
-        code_quality=task.code_quality,
-        duration_seconds=task.duration_seconds,
-        best_practices_followed=task.best_practices_followed,
-        documentation_updated=task.documentation_updated,
-        explicit_quality=task.explicit_quality,
-    )
-    model_name = normalise_model_name(task.model) if task.model else default_model_name()
+    values = stored_fields(task, auto_default=True)
+    task_type = values["task_type"]
+    model_name = task.model or default_model_name()
+    skills, agents = task.skills or [], task.agents or []
 
     def write() -> tuple[TaskRecord, bool]:
         with transaction.atomic():
@@ -212,37 +145,22 @@ def record_create(
             improvement = task.quality_improvement
             if improvement is None:
                 improvement = quality_improvement(
-                    scores.quality_score, baseline_scores(task_type, recorded_at)
+                    values["quality_score"], baseline_scores(task_type, recorded_at)
                 )
-            ids = name_ids(model=[model_name], skill=task.skills, agent=task.agents)
+            ids = name_ids(model=[model_name], skill=skills, agent=agents)
             row = {
                 "record_id": task.record_id or new_record_id(task_type, recorded_at),
                 "recorded_at": recorded_at,
-                "task_type": task_type,
-                "task_label": task.task_label,
-                "description": task.description,
-                "complexity": task.complexity,
+                **values,
                 "model_id": ids["model"][model_name],
-                "success": task.success,
-                "quality_score": scores.quality_score,
-                "performance_index": scores.performance_index,
-                "time_efficiency": scores.time_efficiency,
                 "quality_improvement": improvement,
-                "duration_seconds": task.duration_seconds,
-                "files_modified": task.files_modified,
-                "lines_changed": task.lines_changed,
-                "issues": task.issues,
-                "issues_count": task.issues_count,
-                "recommendations": task.recommendations,
-                "score_breakdown": scores.breakdown | {"manual": scores.manual},
-                "auto_generated": task.auto_generated,
                 "source": source,
                 "raw": [{"source": source, "payload": raw_payload}],
                 "created_at": timezone.now(),
             }
             record = create_row(TaskRecord, row)
-            skill_ids = [ids["skill"][name] for name in dict.fromkeys(task.skills)]
-            agent_ids = [ids["agent"][name] for name in dict.fromkeys(task.agents)]
+            skill_ids = [ids["skill"][name] for name in skills]
+            agent_ids = [ids["agent"][name] for name in agents]
             link_names(record, skill_ids=skill_ids, agent_ids=agent_ids)
             apply_rollups([Facts.of(record, skill_ids, agent_ids)])
             return record, True

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 
 from django.conf import settings
 
 UNKNOWN_MODEL = "Unknown"
-MAX_MODEL_NAME = 200
+MAX_NAME = 200  # models, skills and agents, counted after ``clean_name`` and normalisation
 
 _FAMILIES = {
     "claude": "Claude",
@@ -28,11 +29,26 @@ _DATE_SUFFIX = re.compile(r"[-_ ]?(20\d{6}|latest)$")
 _TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)*")
 
 
+def clean_name(text: str) -> str:
+    """A name as people read it: NFKC-normalised, invisible characters dropped, spaces folded.
+
+    Without this, "GLM 4.6" written with a zero-width space, a right-to-left override, a
+    non-breaking space or decomposed accents would be a separate model (or skill, or agent).
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")  # format characters
+    return " ".join(text.split())
+
+
 def normalise_model_name(name: str | None) -> str:
-    """Canonical display name for grouping; unknown names are kept, whitespace-trimmed."""
+    """Canonical display name for grouping, at most ``MAX_NAME`` characters; unknown names are
+    kept as cleaned."""
     if name is None:
         return UNKNOWN_MODEL
-    raw = " ".join(str(name).split())[:MAX_MODEL_NAME]
+    return _canonical(clean_name(str(name))[:MAX_NAME])[:MAX_NAME]
+
+
+def _canonical(raw: str) -> str:
     if not raw:
         return UNKNOWN_MODEL
     lowered = _DATE_SUFFIX.sub("", raw.lower())

@@ -66,7 +66,7 @@ def test_the_first_name_wins_when_both_are_valid():
             "model": "other",
         }
     )
-    assert (task.duration_seconds, task.skills, task.model) == (10.0, ["a"], "GLM-4.6")
+    assert (task.duration_seconds, task.skills, task.model) == (10.0, ["a"], "GLM 4.6")
 
 
 def test_the_model_used_argument_wins_but_a_bad_model_in_the_data_is_still_reported():

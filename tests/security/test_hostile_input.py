@@ -13,8 +13,7 @@ from django.core.management import CommandError, call_command
 
 from records.models import TaskRecord
 from records.recorder import record_task_performance
-from records.recording.schema import MAX_LABEL, MAX_TEXT
-from records.recording.services import MAX_JSON_DEPTH, MSG_PAYLOAD_DEPTH
+from records.recording.schema import MAX_JSON_DEPTH, MAX_LABEL, MAX_TEXT, MSG_DEPTH
 from records.recording.tokens import token_create
 from tests.factories import TaskRecordFactory
 
@@ -132,7 +131,7 @@ def test_deeply_nested_data_is_a_validation_error_from_the_recorder(bystanders):
 
     with pytest.raises(ValidationError) as info:
         record_task_performance({**TASK, "extra": deep})
-    assert info.value.message_dict == {"task_data": [MSG_PAYLOAD_DEPTH]}
+    assert info.value.message_dict == {"task_data": [MSG_DEPTH]}
     assert TaskRecord.objects.count() == 3
 
 
@@ -141,7 +140,7 @@ def test_json_nested_past_the_limit_but_parseable_is_a_400_naming_task_data(post
     response = post('{"task_type": "coding", "extra": ' + "[" * depth + "]" * depth + "}")
 
     assert response.status_code == 400
-    assert response.json() == {"errors": {"task_data": [MSG_PAYLOAD_DEPTH]}}
+    assert response.json() == {"errors": {"task_data": [MSG_DEPTH]}}
     assert TaskRecord.objects.count() == 3
 
 
