@@ -188,6 +188,7 @@ def exported_record(row: Any) -> ExportedRecord:
     if missing:
         raise RowError([f"missing fields: {', '.join(missing)}"])
     r = FieldReader(row, lenient=False, warnings=[])
+    names_reader = FieldReader(row, lenient=True, warnings=[])
     record_id = _required_text(r, row, "record_id", MAX_RECORD_ID)
     recorded_at = None
     if isinstance(row["recorded_at"], str):
@@ -207,7 +208,9 @@ def exported_record(row: Any) -> ExportedRecord:
     names: dict[str, list[str]] = {}
     for name in LIST_FIELDS:
         value = row[name]
-        cleaned = r.names(name, value) if isinstance(value, list) else None
+        # Names are cleaned and capped (lenient), not refused: what an older version stored
+        # longer than every door allows now still restores.
+        cleaned = names_reader.names(name, value) if isinstance(value, list) else None
         if not isinstance(value, list):
             r.problem(name, MSG_NOT_LIST, value)
         elif cleaned is not None and len(cleaned) != len(value):
@@ -237,7 +240,7 @@ def exported_record(row: Any) -> ExportedRecord:
         for entry in raw
     ):
         r.problem("raw", 'Must be a list of {"source": ..., "payload": ...} objects.', raw)
-    reasons = [problem.reason() for problem in r.problems]
+    reasons = [problem.reason() for problem in r.problems + names_reader.problems]
     if not reasons:
         # Each payload on its own, as it was checked when it was recorded: wrapping it in the
         # export's raw list must not push a payload at the depth limit over it.

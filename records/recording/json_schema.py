@@ -1,4 +1,4 @@
-"""Every task_data key that ``clean_task_data`` reads, as JSON Schema: one description of a task.
+"""Every task_data key that ``clean_task`` reads in strict mode, as JSON Schema: one description of a task.
 
 The OpenAPI document's request body is built from ``TASK_FIELDS``; bounds and patterns come from
 the constants in ``records.recording.schema``. ``tests/records/test_task_fields.py`` keeps the two
@@ -171,9 +171,15 @@ TASK_FIELDS: dict[str, dict[str, Any]] = {
         "examples": [["Missing type hints"]],
     },
     "recommendations": _strings(MAX_ITEM_TEXT, "Recommendations made."),
-    "code_quality": _number("Code quality 0-100 if assessed (clamped); replaces the issue rule."),
-    "quality_score": _number("A manual assessment: used instead of the formula, clamped to 0-100."),
-    "overall_score": _number("Alias of quality_score (quality_score wins when both are given)."),
+    "code_quality": _number(
+        "Code quality if assessed; replaces the issue rule. Points 0-100 (clamped); a number "
+        "with a fraction part in [0, 1] is a fraction (0.85 is 85 points, 1 is one point)."
+    ),
+    "quality_score": _number(
+        "A manual assessment: used instead of the formula. Points 0-100 (clamped); a number "
+        "with a fraction part in [0, 1] is a fraction (0.85 is 85 points, 1 is one point)."
+    ),
+    "overall_score": _alias_of("quality_score", _number("")),
     "performance_index": _number("Ignored: always derived by the scoring contract."),
     "time_efficiency": _number("Ignored: always derived from duration."),
     "recorded_at": {

@@ -270,3 +270,45 @@ def test_export_times_are_utc_instants_that_restore_to_the_same_moment(tmp_path)
     empty_the_database()
     import_legacy(str(path))
     assert TaskRecord.objects.get().recorded_at == at
+
+
+def nested(depth: int) -> dict:
+    value: dict = {"leaf": True}
+    for _ in range(depth - 1):
+        value = {"next": value}
+    return value
+
+
+def test_every_accepted_payload_restores_even_at_the_depth_limit(tmp_path):
+    """The export wraps each payload in its raw list: that must not push a payload the API
+    accepted (nested to the limit) over the limit on restore."""
+    from records.recording.schema import MAX_JSON_DEPTH
+
+    record_task_performance({"task_type": "coding", "deep": nested(MAX_JSON_DEPTH - 1)})
+    record_task_performance({"task_type": "testing", "plain": 1})
+    path = tmp_path / "records.jsonl"
+    path.write_text(export(), encoding="utf-8")
+    records_delete(TaskRecord.objects.all())
+
+    out, err = import_legacy(str(path))
+    assert err == ""
+    assert TaskRecord.objects.count() == 2
+
+
+def test_an_export_with_names_longer_than_the_limit_restores_in_full(tmp_path):
+    """Older Perfsite on SQLite stored model names up to 201 characters after normalisation;
+    their export restores with the name capped as every door caps it."""
+    record_task_performance({"task_type": "coding"}, "Claude Sonnet 4.5")
+    _header, rows = lines_of(export())
+    rows[0]["model"] = "GPT-" + "x" * 197
+    rows[0]["skills"] = ["s" * 201]
+    path = tmp_path / "old.jsonl"
+    header = {"perfsite_export": 1, "fields": FIELDS}
+    path.write_text("\n".join(json.dumps(line) for line in [header, *rows]), encoding="utf-8")
+    records_delete(TaskRecord.objects.all())
+
+    _out, err = import_legacy(str(path))
+    assert err == ""
+    restored = TaskRecord.objects.get()
+    assert restored.model.name == ("GPT-" + "x" * 197)[:200]
+    assert list(restored.skills.values_list("name", flat=True)) == ["s" * 200]

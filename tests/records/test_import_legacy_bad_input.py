@@ -141,7 +141,10 @@ def test_an_unreadable_timestamp_is_reported_and_its_neighbours_import(folder):
     [
         ({"overall_score": "excellent"}, 'overall_score: must be a number, got "excellent"'),
         ({"overall_score": True}, "overall_score: must be a number, got true"),
-        ({"issues_found": {"count": 2}}, "issues_found: must be a list of strings, got a JSON object"),
+        (
+            {"issues_found": {"count": 2}},
+            "issues_found: must be a list of strings, got a JSON object",
+        ),
         ({"skills_used": 5}, "skills_used: must be a list of strings, got 5"),
         ({"skills_used": ["ok", 7]}, "skills_used: must be a list of strings, got an item 7"),
         ({"success": "maybe"}, 'success: must be true or false, got "maybe"'),
