@@ -1,10 +1,10 @@
-"""Every task_data key that ``clean_task`` reads in strict mode, as JSON Schema: one description of a task.
+"""Every task_data key that ``clean_task`` reads in strict mode, as JSON Schema.
 
 The OpenAPI document's request body is built from ``TASK_FIELDS``; bounds and patterns come from
 the constants in ``records.recording.schema``. ``tests/records/test_task_fields.py`` keeps the two
-honest: the keys clean_task_data reads are exactly these, and for every field a pool of values
+honest: the keys clean_task reads are exactly these, and for every field a pool of values
 (wrong types, each bound and one past it, padded text, NUL, …) is accepted by this schema exactly
-when clean_task_data accepts it. ``null`` always means "not given".
+when clean_task accepts it. ``null`` always means "not given".
 """
 
 from __future__ import annotations

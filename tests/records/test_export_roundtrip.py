@@ -290,7 +290,7 @@ def test_every_accepted_payload_restores_even_at_the_depth_limit(tmp_path):
     path.write_text(export(), encoding="utf-8")
     records_delete(TaskRecord.objects.all())
 
-    out, err = import_legacy(str(path))
+    _out, err = import_legacy(str(path))
     assert err == ""
     assert TaskRecord.objects.count() == 2
 
