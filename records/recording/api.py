@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -27,6 +27,7 @@ from records.recording.ingest import (
     task_record,
 )
 from records.recording.openapi import openapi_document
+from records.recording.retry import Transient, transient_kind
 from records.recording.tokens import TokenStatus, token_authenticate
 
 logger = logging.getLogger(__name__)
@@ -34,14 +35,18 @@ logger = logging.getLogger(__name__)
 DRAIN_LIMIT = 8 * MAX_BODY_BYTES  # read and drop up to this much of a refused body (see _drain)
 CHUNK = 64 * 1024
 REALM = 'Bearer realm="perfsite"'
-RETRY_AFTER_SECONDS = 1
 
 MSG_METHOD = "Use POST to record a task."
 MSG_TOKEN_MISSING = "Send an API token: 'Authorization: Bearer <token>'."
 MSG_TOKEN_INVALID = "This API token is not valid."
 MSG_TOKEN_REVOKED = "This API token has been revoked."
 MSG_TOO_LARGE = f"The body must be at most {MAX_BODY_BYTES} bytes (1 MiB)."
-MSG_BUSY = "The database is busy; retry with the same record_id or Idempotency-Key."
+_RETRY = "retry with the same record_id or Idempotency-Key (a retry never stores a task twice)."
+MSG_DATABASE = {
+    Transient.BUSY: f"The database is busy: another write holds its lock; {_RETRY}",
+    Transient.FULL: f"The database has no disk space left; nothing was stored, {_RETRY}",
+    Transient.UNAVAILABLE: f"The database is unavailable (I/O or connection error); {_RETRY}",
+}
 
 
 class BodyTooLarge(Exception):
@@ -98,11 +103,30 @@ def _read_body(request: HttpRequest) -> bytes:
     return body
 
 
+def _unavailable(kind: Transient) -> JsonResponse:
+    return _errors(503, {"database": [MSG_DATABASE[kind]]}, Retry_After=str(kind.value))
+
+
 @csrf_exempt  # token authenticated: a browser cannot send the Authorization header cross-site
 def records_create(request: HttpRequest) -> JsonResponse:
-    """POST /api/records: store one task; 201 with its record_id, 200 for a retry."""
+    """POST /api/records: store one task; 201 with its record_id, 200 for a retry.
+
+    A write that fails for a while (lock held past the wait, deadlock, disk full, I/O or
+    connection error) answers 503 with Retry-After, never a 500: clients retry 503s.
+    """
     if request.method != "POST":
         return _errors(405, {"method": [MSG_METHOD]}, Allow="POST")
+    try:
+        return _record(request)
+    except (OperationalError, InterfaceError) as exc:
+        kind = transient_kind(exc)
+        if kind is None:
+            raise
+        logger.warning("POST /api/records: 503 (%s): %s", kind.name.lower(), exc)
+        return _unavailable(kind)
+
+
+def _record(request: HttpRequest) -> JsonResponse:
     auth = token_authenticate(_bearer_token(request))
     if not auth.ok:
         return _unauthorized(auth.status)
@@ -127,11 +151,6 @@ def records_create(request: HttpRequest) -> JsonResponse:
         )
     except ValidationError as exc:
         return _errors(400, message_dict(exc))
-    except OperationalError as exc:
-        if "locked" not in str(exc):
-            raise
-        logger.warning("POST /api/records: database still locked after retries")
-        return _errors(503, {"database": [MSG_BUSY]}, Retry_After=str(RETRY_AFTER_SECONDS))
     return JsonResponse({"record_id": record.record_id}, status=201 if created else 200)
 
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import logging
-import random
-import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
 from records.recording.bulk import create_row
+from records.recording.retry import with_lock_retry  # re-exported: every writer uses it
 from records.recording.schema import Task, json_safe_payload, stored_fields
 from records.rules.names import default_model_name
 from records.rules.scoring import BASELINE_WINDOW, quality_improvement
@@ -24,25 +23,6 @@ from records.stats.rollups import FACT_FIELDS, Facts, apply_rollups, facts_for
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-LOCK_RETRIES = 6
-
-
-def with_lock_retry(fn: Callable[[], T]) -> T:
-    """Run ``fn`` (one transaction), retrying a bounded number of times on SQLite's lock error.
-
-    WAL, the busy timeout and IMMEDIATE transactions make this rare; the retry covers the
-    remaining case where the timeout itself runs out under a burst of writers.
-    """
-    for attempt in range(LOCK_RETRIES):
-        try:
-            return fn()
-        except OperationalError as exc:
-            if "locked" not in str(exc) or attempt == LOCK_RETRIES - 1:
-                raise
-            delay = 0.05 * (2**attempt) * (1 + random.random())
-            logger.warning("database is locked; retrying in %.2fs", delay)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
 
 
 def new_record_id(task_type: str, at: datetime) -> str:
