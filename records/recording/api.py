@@ -28,6 +28,7 @@ from records.recording.ingest import (
 )
 from records.recording.openapi import openapi_document
 from records.recording.retry import Transient, transient_kind
+from records.recording.services import RecordIdTaken
 from records.recording.tokens import TokenStatus, token_authenticate
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,11 @@ MSG_METHOD = "Use POST to record a task."
 MSG_TOKEN_MISSING = "Send an API token: 'Authorization: Bearer <token>'."
 MSG_TOKEN_INVALID = "This API token is not valid."
 MSG_TOKEN_REVOKED = "This API token has been revoked."
+MSG_RECORD_ID_TAKEN = (
+    "This record_id is already stored by another client (another API token, or not through the "
+    "API); record ids belong to the token that stored them. Nothing was stored: send another "
+    "record_id or Idempotency-Key."
+)
 MSG_TOO_LARGE = f"The body must be at most {MAX_BODY_BYTES} bytes (1 MiB)."
 _RETRY = "retry with the same record_id or Idempotency-Key (a retry never stores a task twice)."
 MSG_DATABASE = {
@@ -148,9 +154,12 @@ def _record(request: HttpRequest) -> JsonResponse:
             task_data=task_data,
             source=SOURCE_API,
             record_id=idempotency_record_id(key=key, scope=str(auth.token.pk)) if key else None,
+            token=auth.token,
         )
     except ValidationError as exc:
         return _errors(400, message_dict(exc))
+    except RecordIdTaken:
+        return _errors(409, {"record_id": [MSG_RECORD_ID_TAKEN]})
     return JsonResponse({"record_id": record.record_id}, status=201 if created else 200)
 
 

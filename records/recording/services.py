@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
+from records.models import Agent, AIModel, ApiToken, RecordAgent, RecordSkill, Skill, TaskRecord
 from records.recording.bulk import create_row
 from records.recording.retry import with_lock_retry  # re-exported: every writer uses it
 from records.recording.schema import Task, json_safe_payload, stored_fields
@@ -23,6 +23,21 @@ from records.stats.rollups import FACT_FIELDS, Facts, apply_rollups, facts_for
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class RecordIdTaken(Exception):
+    """The record_id is stored already, written by another API token or another door."""
+
+    def __init__(self, record_id: str) -> None:
+        self.record_id = record_id
+        super().__init__(f"record_id {record_id!r} belongs to another client")
+
+
+def _retry_finds(existing: TaskRecord, token: ApiToken | None) -> TaskRecord:
+    """The stored record a retry gets back, if the same token wrote it (any, for local doors)."""
+    if token is not None and existing.api_token_id != token.pk:
+        raise RecordIdTaken(existing.record_id)
+    return existing
 
 
 def new_record_id(task_type: str, at: datetime) -> str:
@@ -103,11 +118,14 @@ def record_create(
     source: str,
     payload: Any,
     now: datetime | None = None,
+    token: ApiToken | None = None,
 ) -> tuple[TaskRecord, bool]:
     """Store one validated task; returns (record, created).
 
     A task carrying a ``record_id`` that is already stored returns that record unchanged, so a
-    client's retry never makes a duplicate.
+    client's retry never makes a duplicate. With ``token`` (the HTTP API), record ids are scoped
+    to it: the record is stored with the token, and an id stored by another token or another
+    door raises RecordIdTaken (nothing is written).
     """
     raw_payload = json_safe_payload(payload)
     recorded_at = task.recorded_at or now or timezone.now()
@@ -121,7 +139,7 @@ def record_create(
             if task.record_id:
                 existing = TaskRecord.objects.filter(record_id=task.record_id).first()
                 if existing is not None:
-                    return existing, False
+                    return _retry_finds(existing, token), False
             improvement = task.quality_improvement
             if improvement is None:
                 improvement = quality_improvement(
@@ -137,6 +155,7 @@ def record_create(
                 "source": source,
                 "raw": [{"source": source, "payload": raw_payload}],
                 "created_at": timezone.now(),
+                "api_token_id": token.pk if token is not None else None,
             }
             record = create_row(TaskRecord, row)
             skill_ids = [ids["skill"][name] for name in skills]
@@ -152,7 +171,7 @@ def record_create(
         if task.record_id:
             existing = TaskRecord.objects.filter(record_id=task.record_id).first()
             if existing is not None:
-                return existing, False
+                return _retry_finds(existing, token), False
         raise
 
 

@@ -26,7 +26,9 @@ from django.db import connection
 
 from records.models import ApiToken, TaskRecord
 from records.recording import api, retry, services, tokens
+from records.recording.openapi import openapi_document
 from records.recording.tokens import token_create
+from tests.records.test_openapi import assert_documented
 
 URL = "/api/records"
 TASK = {"task_type": "coding", "description": "Add the export button", "duration": 120}
@@ -288,3 +290,12 @@ def test_the_write_budget_ends_well_before_gunicorn_kills_the_worker():
     assert worst <= 0.6 * min(timeouts)
     # A single lock wait is shorter than the budget, so a write waits at least once in full.
     assert django_settings.DATABASE_LOCK_TIMEOUT < django_settings.PERFSITE_WRITE_TIMEOUT
+
+
+@pytest.mark.django_db
+def test_the_503_is_documented_in_the_openapi_document(client, monkeypatch, short_budget):
+    _, token = token_create(name="agent")
+    fail_writes_with(monkeypatch, psycopg.errors.DiskFull("No space left on device"))
+    response = post(client, token)
+    assert response.status_code == 503
+    assert_documented(openapi_document(), "/api/records", "post", response)
