@@ -7,6 +7,7 @@ every other entry point uses), HTTP out. Errors are always ``{"errors": {field: 
 from __future__ import annotations
 
 import logging
+from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
@@ -46,6 +47,9 @@ MSG_RECORD_ID_TAKEN = (
     "API); record ids belong to the token that stored them. Nothing was stored: send another "
     "record_id or Idempotency-Key."
 )
+MSG_LENGTH_REQUIRED = (
+    "This server cannot read a chunked body: send the body with a Content-Length header."
+)
 MSG_TOO_LARGE = f"The body must be at most {MAX_BODY_BYTES} bytes (1 MiB)."
 _RETRY = "retry with the same record_id or Idempotency-Key (a retry never stores a task twice)."
 MSG_DATABASE = {
@@ -57,6 +61,10 @@ MSG_DATABASE = {
 
 class BodyTooLarge(Exception):
     pass
+
+
+class LengthRequired(Exception):
+    """A chunked body the server in front of Django does not decode (e.g. ``runserver``)."""
 
 
 def _errors(status: int, errors: dict[str, list[str]], **headers: str) -> JsonResponse:
@@ -81,7 +89,7 @@ def _unauthorized(status: TokenStatus) -> JsonResponse:
     return _errors(401, {"authorization": [message]}, WWW_Authenticate=challenge)
 
 
-def _drain(request: HttpRequest, declared: int) -> None:
+def _drain(request: HttpRequest | BinaryIO, declared: int) -> None:
     """Read and drop a refused body of moderate size, in small chunks.
 
     A server that closes the connection with unread request bytes makes the kernel send a reset,
@@ -94,8 +102,17 @@ def _drain(request: HttpRequest, declared: int) -> None:
         pass
 
 
+def _chunked(request: HttpRequest) -> bool:
+    return "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
 def _read_body(request: HttpRequest) -> bytes:
-    """The body, at most MAX_BODY_BYTES: checked against Content-Length and against the read."""
+    """The body, at most MAX_BODY_BYTES: checked against Content-Length and against the read.
+
+    A chunked body has no Content-Length, and Django's WSGI request then reads nothing. A server
+    that decodes chunked input and ends the stream with it (gunicorn says so with
+    ``wsgi.input_terminated``) is read directly; ASGI requests hold the whole body already.
+    """
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -103,9 +120,16 @@ def _read_body(request: HttpRequest) -> bytes:
     if declared > MAX_BODY_BYTES:
         _drain(request, declared)
         raise BodyTooLarge
-    body = request.read(MAX_BODY_BYTES + 1)
+    stream = request
+    if not request.META.get("CONTENT_LENGTH") and request.META.get("wsgi.input_terminated"):
+        stream = request.META["wsgi.input"]
+    body = stream.read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
+        if stream is not request:
+            _drain(stream, DRAIN_LIMIT)
         raise BodyTooLarge
+    if not body and _chunked(request):
+        raise LengthRequired
     return body
 
 
@@ -140,6 +164,8 @@ def _record(request: HttpRequest) -> JsonResponse:
         body = _read_body(request)
     except BodyTooLarge:
         return _errors(413, {"body": [MSG_TOO_LARGE]})
+    except LengthRequired:
+        return _errors(411, {"body": [MSG_LENGTH_REQUIRED]})
     try:
         task_data = parse_json(body)
     except JsonInputError as exc:
