@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -34,6 +35,7 @@ from tests.support import live
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parents[2]
 WRITE_TIMEOUT = 3  # PERFSITE_WRITE_TIMEOUT of the server under test
 TASK = {"task_type": "coding", "description": "Stream the export", "duration": 95}
 
@@ -105,15 +107,16 @@ def post_chunked(site: Site, chunks: Iterator[bytes]):
 
 
 @contextmanager
-def write_lock_held(site: Site) -> Iterator[None]:
-    """Another connection holds the site's write lock until the block ends."""
+def write_lock_held(site: Site, *, release_after: float = 50) -> Iterator[None]:
+    """Another connection holds the site's write lock until the block ends (or
+    ``release_after`` seconds have passed)."""
     if isinstance(site.database, Path):
         other = sqlite3.connect(site.database, isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")
     else:
         other = psycopg.connect(site.database)
         other.execute("LOCK TABLE records_taskrecord, records_apitoken IN EXCLUSIVE MODE")
-    timer = threading.Timer(50, other.rollback)  # never longer than this, whatever happens
+    timer = threading.Timer(release_after, other.rollback)
     timer.start()
     try:
         yield
@@ -176,3 +179,42 @@ def test_two_tokens_racing_for_one_record_id_store_one_record_and_get_a_409(site
 def test_a_record_path_with_a_nul_is_a_404(site):
     status, _, _ = live.fetch(f"{site.url}/records/%00/")
     assert status == 404
+
+
+def documented_client(document: str, after: str):
+    """The ``record_task`` function of the first Python block after ``after`` in a document."""
+    text = (ROOT / document).read_text()
+    code = re.search(r"```python\n(.*?)```", text[text.index(after) :], re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code.split("\n\nrecord_task(")[0], document, "exec"), namespace)
+    return namespace["record_task"]
+
+
+CLIENTS = [
+    ("README.md", "**Python, standard library only**"),
+    ("docs/recording.md", "Python, standard library only"),
+]
+
+
+@pytest.mark.parametrize(("document", "after"), CLIENTS, ids=[d for d, _ in CLIENTS])
+def test_the_documented_client_retries_a_503_and_nothing_else(site, document, after):
+    record_task = documented_client(document, after)
+    ok = record_task(TASK, url=site.url, token=site.token)
+    assert live.stored_records(site.env)[ok] == "api"
+
+    # Held past the server's write budget: the first attempt is a 503, the retry is stored.
+    with write_lock_held(site, release_after=WRITE_TIMEOUT + 1.5):
+        started = time.monotonic()
+        retried = record_task(dict(TASK, description="waited"), url=site.url, token=site.token)
+        elapsed = time.monotonic() - started
+    assert retried is not None and elapsed > WRITE_TIMEOUT
+    assert live.stored_records(site.env)[retried] == "api"
+
+    # A 409 and a 400 are final: answered at once, no retry (a retry would sleep 1 s first).
+    other = live.create_token(site.env, f"other-{document}")
+    taken = f"taken-{len(document)}"
+    assert post(site, dict(TASK, record_id=taken), token=other)[0] == 201
+    for task in (dict(TASK, record_id=taken), dict(TASK, duration=-1)):
+        started = time.monotonic()
+        assert record_task(task, url=site.url, token=site.token) is None
+        assert time.monotonic() - started < 1

@@ -285,7 +285,7 @@ def test_the_write_budget_ends_well_before_gunicorn_kills_the_worker():
     makefile = (ROOT / "Makefile").read_text()
     readme = (ROOT / "docs" / "recording.md").read_text()
     timeouts = {int(t) for t in re.findall(r"gunicorn .*--timeout (\d+)", makefile + readme)}
-    assert timeouts == {60}
+    assert timeouts, "the production gunicorn command should set --timeout"
     worst = tokens.MARK_USED_TIMEOUT + django_settings.PERFSITE_WRITE_TIMEOUT
     assert worst <= 0.6 * min(timeouts)
     # A single lock wait is shorter than the budget, so a write waits at least once in full.
