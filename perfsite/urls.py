@@ -5,11 +5,12 @@ from django.urls import include, path
 from dashboard.login import AdminLoginForm, LoginForm, throttled_login
 
 # Both sign-in pages count failed passwords per username and address and refuse (429) after too
-# many (dashboard.login); the admin's own login URL is routed through the same wrapper.
+# many (dashboard.login). The admin's own login view and form are replaced on the default site
+# before its URLs are built (AdminSite.get_urls routes "login/" to self.login).
 admin.site.login_form = AdminLoginForm
+admin.site.login = throttled_login(admin.site.login)
 
 urlpatterns = [
-    path("admin/login/", throttled_login(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path(
         "accounts/login/",

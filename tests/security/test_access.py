@@ -30,9 +30,8 @@ READ_URLS = {
 }
 JSON_READS = {"dashboard:api-recent-performance-records", "dashboard:api-summary"}
 # Public on purpose: the OpenAPI document describes the API (no data), and clients need it to
-# learn how to authenticate; the login and logout views (and the admin's login, routed through
-# the sign-in throttle) must be reachable signed out.
-PUBLIC_URLS = {"records:api-openapi", "login", "logout", "admin-login"}
+# learn how to authenticate; the login and logout views must be reachable signed out.
+PUBLIC_URLS = {"records:api-openapi", "login", "logout"}
 TOKEN_URLS = {"records:api-records"}
 
 
