@@ -128,8 +128,8 @@ def _read_body(request: HttpRequest) -> bytes:
         if stream is not request:
             _drain(stream, DRAIN_LIMIT)
         raise BodyTooLarge
-    if not body and _chunked(request):
-        raise LengthRequired
+    if not body and stream is request and _chunked(request):
+        raise LengthRequired  # empty only because this server did not hand the chunks over
     return body
 
 
@@ -157,6 +157,7 @@ def records_create(request: HttpRequest) -> JsonResponse:
 
 
 def _record(request: HttpRequest) -> JsonResponse:
+    """Authenticate, read, validate and store; database errors are records_create's to answer."""
     auth = token_authenticate(_bearer_token(request))
     if not auth.ok:
         return _unauthorized(auth.status)
