@@ -281,14 +281,18 @@ class FieldReader:
             self.problem(key, MSG_NOT_INTEGER, value)
             return None
         if number < 0 or number > MAX_COUNT:
-            if self.lenient:
-                self.warn(key, f"{describe(value)} is out of range; ignored")
-            elif number < 0:
-                self.problem(key, MSG_NEGATIVE, value)
-            else:
-                self.problem(key, f"Must be at most {MAX_COUNT}.", value)
+            self.out_of_range(key, value, f"Must be at most {MAX_COUNT}.", "is out of range")
             return None
         return int(number)
+
+    def out_of_range(self, key: str, value: Any, too_large: str, implausible: str) -> None:
+        """A number below 0 or above its bound: refused (strict) or dropped with a warning."""
+        if self.lenient:
+            self.warn(key, f"{describe(value)} {implausible}; ignored")
+        elif isinstance(value, int | float) and value < 0:
+            self.problem(key, MSG_NEGATIVE, value)
+        else:
+            self.problem(key, too_large, value)
 
     def flag(self, key: str, value: Any) -> bool | None:
         if isinstance(value, bool):
@@ -548,12 +552,8 @@ def _duration(r: FieldReader, key: str, value: Any) -> float | None:
         return None
     if 0 <= number <= MAX_DURATION:
         return number
-    if r.lenient:
-        r.warn(key, f"{describe(value)} is not a plausible duration; ignored")
-    elif number < 0:
-        r.problem(key, MSG_NEGATIVE, value)
-    else:
-        r.problem(key, f"Must be at most {MAX_DURATION} seconds (a year).", value)
+    too_large = f"Must be at most {MAX_DURATION} seconds (a year)."
+    r.out_of_range(key, value, too_large, "is not a plausible duration")
     return None
 
 
