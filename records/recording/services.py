@@ -1,4 +1,5 @@
-"""Writes. Every new record, from Python, HTTP or the CLI, goes through ``record_create``."""
+"""Writes. Every new record, from Python, HTTP, the CLI or the admin, goes through
+``record_create``; every edit of one (the admin's change form) through ``record_update``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,7 +25,7 @@ from records.recording.bulk import create_row
 from records.recording.schema import CleanTask
 from records.rules.classification import classify_task
 from records.rules.names import default_model_name, normalise_model_name
-from records.rules.scoring import BASELINE_WINDOW, quality_improvement, score_task
+from records.rules.scoring import BASELINE_WINDOW, Scores, quality_improvement, score_task
 from records.stats.rollups import FACT_FIELDS, Facts, apply_rollups, facts_for
 
 logger = logging.getLogger(__name__)
@@ -125,20 +127,26 @@ def names_to_objects(model_cls: type[T], names: Iterable[str]) -> dict[str, T]:
     return found
 
 
-def baseline_scores(task_type: str, before: datetime) -> list[float]:
+def baseline_scores(task_type: str, before: datetime, *, exclude: int | None = None) -> list[float]:
     """Quality of the previous (up to) 10 records of a type: one indexed query, any history size.
 
     Plain SQL on ``record_type_time_idx``: this runs once per recorded task, and building the
-    ORM query cost more than running it.
+    ORM query cost more than running it. ``exclude`` leaves out one record (by primary key): an
+    edited record moved later in time is not part of its own baseline.
     """
     qn = connection.ops.quote_name
+    params: list[Any] = [task_type, connection.ops.adapt_datetimefield_value(before)]
+    skip = ""
+    if exclude is not None:
+        skip = f"AND {qn('id')} <> %s "
+        params.append(exclude)
     sql = (
         f"SELECT {qn('quality_score')} FROM {qn(TaskRecord._meta.db_table)} "
-        f"WHERE {qn('task_type')} = %s AND {qn('recorded_at')} < %s "
+        f"WHERE {qn('task_type')} = %s AND {qn('recorded_at')} < %s {skip}"
         f"ORDER BY {qn('recorded_at')} DESC, {qn('id')} DESC LIMIT {BASELINE_WINDOW}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [task_type, connection.ops.adapt_datetimefield_value(before)])
+        cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -177,6 +185,74 @@ def name_ids(**names: Iterable[str]) -> dict[str, dict[str, int]]:
     return found
 
 
+@dataclass(frozen=True)
+class _Derived:
+    """What a validated task decides without the database: its type, scores and model name."""
+
+    task_type: str
+    scores: Scores
+    model_name: str
+
+
+def _derive(task: CleanTask) -> _Derived:
+    return _Derived(
+        task_type=classify_task(task.description, task.task_label),
+        scores=score_task(
+            success=task.success,
+            issues_count=task.issues_count,
+            code_quality=task.code_quality,
+            duration_seconds=task.duration_seconds,
+            best_practices_followed=task.best_practices_followed,
+            documentation_updated=task.documentation_updated,
+            explicit_quality=task.explicit_quality,
+        ),
+        model_name=normalise_model_name(task.model) if task.model else default_model_name(),
+    )
+
+
+def _task_columns(
+    task: CleanTask,
+    derived: _Derived,
+    *,
+    recorded_at: datetime,
+    model_id: int,
+    exclude: int | None = None,
+) -> dict[str, Any]:
+    """The stored columns a validated task determines: one definition for create and update.
+
+    Call inside the write's transaction (the improvement reads the type's baseline); ``exclude``
+    is the record being updated, which is not its own baseline.
+    """
+    scores = derived.scores
+    improvement = task.quality_improvement
+    if improvement is None:
+        improvement = quality_improvement(
+            scores.quality_score,
+            baseline_scores(derived.task_type, recorded_at, exclude=exclude),
+        )
+    return {
+        "recorded_at": recorded_at,
+        "task_type": derived.task_type,
+        "task_label": task.task_label,
+        "description": task.description,
+        "complexity": task.complexity,
+        "model_id": model_id,
+        "success": task.success,
+        "quality_score": scores.quality_score,
+        "performance_index": scores.performance_index,
+        "time_efficiency": scores.time_efficiency,
+        "quality_improvement": improvement,
+        "duration_seconds": task.duration_seconds,
+        "files_modified": task.files_modified,
+        "lines_changed": task.lines_changed,
+        "issues": task.issues,
+        "issues_count": task.issues_count,
+        "recommendations": task.recommendations,
+        "score_breakdown": scores.breakdown | {"manual": scores.manual},
+        "auto_generated": task.auto_generated,
+    }
+
+
 def record_create(
     *,
     task: CleanTask,
@@ -191,17 +267,7 @@ def record_create(
     """
     raw_payload = json_safe_payload(payload)
     recorded_at = task.recorded_at or now or timezone.now()
-    task_type = classify_task(task.description, task.task_label)
-    scores = score_task(
-        success=task.success,
-        issues_count=task.issues_count,
-        code_quality=task.code_quality,
-        duration_seconds=task.duration_seconds,
-        best_practices_followed=task.best_practices_followed,
-        documentation_updated=task.documentation_updated,
-        explicit_quality=task.explicit_quality,
-    )
-    model_name = normalise_model_name(task.model) if task.model else default_model_name()
+    derived = _derive(task)
 
     def write() -> tuple[TaskRecord, bool]:
         with transaction.atomic():
@@ -209,33 +275,11 @@ def record_create(
                 existing = TaskRecord.objects.filter(record_id=task.record_id).first()
                 if existing is not None:
                     return existing, False
-            improvement = task.quality_improvement
-            if improvement is None:
-                improvement = quality_improvement(
-                    scores.quality_score, baseline_scores(task_type, recorded_at)
-                )
-            ids = name_ids(model=[model_name], skill=task.skills, agent=task.agents)
+            ids = name_ids(model=[derived.model_name], skill=task.skills, agent=task.agents)
+            model_id = ids["model"][derived.model_name]
             row = {
-                "record_id": task.record_id or new_record_id(task_type, recorded_at),
-                "recorded_at": recorded_at,
-                "task_type": task_type,
-                "task_label": task.task_label,
-                "description": task.description,
-                "complexity": task.complexity,
-                "model_id": ids["model"][model_name],
-                "success": task.success,
-                "quality_score": scores.quality_score,
-                "performance_index": scores.performance_index,
-                "time_efficiency": scores.time_efficiency,
-                "quality_improvement": improvement,
-                "duration_seconds": task.duration_seconds,
-                "files_modified": task.files_modified,
-                "lines_changed": task.lines_changed,
-                "issues": task.issues,
-                "issues_count": task.issues_count,
-                "recommendations": task.recommendations,
-                "score_breakdown": scores.breakdown | {"manual": scores.manual},
-                "auto_generated": task.auto_generated,
+                "record_id": task.record_id or new_record_id(derived.task_type, recorded_at),
+                **_task_columns(task, derived, recorded_at=recorded_at, model_id=model_id),
                 "source": source,
                 "raw": [{"source": source, "payload": raw_payload}],
                 "created_at": timezone.now(),
@@ -285,3 +329,57 @@ def records_delete(records: QuerySet[TaskRecord]) -> int:
             return len(doomed)
 
     return with_lock_retry(delete)
+
+
+MSG_RECORD_ID_FIXED = "A stored record keeps its record_id."
+
+
+def record_update(
+    *,
+    record: TaskRecord,
+    task: CleanTask,
+    source: str,
+    payload: Any,
+) -> TaskRecord:
+    """Replace a stored record's task data with ``task``, re-deriving what ``record_create`` does.
+
+    Type, scores, model and baseline improvement are derived as for a new record; the skill and
+    agent links are replaced. In one transaction the record's old facts leave the rollups and its
+    new ones enter them, so the rollups stay equal to a rebuild. ``record_id``, ``source``,
+    ``created_at`` and the raw payloads are kept; ``{"source": source, "payload": payload}`` is
+    appended to ``raw`` so the edit can be traced (``source`` names the editor, e.g. "admin").
+    Returns the stored record as it now is.
+    """
+    if task.record_id is not None and task.record_id != record.record_id:
+        raise ValidationError({"record_id": [MSG_RECORD_ID_FIXED]})
+    raw_payload = json_safe_payload(payload)
+    derived = _derive(task)
+
+    def write() -> TaskRecord:
+        with transaction.atomic():
+            # Locked and read afresh: the old facts must be what the rollups counted, not what
+            # the caller's (possibly stale) instance says.
+            stored = TaskRecord.objects.select_for_update().get(pk=record.pk)
+            old_facts = facts_for([stored])
+            ids = name_ids(model=[derived.model_name], skill=task.skills, agent=task.agents)
+            columns = _task_columns(
+                task,
+                derived,
+                recorded_at=task.recorded_at or stored.recorded_at,
+                model_id=ids["model"][derived.model_name],
+                exclude=stored.pk,
+            )
+            for name, value in columns.items():
+                setattr(stored, name, value)
+            stored.raw = [*(stored.raw or []), {"source": source, "payload": raw_payload}]
+            stored.save(update_fields=[*columns, "raw"])
+            RecordSkill.objects.filter(record=stored).delete()
+            RecordAgent.objects.filter(record=stored).delete()
+            skill_ids = [ids["skill"][name] for name in dict.fromkeys(task.skills)]
+            agent_ids = [ids["agent"][name] for name in dict.fromkeys(task.agents)]
+            link_names(stored, skill_ids=skill_ids, agent_ids=agent_ids)
+            apply_rollups(old_facts, sign=-1)
+            apply_rollups([Facts.of(stored, skill_ids, agent_ids)])
+            return stored
+
+    return with_lock_retry(write)
