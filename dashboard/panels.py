@@ -16,57 +16,24 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import selectors as sel
+from dashboard.formatting import (
+    DASH,
+    MINUS,
+    fmt_duration,
+    fmt_number,
+    fmt_percent,
+    fmt_signed,
+    heat_class,
+    iso_utc,
+    score_tone,
+    trend_label,
+    utc_text,
+)
 from dashboard.forms import PERIOD_LABELS, SOURCE_LABELS, DashboardQuery
 from records.models import TaskRecord, TaskType
 from records.rules.periods import DEFAULT_PERIOD, HOURLY_PERIODS, PERIODS
 from records.rules.scoring import PASS_THRESHOLD
 from records.stats.insights import MIN_EVIDENCE, TOP_NAMES, Entry, task_insights
-
-DASH = "—"
-MINUS = "\u2212"  # a real minus sign: deltas line up and read as negative numbers
-
-
-# --- formatting (pure) --------------------------------------------------------------------------
-
-
-def fmt_number(value: float | None, digits: int = 1) -> str:
-    return DASH if value is None else f"{value:,.{digits}f}"
-
-
-def fmt_percent(value: float | None) -> str:
-    return DASH if value is None else f"{value:.1f}%"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``45s``, ``5m 12s``, ``2h 05m`` — a person's reading of a duration."""
-    if seconds is None:
-        return DASH
-    total = round(seconds)
-    if total < 60:
-        return f"{total}s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
-def score_tone(value: float | None) -> str:
-    """CSS tone of a 0-100 score: good at 85+, fair at the pass mark, poor below it."""
-    if value is None:
-        return "none"
-    if value >= 85:
-        return "good"
-    return "fair" if value >= PASS_THRESHOLD else "poor"
-
-
-def iso_utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def utc_text(value: datetime) -> str:
-    """What a reader without JavaScript sees; the static JS rewrites it in local time."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def page_url(query: DashboardQuery, **overrides: str | None) -> str:
@@ -105,10 +72,6 @@ class KpiCard:
     delta: Delta | None
 
 
-def _signed(value: float, digits: int) -> str:
-    return f"{value:+,.{digits}f}".replace("-", MINUS)
-
-
 def delta(
     current: float | None,
     previous: float | None,
@@ -131,11 +94,11 @@ def delta(
         text = ("+" if diff > 0 else MINUS) + magnitude(abs(diff))
     elif relative:
         if previous:
-            text = f"{_signed(diff, digits)} ({_signed(100 * diff / previous, 0)}%)"
+            text = f"{fmt_signed(diff, digits)} ({fmt_signed(100 * diff / previous, 0)}%)"
         else:
-            text = _signed(diff, digits)
+            text = fmt_signed(diff, digits)
     else:
-        text = f"{_signed(diff, digits)} {unit}".rstrip()
+        text = f"{fmt_signed(diff, digits)} {unit}".rstrip()
     if direction == "flat" or higher_is_better is None:
         tone = "neutral"
     else:
@@ -435,20 +398,6 @@ def trend_context(query: DashboardQuery) -> dict[str, Any]:
 
 
 # --- Insights -----------------------------------------------------------------------------------
-
-TREND_LABELS = {"improving": "↑ improving", "declining": "↓ declining", "stable": "→ stable"}
-# Heat-map shades: the lowest bound a mean quality must reach for each class.
-HEAT_STEPS = ((90, "heat-5"), (85, "heat-4"), (80, "heat-3"), (70, "heat-2"), (0, "heat-1"))
-
-
-def trend_label(direction: str | None) -> str:
-    return TREND_LABELS.get(direction or "", "too few tasks")
-
-
-def heat_class(value: float | None) -> str:
-    if value is None:
-        return "heat-none"
-    return next(css for bound, css in HEAT_STEPS if value >= bound)
 
 
 @dataclass(frozen=True)
