@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from dashboard.access import reader
-from dashboard.selectors import legacy_recent_records
+from dashboard.legacy_json import recent_performance_records as legacy_recent
 from records.stats.selectors import MAX_SUMMARY_DAYS, performance_summary, validate_days
 
 DEFAULT_DAYS = 30
@@ -53,20 +53,7 @@ def recent_performance_records(request: HttpRequest) -> HttpResponse:
     days = _days(request)
     if isinstance(days, HttpResponse):
         return days
-    now = timezone.now()
-    recent = legacy_recent_records(days=days, now=now)
-    return SafeJsonResponse(
-        {
-            "records": recent.records,
-            "total_records": recent.total_records,
-            "showing_records": len(recent.records),
-            "task_type_stats": recent.task_type_stats,
-            "auto_generated_count": recent.auto_generated_count,
-            "manual_assessment_count": recent.manual_assessment_count,
-            "last_updated": now.isoformat(),
-            "period_days": days,
-        }
-    )
+    return SafeJsonResponse(legacy_recent(days=days, now=timezone.now()))
 
 
 @csrf_exempt  # GET only, never writes: other methods get 405, not a CSRF 403

@@ -18,7 +18,7 @@ from dashboard.formatting import (
     utc_text,
     yes_no,
 )
-from dashboard.panels import page_url_for
+from dashboard.links import page_url_for
 from records.models import TaskRecord
 from records.rules.scoring import PASS_THRESHOLD
 

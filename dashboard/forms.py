@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 
 from django import forms
 
-from dashboard.selectors import MAX_PAGE_ROWS, PAGE_SIZE, Cursor
+from dashboard.cursor import Cursor
+from dashboard.selectors import MAX_PAGE_ROWS, PAGE_SIZE
 from records.models import TaskType
 from records.rules.periods import DEFAULT_PERIOD, PERIODS, Window, period_window
 from records.stats.filters import SOURCE_AUTO, SOURCE_MANUAL, RecordFilters

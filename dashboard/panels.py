@@ -10,9 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import selectors as sel
@@ -30,27 +28,11 @@ from dashboard.formatting import (
     utc_text,
 )
 from dashboard.forms import PERIOD_LABELS, SOURCE_LABELS, DashboardQuery
+from dashboard.links import fragment_url, page_url, panel_urls, record_url
 from records.models import TaskRecord, TaskType
 from records.rules.periods import DEFAULT_PERIOD, HOURLY_PERIODS, PERIODS
 from records.rules.scoring import PASS_THRESHOLD
 from records.stats.insights import MIN_EVIDENCE, TOP_NAMES, Entry, task_insights
-
-
-def page_url(query: DashboardQuery, **overrides: str | None) -> str:
-    qs = query.querystring(**overrides)
-    return reverse("dashboard:index") + (f"?{qs}" if qs else "")
-
-
-def page_url_for(**params: str | None) -> str:
-    """The dashboard filtered by ``params`` (default period), e.g. from a detail page."""
-    qs = urlencode({key: value for key, value in params.items() if value})
-    return reverse("dashboard:index") + (f"?{qs}" if qs else "")
-
-
-def fragment_url(panel: str, query: DashboardQuery, **extra: str | None) -> str:
-    params = query.querystring(**extra)
-    return reverse("dashboard:fragment", args=[panel]) + (f"?{params}" if params else "")
-
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
@@ -224,7 +206,7 @@ class RecordRow:
     def of(cls, record: TaskRecord) -> RecordRow:
         return cls(
             record_id=record.record_id,
-            url=reverse("dashboard:record", args=[record.record_id]),
+            url=record_url(record.record_id),
             iso=iso_utc(record.recorded_at),
             time_text=utc_text(record.recorded_at),
             task_type=record.task_type,
@@ -534,10 +516,6 @@ def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str,
     }
 
 
-def panel_urls(query: DashboardQuery) -> dict[str, str]:
-    return {key: fragment_url(panel, query) for panel, (key, _) in PANELS.items()}
-
-
 def page_context(query: DashboardQuery, *, model_names: list[str], has_records: bool) -> dict:
     context: dict[str, Any] = {
         "query": query,
@@ -545,7 +523,7 @@ def page_context(query: DashboardQuery, *, model_names: list[str], has_records: 
         "controls": controls_context(query, model_names),
         "has_records": has_records,
         "self_url": page_url(query),
-        "urls": panel_urls(query),
+        "urls": panel_urls(query, keys={panel: key for panel, (key, _) in PANELS.items()}),
     }
     if has_records:
         for key, builder in PANELS.values():
