@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from dashboard.cursor import Cursor
@@ -28,8 +28,7 @@ from records.models import AIModel, TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
 from records.stats.aggregates import Totals, median_duration, totals
-from records.stats.filters import NO_FILTERS, RecordFilters
-from records.stats.selectors import records_in
+from records.stats.filters import NO_FILTERS, RecordFilters, records_in
 
 PAGE_SIZE = 25
 MAX_PAGE_ROWS = 500
@@ -38,10 +37,6 @@ Granularity = Literal["hour", "day"]
 
 # Fields a table row never shows; the raw payload alone can be megabytes.
 _ROW_DEFERRED = ("raw", "score_breakdown", "issues", "recommendations")
-
-
-def filtered_records(*, window: Window, filters: RecordFilters) -> QuerySet[TaskRecord]:
-    return records_in(window).filter(filters.q())
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
@@ -102,7 +97,7 @@ def recent_records(
     One query: ``limit + 1`` rows are read to know whether another page exists.
     """
     limit = max(1, min(limit, MAX_PAGE_ROWS))
-    qs = filtered_records(window=window, filters=filters)
+    qs = records_in(window, filters)
     if after is not None:
         qs = qs.filter(
             Q(recorded_at__lt=after.recorded_at) | Q(recorded_at=after.recorded_at, id__lt=after.id)

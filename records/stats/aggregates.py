@@ -33,7 +33,7 @@ from records.models import (
 )
 from records.rules.periods import Window
 from records.rules.scoring import PASS_THRESHOLD
-from records.stats.filters import NO_FILTERS, RecordFilters
+from records.stats.filters import NO_FILTERS, RecordFilters, records_in
 from records.stats.rollups import BUCKETS, COUNTERS, day_of, hour_of
 
 Subject = Literal["records", "skills", "agents"]
@@ -369,9 +369,8 @@ def median_duration(
     if n == 0:
         return None, True
     if n <= EXACT_MEDIAN_LIMIT:
-        qs = TaskRecord.objects.filter(
-            _window_q(window), filters.q(), duration_seconds__isnull=False
-        ).order_by("duration_seconds")
+        qs = records_in(window, filters).filter(duration_seconds__isnull=False)
+        qs = qs.order_by("duration_seconds")
         if sum(total.buckets) != n:  # no usable buckets: sort every duration of the window
             middle = list(qs.values_list("duration_seconds", flat=True)[(n - 1) // 2 : n // 2 + 1])
             return sum(middle) / len(middle), True
@@ -393,13 +392,6 @@ def _durations_at(qs: QuerySet, buckets: Sequence[int], first: int, last: int) -
         qs = qs.filter(duration_seconds__lte=DURATION_BUCKETS[high])
     offset = first - starts[low]
     return list(qs.values_list("duration_seconds", flat=True)[offset : offset + last - first + 1])
-
-
-def _window_q(window: Window) -> Q:
-    q = Q(recorded_at__lte=window.end)
-    if window.start is not None:
-        q &= Q(recorded_at__gt=window.start)
-    return q
 
 
 def _bucket_median(buckets: Sequence[int], n: int) -> float:

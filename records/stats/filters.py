@@ -1,12 +1,19 @@
-"""The dashboard's filter set, shared by every selector, aggregate and insight."""
+"""Which records a read covers: a time window and the dashboard's filters.
+
+Shared by every selector, aggregate and insight, so "the records of this view" is computed in
+one place: ``records_in`` for the records themselves, ``window_q`` and ``RecordFilters.q`` for
+a query built elsewhere (rollup rows carry the same filter dimensions as records).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
+from records.models import TaskRecord
 from records.rules.classification import CANONICAL_TYPES
+from records.rules.periods import Window
 
 SOURCE_AUTO = "auto"
 SOURCE_MANUAL = "manual"
@@ -45,3 +52,16 @@ class RecordFilters:
 
 
 NO_FILTERS = RecordFilters()
+
+
+def window_q(window: Window) -> Q:
+    """Records with ``start < recorded_at <= end`` (no lower bound when ``start`` is None)."""
+    q = Q(recorded_at__lte=window.end)
+    if window.start is not None:
+        q &= Q(recorded_at__gt=window.start)
+    return q
+
+
+def records_in(window: Window, filters: RecordFilters = NO_FILTERS) -> QuerySet[TaskRecord]:
+    """The records of ``window`` that match ``filters``: "the records of this view"."""
+    return TaskRecord.objects.filter(window_q(window), filters.q())

@@ -5,22 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from records.models import TaskRecord
-from records.rules.periods import Window, days_window
+from records.rules.periods import days_window
 from records.stats.aggregates import overall, totals
 from records.stats.insights import task_insights
 
 MAX_SUMMARY_DAYS = 36_500
-
-
-def records_in(window: Window) -> QuerySet[TaskRecord]:
-    qs = TaskRecord.objects.filter(recorded_at__lte=window.end)
-    if window.start is not None:
-        qs = qs.filter(recorded_at__gt=window.start)
-    return qs
 
 
 def _one_decimal(value: float | None) -> float | None:
