@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -30,7 +30,13 @@ from dashboard.formatting import (
 from dashboard.forms import PERIOD_LABELS, SOURCE_LABELS, DashboardQuery
 from dashboard.links import fragment_url, page_url, panel_urls, record_url
 from records.models import TaskRecord, TaskType
-from records.rules.periods import DEFAULT_PERIOD, HOURLY_PERIODS, PERIODS
+from records.rules.periods import (
+    DEFAULT_PERIOD,
+    HOURLY_PERIODS,
+    PERIODS,
+    Granularity,
+    bucket_starts,
+)
 from records.rules.scoring import PASS_THRESHOLD
 from records.stats.insights import MIN_EVIDENCE, TOP_NAMES, Entry, task_insights
 
@@ -310,27 +316,12 @@ def models_context(query: DashboardQuery) -> dict[str, Any]:
 # --- Trend --------------------------------------------------------------------------------------
 
 
-def _truncate(value: datetime, granularity: sel.Granularity) -> datetime:
-    local = timezone.localtime(value)
-    local = local.replace(minute=0, second=0, microsecond=0)
-    return local if granularity == "hour" else local.replace(hour=0)
-
-
-def _step(value: datetime, granularity: sel.Granularity) -> datetime:
-    if granularity == "hour":  # in UTC, so DST changes neither skip nor repeat an hour
-        return timezone.localtime(value.astimezone(UTC) + timedelta(hours=1))
-    # Days step in wall-clock time (aware arithmetic with the same zone) to stay on midnight.
-    return timezone.localtime(
-        (value.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=value.tzinfo)
-    )
-
-
 def fill_buckets(
     points: list[sel.TrendPoint],
     *,
     first: datetime | None,
     last: datetime,
-    granularity: sel.Granularity,
+    granularity: Granularity,
 ) -> list[sel.TrendPoint]:
     """Every bucket from ``first`` (else the first point) to ``last``; empty buckets count 0."""
     if first is None:
@@ -338,20 +329,16 @@ def fill_buckets(
             return []
         first = points[0].bucket
     by_instant = {p.bucket.astimezone(UTC): p for p in points}
-    out = []
-    at = _truncate(first, granularity)
-    end = _truncate(last, granularity)
-    while at <= end:
-        out.append(
-            by_instant.get(at.astimezone(UTC))
-            or sel.TrendPoint(bucket=at, count=0, avg_quality=None, avg_performance_index=None)
-        )
-        at = _step(at, granularity)
-    return out
+    zone = timezone.get_current_timezone()
+    return [
+        by_instant.get(at.astimezone(UTC))
+        or sel.TrendPoint(bucket=at, count=0, avg_quality=None, avg_performance_index=None)
+        for at in bucket_starts(first, last, granularity, tz=zone)
+    ]
 
 
 def trend_context(query: DashboardQuery) -> dict[str, Any]:
-    granularity: sel.Granularity = "hour" if query.period in HOURLY_PERIODS else "day"
+    granularity: Granularity = "hour" if query.period in HOURLY_PERIODS else "day"
     window = query.window
     points = fill_buckets(
         sel.trend_series(window=window, filters=query.filters, granularity=granularity),

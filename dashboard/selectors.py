@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from django.db.models import Q
 from django.utils import timezone
@@ -26,14 +25,13 @@ from django.utils import timezone
 from dashboard.cursor import Cursor
 from records.models import AIModel, TaskRecord
 from records.rules.classification import CANONICAL_TYPES
-from records.rules.periods import Window
+from records.rules.periods import Granularity, Window, truncate
 from records.stats.aggregates import Totals, median_duration, totals
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
 
 PAGE_SIZE = 25
 MAX_PAGE_ROWS = 500
 LEGACY_API_LIMIT = 50
-Granularity = Literal["hour", "day"]
 
 # Fields a table row never shows; the raw payload alone can be megabytes.
 _ROW_DEFERRED = ("raw", "score_breakdown", "issues", "recommendations")
@@ -177,11 +175,12 @@ def trend_series(
     """
     utc_days = granularity == "day" and timezone.get_current_timezone_name() == "UTC"
     rows = totals(window=window, filters=filters, by=("day",) if utc_days else ("hour",))
+    zone = timezone.get_current_timezone()
     buckets: dict[datetime, Totals] = {}
     for row in rows:
-        at = timezone.localtime(row.key["day" if utc_days else "hour"])
-        if granularity == "day":
-            at = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        at = row.key["day" if utc_days else "hour"]
+        # Hours stay as stored; hours (or UTC days) fold into the reader's days.
+        at = truncate(at, "day", tz=zone) if granularity == "day" else timezone.localtime(at)
         buckets.setdefault(at, Totals(key={})).merge(row)
     return [
         TrendPoint(

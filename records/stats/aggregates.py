@@ -31,14 +31,12 @@ from records.models import (
     Span,
     TaskRecord,
 )
-from records.rules.periods import Window
+from records.rules.periods import DAY, HOUR, Window, truncate
 from records.rules.scoring import PASS_THRESHOLD
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
-from records.stats.rollups import BUCKETS, COUNTERS, day_of, hour_of
+from records.stats.rollups import BUCKETS, COUNTERS
 
 Subject = Literal["records", "skills", "agents"]
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
 EXACT_MEDIAN_LIMIT = 20_000
 
 
@@ -113,8 +111,8 @@ def _days_only_plan(window: Window) -> _Plan:
     from the links of its records in the window, or, when those are most of the day, from the
     day's row minus the links of the day's records outside the window."""
     start, end = window.start, window.end
-    last_day = day_of(end)
-    first_day = None if start is None else day_of(start) + DAY
+    last_day = truncate(end, "day")
+    first_day = None if start is None else truncate(start, "day") + DAY
     if first_day is not None and first_day > last_day:
         return _Plan(days=None, hours=(), raw=((start, False, end, True),))
     days_from, days_to = first_day, last_day
@@ -136,8 +134,8 @@ def _days_only_plan(window: Window) -> _Plan:
 
 def _plan(window: Window, *, hourly_only: bool) -> _Plan:
     start, end = window.start, window.end
-    tail = hour_of(end)  # records in [tail, end] come from the records table
-    first_full = None if start is None else hour_of(start) + HOUR
+    tail = truncate(end, "hour")  # records in [tail, end] come from the records table
+    first_full = None if start is None else truncate(start, "hour") + HOUR
     if first_full is not None and first_full > tail:
         return _Plan(days=None, hours=(), raw=((start, False, end, True),))
     raw = [(tail, True, end, True)]
@@ -149,8 +147,8 @@ def _plan(window: Window, *, hourly_only: bool) -> _Plan:
                 days=None, hours=((datetime.min.replace(tzinfo=end.tzinfo), tail),), raw=tuple(raw)
             )
         return _Plan(days=None, hours=((first_full, tail),), raw=tuple(raw))
-    last_day = day_of(tail)
-    first_day = None if first_full is None else day_of(first_full - HOUR) + DAY
+    last_day = truncate(tail, "day")
+    first_day = None if first_full is None else truncate(first_full - HOUR, "day") + DAY
     if first_full is not None and first_day > last_day:
         return _Plan(days=None, hours=((first_full, tail),), raw=tuple(raw))
     hours = [(last_day, tail)]
@@ -174,22 +172,16 @@ def _dimension(name: str, *, rollup: bool, prefix: str):
         return F(name if rollup else f"{prefix}{name}")
     if name == "model":
         return F("model__name" if rollup else f"{prefix}model__name")
-    if name == "day":  # rollup rows group by their start, folded into days in Python (_local_day)
+    # Rollup rows group by their start and merge() folds the few groups into local days in
+    # Python: calling the database's day truncation (a Python function on SQLite) once per
+    # stored row costs far more.
+    if name == "day":
         return F("start") if rollup else TruncDay(f"{prefix}recorded_at")
     if name == "hour":
         return F("start") if rollup else TruncHour(f"{prefix}recorded_at")
     if name in {"skill", "agent"}:
         return F(f"{name}__name")
     raise ValueError(f"cannot group by {name!r}")
-
-
-def _local_day(start: datetime) -> datetime:
-    """What TruncDay gives for a rollup row's start: midnight of its day in the current zone.
-
-    Grouping rollup rows by ``start`` in SQL and truncating the few groups here avoids calling
-    the database's day-truncation function (a Python function on SQLite) once per stored row.
-    """
-    return timezone.localtime(start).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
@@ -244,6 +236,7 @@ def totals(
     else:
         plan = _days_only_plan(window)
     groups: dict[tuple, Totals] = {}
+    zone = timezone.get_current_timezone()  # days are the reader's (what TruncDay gives)
 
     def grouped(qs: QuerySet, dimensions: dict[str, Any], sums: dict[str, Any]) -> Iterable[dict]:
         if not by:  # one row; values() without fields would group by every column instead
@@ -253,7 +246,9 @@ def totals(
     def merge(rows: Iterable[dict], *, starts: bool = False, sign: int = 1) -> None:
         for row in rows:
             key = tuple(
-                _local_day(row[f"g_{name}"]) if starts and name == "day" else row[f"g_{name}"]
+                truncate(row[f"g_{name}"], "day", tz=zone)
+                if starts and name == "day"
+                else row[f"g_{name}"]
                 for name in by
             )
             if key not in groups:

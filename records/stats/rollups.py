@@ -13,7 +13,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import connection, transaction
 
@@ -28,6 +28,7 @@ from records.models import (
     Span,
     TaskRecord,
 )
+from records.rules.periods import truncate
 from records.rules.scoring import PASS_THRESHOLD
 
 COUNTERS = (
@@ -102,14 +103,6 @@ class Facts:
         return bisect_left(DURATION_BUCKETS, self.duration_seconds)
 
 
-def hour_of(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def day_of(moment: datetime) -> datetime:
-    return hour_of(moment).replace(hour=0)
-
-
 def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
     """Add (sign=1) or subtract (sign=-1) records' contributions to their hour, day and month.
 
@@ -128,7 +121,7 @@ def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
         counters = fact.counters()
         bucket = fact.bucket()
         with_buckets = counters + (no_bucket if bucket is None else ONE_HOT[bucket])
-        hour = hour_of(fact.recorded_at)
+        hour = truncate(fact.recorded_at, "hour")
         records[(HOUR, hour, fact.task_type, fact.model_id, fact.auto_generated)].append(
             with_buckets
         )
