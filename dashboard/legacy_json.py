@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from dashboard.selectors import LEGACY_API_LIMIT, newest_records
+from dashboard.selectors import newest_records
 from records.models import TaskRecord
 from records.rules.periods import days_window
+from records.stats.selectors import RECENT_RECORDS_LIMIT
 
 
 def _iso(value: datetime) -> str:
@@ -51,9 +52,9 @@ def legacy_record(record: TaskRecord) -> dict[str, Any]:
 
 
 def recent_performance_records(*, days: int, now: datetime) -> dict[str, Any]:
-    """The newest LEGACY_API_LIMIT records of the last ``days`` days, with totals over all the
+    """The newest RECENT_RECORDS_LIMIT records of the last ``days`` days, with totals over all the
     records of those days (task types with the most records first)."""
-    found = newest_records(window=days_window(days, now), limit=LEGACY_API_LIMIT)
+    found = newest_records(window=days_window(days, now), limit=RECENT_RECORDS_LIMIT)
     return {
         "records": [legacy_record(r) for r in found.records],
         "total_records": found.total,

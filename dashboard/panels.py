@@ -510,6 +510,7 @@ def page_context(query: DashboardQuery, *, model_names: list[str], has_records: 
         "controls": controls_context(query, model_names),
         "has_records": has_records,
         "self_url": page_url(query),
+        "page_size": sel.PAGE_SIZE,  # for the script: a refresh keeps the rows loaded beyond it
         "urls": panel_urls(query, keys={panel: key for panel, (key, _) in PANELS.items()}),
     }
     if has_records:

@@ -31,7 +31,6 @@ from records.stats.filters import NO_FILTERS, RecordFilters, records_in
 
 PAGE_SIZE = 25
 MAX_PAGE_ROWS = 500
-LEGACY_API_LIMIT = 50
 
 # Fields a table row never shows; the raw payload alone can be megabytes.
 _ROW_DEFERRED = ("raw", "score_breakdown", "issues", "recommendations")

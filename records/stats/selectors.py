@@ -13,6 +13,9 @@ from records.stats.aggregates import overall, totals
 from records.stats.insights import task_insights
 
 MAX_SUMMARY_DAYS = 36_500
+# How many of the newest records /api/recent-performance-records lists, as the old Flask
+# dashboard did (its totals still count every record of the days asked for).
+RECENT_RECORDS_LIMIT = 50
 
 
 def _one_decimal(value: float | None) -> float | None:
