@@ -15,7 +15,8 @@ from django import forms
 
 from dashboard.cursor import Cursor
 from dashboard.selectors import MAX_PAGE_ROWS, PAGE_SIZE
-from records.models import TaskType
+from records.models import TASK_TYPE_CHOICES
+from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import DEFAULT_PERIOD, PERIODS, Window, period_window
 from records.stats.filters import SOURCE_AUTO, SOURCE_MANUAL, RecordFilters
 
@@ -36,7 +37,7 @@ IGNORED_MESSAGES = {
     + ".",
     "model": "No model is called “{value}”: the model filter was ignored.",
     "task_type": "Unknown task type “{value}”: the task type filter was ignored. Use one of "
-    + ", ".join(TaskType.values)
+    + ", ".join(CANONICAL_TYPES)
     + ".",
     "source": "Unknown source “{value}”: the source filter was ignored. Use auto or manual.",
     "cursor": "The “cursor” position “{value}” could not be read: showing the newest records.",
@@ -55,7 +56,7 @@ class DashboardQueryForm(forms.Form):
     task_type = forms.ChoiceField(
         required=False,
         label="Task type",
-        choices=[("", "All task types"), *[(t, t.capitalize()) for t in TaskType.values]],
+        choices=[("", "All task types"), *TASK_TYPE_CHOICES],
     )
     source = forms.ChoiceField(
         required=False,

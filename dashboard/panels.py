@@ -29,7 +29,7 @@ from dashboard.formatting import (
 )
 from dashboard.forms import PERIOD_LABELS, SOURCE_LABELS, DashboardQuery
 from dashboard.links import fragment_url, page_url, panel_urls, record_url
-from records.models import TaskRecord, TaskType
+from records.models import TASK_TYPE_CHOICES, TaskRecord
 from records.rules.periods import (
     DEFAULT_PERIOD,
     HOURLY_PERIODS,
@@ -495,7 +495,7 @@ def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str,
     return {
         "periods": [Option(key, PERIOD_LABELS[key], key == query.period) for key in PERIODS],
         "models": [Option(n, n, n == filters.model) for n in model_names],
-        "task_types": [Option(t, t.capitalize(), t == filters.task_type) for t in TaskType.values],
+        "task_types": [Option(t, label, t == filters.task_type) for t, label in TASK_TYPE_CHOICES],
         "sources": [Option(k, v, k == filters.source) for k, v in SOURCE_LABELS.items()],
         "chips": chips,
         "reset_href": page_url(query, model=None, task_type=None, source=None),

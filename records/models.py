@@ -8,20 +8,8 @@ from django.db.models import Q
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.scoring import PASS_THRESHOLD
 
-
-class TaskType(models.TextChoices):
-    REFACTORING = "refactoring"
-    CODING = "coding"
-    DEBUGGING = "debugging"
-    DOCUMENTATION = "documentation"
-    TESTING = "testing"
-    ANALYSIS = "analysis"
-    OPTIMIZATION = "optimization"
-    VALIDATION = "validation"
-    GENERAL = "general"
-
-
-assert tuple(TaskType.values) == CANONICAL_TYPES
+# The nine task types are defined once, by the classification rules; fields offer them as is.
+TASK_TYPE_CHOICES = [(name, name.capitalize()) for name in CANONICAL_TYPES]
 
 
 class Complexity(models.TextChoices):
@@ -66,7 +54,7 @@ class TaskRecordQuerySet(models.QuerySet):
 class TaskRecord(models.Model):
     record_id = models.CharField(max_length=200, unique=True)
     recorded_at = models.DateTimeField()
-    task_type = models.CharField(max_length=20, choices=TaskType.choices)
+    task_type = models.CharField(max_length=20, choices=TASK_TYPE_CHOICES)
     task_label = models.CharField(
         max_length=200, blank=True, help_text="The raw task label as given, e.g. bug_fix."
     )
@@ -227,7 +215,7 @@ class RollupBase(models.Model):
 
     span = models.CharField(max_length=1, choices=Span.choices)
     start = models.DateTimeField()
-    task_type = models.CharField(max_length=20, choices=TaskType.choices)
+    task_type = models.CharField(max_length=20, choices=TASK_TYPE_CHOICES)
     model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="+")
     auto_generated = models.BooleanField()
     count = models.BigIntegerField(default=0)
