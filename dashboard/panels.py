@@ -27,7 +27,7 @@ from dashboard.formatting import (
     trend_label,
     utc_text,
 )
-from dashboard.forms import PERIOD_LABELS, SOURCE_LABELS, DashboardQuery
+from dashboard.forms import ORIGIN_LABELS, PERIOD_LABELS, DashboardQuery
 from dashboard.links import fragment_url, page_url, panel_urls, record_url
 from records.models import TASK_TYPE_CHOICES, TaskRecord
 from records.rules.periods import (
@@ -488,7 +488,7 @@ def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str,
         for name, label, value in (
             ("model", "Model", filters.model),
             ("task_type", "Task type", filters.task_type),
-            ("source", "Source", SOURCE_LABELS.get(filters.source or "")),
+            ("source", "Source", ORIGIN_LABELS.get(filters.origin or "")),
         )
         if value
     ]
@@ -496,7 +496,7 @@ def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str,
         "periods": [Option(key, PERIOD_LABELS[key], key == query.period) for key in PERIODS],
         "models": [Option(n, n, n == filters.model) for n in model_names],
         "task_types": [Option(t, label, t == filters.task_type) for t, label in TASK_TYPE_CHOICES],
-        "sources": [Option(k, v, k == filters.source) for k, v in SOURCE_LABELS.items()],
+        "origins": [Option(k, v, k == filters.origin) for k, v in ORIGIN_LABELS.items()],
         "chips": chips,
         "reset_href": page_url(query, model=None, task_type=None, source=None),
         "default_period": DEFAULT_PERIOD,

@@ -15,9 +15,12 @@ from records.models import TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
 
-SOURCE_AUTO = "auto"
-SOURCE_MANUAL = "manual"
-SOURCES = (SOURCE_AUTO, SOURCE_MANUAL)
+# How a record came to be: recorded automatically (AUTO) or assessed by hand. Not to be confused
+# with TaskRecord.source, the write channel (recorder, api, cli, legacy:<file>). The dashboard's
+# URL calls this filter ``source=auto|manual``; only dashboard.forms knows that name.
+ORIGIN_AUTO = "auto"
+ORIGIN_MANUAL = "manual"
+ORIGINS = (ORIGIN_AUTO, ORIGIN_MANUAL)
 
 
 @dataclass(frozen=True)
@@ -26,17 +29,17 @@ class RecordFilters:
 
     model: str | None = None
     task_type: str | None = None
-    source: str | None = None  # SOURCE_AUTO or SOURCE_MANUAL
+    origin: str | None = None  # ORIGIN_AUTO or ORIGIN_MANUAL
 
     def __post_init__(self) -> None:
         if self.task_type is not None and self.task_type not in CANONICAL_TYPES:
             raise ValueError(f"Unknown task type {self.task_type!r}.")
-        if self.source is not None and self.source not in SOURCES:
-            raise ValueError(f"Unknown source {self.source!r}; use auto or manual.")
+        if self.origin is not None and self.origin not in ORIGINS:
+            raise ValueError(f"Unknown origin {self.origin!r}; use auto or manual.")
 
     @property
     def active(self) -> bool:
-        return any((self.model, self.task_type, self.source))
+        return any((self.model, self.task_type, self.origin))
 
     def q(self, prefix: str = "") -> Q:
         """The filter as a Q on records (``prefix`` "record__" from a skill or agent link, ""
@@ -46,8 +49,8 @@ class RecordFilters:
             q &= Q(**{f"{prefix}model__name": self.model})
         if self.task_type is not None:
             q &= Q(**{f"{prefix}task_type": self.task_type})
-        if self.source is not None:
-            q &= Q(**{f"{prefix}auto_generated": self.source == SOURCE_AUTO})
+        if self.origin is not None:
+            q &= Q(**{f"{prefix}auto_generated": self.origin == ORIGIN_AUTO})
         return q
 
 
