@@ -43,7 +43,6 @@ IGNORED_MESSAGES = {
     "cursor": "The “cursor” position “{value}” could not be read: showing the newest records.",
     "rows": f"“rows” must be a whole number from 1 to {MAX_PAGE_ROWS}: showing {PAGE_SIZE} rows.",
 }
-PARAMS = ("period", "model", "task_type", "source")
 
 
 class DashboardQueryForm(forms.Form):

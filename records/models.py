@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from records.rules.classification import CANONICAL_TYPES
-from records.rules.scoring import PASS_THRESHOLD
+from records.rules.scoring import passes
 
 # The nine task types are defined once, by the classification rules; fields offer them as is.
 TASK_TYPE_CHOICES = [(name, name.capitalize()) for name in CANONICAL_TYPES]
@@ -46,11 +46,6 @@ class Agent(NamedEntity):
     pass
 
 
-class TaskRecordQuerySet(models.QuerySet):
-    def passed(self) -> TaskRecordQuerySet:
-        return self.filter(quality_score__gte=PASS_THRESHOLD)
-
-
 class TaskRecord(models.Model):
     record_id = models.CharField(max_length=200, unique=True)
     recorded_at = models.DateTimeField()
@@ -84,8 +79,6 @@ class TaskRecord(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TaskRecordQuerySet.as_manager()
-
     class Meta:
         ordering = ["-recorded_at", "-id"]
         indexes = [
@@ -113,7 +106,7 @@ class TaskRecord(models.Model):
 
     @property
     def passed(self) -> bool:
-        return self.quality_score >= PASS_THRESHOLD
+        return passes(self.quality_score)
 
 
 class RecordSkill(models.Model):

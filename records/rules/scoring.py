@@ -1,4 +1,4 @@
-"""The scoring contract (DESIGN.md, "Scoring contract"): pure functions, every number fixed.
+"""The scoring contract (docs/scoring.md): pure functions, every number fixed.
 
 Nothing here touches the database; the recorder and the legacy importer both call these.
 """
@@ -25,6 +25,11 @@ WEIGHTS = {
 def round1(value: float) -> float:
     """Round half up to one decimal, as a person does it (91.25 -> 91.3, not banker's 91.2)."""
     return float(Decimal(repr(float(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def passes(quality_score: float) -> bool:
+    """A task passes at a quality score of PASS_THRESHOLD or more."""
+    return quality_score >= PASS_THRESHOLD
 
 
 def clamp(value: float, low: float = 0.0, high: float = 100.0) -> float:
@@ -66,10 +71,6 @@ class Scores:
     performance_index: float
     breakdown: dict[str, float | None]
     manual: bool
-
-    @property
-    def passed(self) -> bool:
-        return self.quality_score >= PASS_THRESHOLD
 
 
 def quality_components(

@@ -75,16 +75,6 @@ class Totals:
         return self.performance_tenths / 10 / self.count if self.count else None
 
     @property
-    def avg_efficiency(self) -> float | None:
-        if not self.efficiency_count:
-            return None
-        return self.efficiency_tenths / 10 / self.efficiency_count
-
-    @property
-    def avg_duration(self) -> float | None:
-        return self.duration_ms / 1000 / self.duration_count if self.duration_count else None
-
-    @property
     def success_rate(self) -> float | None:
         return 100 * self.success_count / self.count if self.count else None
 

@@ -97,7 +97,7 @@ class Insights:
     recommendations: list[str]
 
     def summary(self) -> dict:
-        """The ``insights`` of get_performance_summary, shaped as DESIGN.md fixes it."""
+        """The ``insights`` of get_performance_summary and /api/summary (docs/dashboard.md)."""
         return {
             item.task_type: {
                 "best_model": item.best_model.as_summary() if item.best_model else None,

@@ -29,7 +29,7 @@ from records.models import (
     TaskRecord,
 )
 from records.rules.periods import truncate
-from records.rules.scoring import PASS_THRESHOLD
+from records.rules.scoring import passes
 
 COUNTERS = (
     "count",
@@ -87,7 +87,7 @@ class Facts:
         return (
             1,
             int(self.success),
-            int(self.quality_score >= PASS_THRESHOLD),
+            int(passes(self.quality_score)),
             round(self.quality_score * 10),
             round(self.performance_index * 10),
             0 if eff is None else round(eff * 10),
