@@ -22,6 +22,10 @@ HEAT_STEPS = ((90, "heat-5"), (85, "heat-4"), (80, "heat-3"), (70, "heat-2"), (0
 TREND_LABELS = {"improving": "↑ improving", "declining": "↓ declining", "stable": "→ stable"}
 
 
+def fmt_count(value: int) -> str:
+    return f"{value:,}"
+
+
 def fmt_number(value: float | None, digits: int = 1) -> str:
     return DASH if value is None else f"{value:,.{digits}f}"
 

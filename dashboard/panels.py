@@ -17,6 +17,7 @@ from dashboard import selectors as sel
 from dashboard.formatting import (
     DASH,
     MINUS,
+    fmt_count,
     fmt_duration,
     fmt_number,
     fmt_percent,
@@ -103,10 +104,13 @@ def kpis_context(query: DashboardQuery) -> dict[str, Any]:
         if previous_window is not None
         else None
     )
-    label = f"previous {PERIOD_LABELS[query.period]}"
+    previous = f"previous {PERIOD_LABELS[query.period]}"
 
     def was(text: str) -> str:
-        return f"{label.capitalize()}: {text}"
+        return f"{previous.capitalize()}: {text}"
+
+    def auto_manual(figures: sel.KpiFigures) -> str:
+        return f"{fmt_count(figures.auto_count)} / {fmt_count(figures.manual_count)}"
 
     def change(attr: str, fmt: Callable[[Any], str], **kw: Any) -> Delta | None:
         if before is None:
@@ -123,65 +127,48 @@ def kpis_context(query: DashboardQuery) -> dict[str, Any]:
             before_share,
             unit="pts AUTO",
             higher_is_better=None,
-            previous_text=was(f"{before.auto_count:,} / {before.manual_count:,}"),
+            previous_text=was(auto_manual(before)),
         )
+
+    def card(attr: str, label: str, fmt: Callable[[Any], str], hint: str, **kw: Any) -> KpiCard:
+        """The card of ``now.<attr>``, printed with ``fmt`` and compared with ``before``."""
+        value = fmt(getattr(now, attr))
+        key = attr.replace("_", "-")
+        return KpiCard(key=key, label=label, value=value, hint=hint, delta=change(attr, fmt, **kw))
+
+    period = PERIOD_LABELS[query.period].lower()
     cards = [
-        KpiCard(
-            key="tasks",
-            label="Tasks",
-            value=f"{now.tasks:,}",
-            hint=f"{PERIOD_LABELS[query.period].lower()}",
-            delta=change(
-                "tasks", lambda v: f"{v:,}", digits=0, relative=True, higher_is_better=None
-            ),
+        card("tasks", "Tasks", fmt_count, period, digits=0, relative=True, higher_is_better=None),
+        card("avg_quality", "Avg quality", fmt_number, "quality score, 0\u2013100"),
+        card(
+            "avg_performance_index",
+            "Avg performance index",
+            fmt_number,
+            "quality, speed and success",
         ),
-        KpiCard(
-            key="avg-quality",
-            label="Avg quality",
-            value=fmt_number(now.avg_quality),
-            hint="quality score, 0\u2013100",
-            delta=change("avg_quality", fmt_number),
-        ),
-        KpiCard(
-            key="avg-performance-index",
-            label="Avg performance index",
-            value=fmt_number(now.avg_performance_index),
-            hint="quality, speed and success",
-            delta=change("avg_performance_index", fmt_number),
-        ),
-        KpiCard(
-            key="pass-rate",
-            label="Pass rate",
-            value=fmt_percent(now.pass_rate),
-            hint=f"quality ≥ {PASS_THRESHOLD:.0f}",
-            delta=change("pass_rate", fmt_percent),
-        ),
+        card("pass_rate", "Pass rate", fmt_percent, f"quality ≥ {PASS_THRESHOLD:.0f}"),
         KpiCard(
             key="auto-manual",
             label="AUTO vs manual",
-            value=f"{now.auto_count:,} / {now.manual_count:,}",
+            value=auto_manual(now),
             hint=f"{fmt_percent(auto_share)} recorded automatically"
             if auto_share is not None
             else "no tasks",
             delta=share_change,
         ),
-        KpiCard(
-            key="median-duration",
-            label="Median duration",
-            value=fmt_duration(now.median_duration),
-            hint="per task",
-            delta=change(
-                "median_duration",
-                fmt_duration,
-                digits=0,
-                higher_is_better=False,
-                magnitude=fmt_duration,
-            ),
+        card(
+            "median_duration",
+            "Median duration",
+            fmt_duration,
+            "per task",
+            digits=0,
+            higher_is_better=False,
+            magnitude=fmt_duration,
         ),
     ]
     return {
         "cards": cards,
-        "compare_label": f"vs {label}" if before is not None else "",
+        "compare_label": f"vs {previous}" if before is not None else "",
         "tasks": now.tasks,
     }
 

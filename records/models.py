@@ -192,6 +192,8 @@ class Span(models.TextChoices):
 
 # Upper bounds (seconds) of the duration buckets kept in Rollup, for the median of long periods.
 DURATION_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800)
+# Rollup's columns of records per duration bucket: at most each bound, then longer (with one).
+BUCKET_FIELDS = (*(f"duration_le_{bound}" for bound in DURATION_BUCKETS), "duration_over")
 
 
 class RollupBase(models.Model):
@@ -229,19 +231,7 @@ class RollupBase(models.Model):
 
 
 class Rollup(RollupBase):
-    # Counts of records per duration bucket (upper bounds in DURATION_BUCKETS, seconds).
-    duration_le_30 = models.BigIntegerField(default=0)
-    duration_le_60 = models.BigIntegerField(default=0)
-    duration_le_120 = models.BigIntegerField(default=0)
-    duration_le_300 = models.BigIntegerField(default=0)
-    duration_le_600 = models.BigIntegerField(default=0)
-    duration_le_900 = models.BigIntegerField(default=0)
-    duration_le_1800 = models.BigIntegerField(default=0)
-    duration_le_3600 = models.BigIntegerField(default=0)
-    duration_le_7200 = models.BigIntegerField(default=0)
-    duration_le_14400 = models.BigIntegerField(default=0)
-    duration_le_28800 = models.BigIntegerField(default=0)
-    duration_over = models.BigIntegerField(default=0)
+    """Also counts records per duration bucket (BUCKET_FIELDS, added below), for medians."""
 
     class Meta:
         constraints = [
@@ -250,6 +240,12 @@ class Rollup(RollupBase):
                 name="rollup_key",
             )
         ]
+
+
+# One BigIntegerField per name, so the columns cannot drift from DURATION_BUCKETS (a change of
+# the bounds is a schema change: makemigrations sees it).
+for _name in BUCKET_FIELDS:
+    Rollup.add_to_class(_name, models.BigIntegerField(default=0))
 
 
 class SkillRollup(RollupBase):

@@ -22,6 +22,7 @@ from django.db.models.functions import Round, TruncDay, TruncHour
 from django.utils import timezone
 
 from records.models import (
+    BUCKET_FIELDS,
     DURATION_BUCKETS,
     AgentRollup,
     RecordAgent,
@@ -34,7 +35,7 @@ from records.models import (
 from records.rules.periods import DAY, HOUR, Window, truncate
 from records.rules.scoring import PASS_THRESHOLD
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
-from records.stats.rollups import BUCKETS, COUNTERS
+from records.stats.rollups import COUNTERS
 
 Subject = Literal["records", "skills", "agents"]
 EXACT_MEDIAN_LIMIT = 20_000
@@ -52,7 +53,7 @@ class Totals:
     efficiency_count: int = 0
     duration_ms: int = 0
     duration_count: int = 0
-    buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
+    buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKET_FIELDS))
 
     def merge(self, other: Totals) -> None:
         for name in COUNTERS:
@@ -63,7 +64,7 @@ class Totals:
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + sign * int(row[name] or 0))
         if with_buckets:
-            for i, name in enumerate(BUCKETS):
+            for i, name in enumerate(BUCKET_FIELDS):
                 self.buckets[i] += sign * int(row[name] or 0)
 
     @property
@@ -192,7 +193,7 @@ def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
     }
     if with_buckets:
         lower = None
-        for name, bound in zip(BUCKETS, (*DURATION_BUCKETS, None), strict=True):
+        for name, bound in zip(BUCKET_FIELDS, (*DURATION_BUCKETS, None), strict=True):
             q = Q()
             if lower is not None:
                 q &= Q(**{f("duration_seconds__gt"): lower})
@@ -248,7 +249,7 @@ def totals(
     rollup_q = _rollup_q(plan, monthly="day" not in by)
     if rollup_q:
         table = _ROLLUPS[subject]
-        sums = [*COUNTERS, *(BUCKETS if with_buckets else ())]
+        sums = [*COUNTERS, *(BUCKET_FIELDS if with_buckets else ())]
         merge(
             grouped(
                 table.objects.filter(rollup_q, filters.q()),
@@ -347,7 +348,7 @@ def median_duration(
     Up to EXACT_MEDIAN_LIMIT durations it is exact, from the records; above, it is estimated from
     the duration buckets of the rollups (geometric interpolation inside the median's bucket).
     """
-    total = total if total is not None and total.buckets != [0] * len(BUCKETS) else None
+    total = total if total is not None and total.buckets != [0] * len(BUCKET_FIELDS) else None
     if total is None:
         total = overall(window=window, filters=filters, with_buckets=True)
     n = total.duration_count

@@ -18,6 +18,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from records.models import (
+    BUCKET_FIELDS,
     DURATION_BUCKETS,
     AgentRollup,
     RecordAgent,
@@ -42,10 +43,11 @@ COUNTERS = (
     "duration_ms",
     "duration_count",
 )
-BUCKETS = (*(f"duration_le_{bound}" for bound in DURATION_BUCKETS), "duration_over")
 REBUILD_BATCH = 5_000
 HOUR, DAY, MONTH = Span.HOUR.value, Span.DAY.value, Span.MONTH.value
-ONE_HOT = tuple(tuple(int(i == j) for i in range(len(BUCKETS))) for j in range(len(BUCKETS)))
+ONE_HOT = tuple(
+    tuple(int(i == j) for i in range(len(BUCKET_FIELDS))) for j in range(len(BUCKET_FIELDS))
+)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
     records' counter tuples and sums them column by column at the end (C-level ``sum``), which
     keeps bulk paths such as seeding fast.
     """
-    no_bucket = (0,) * len(BUCKETS)
+    no_bucket = (0,) * len(BUCKET_FIELDS)
     parts: dict[type[RollupBase], dict[tuple, list[tuple[int, ...]]]] = {
         Rollup: defaultdict(list),
         SkillRollup: defaultdict(list),
@@ -149,7 +151,7 @@ def _upsert_sql(table: type[RollupBase], vendor: str) -> tuple[str, str, int]:
     qn = connection.ops.quote_name
     name = qn(table._meta.db_table)
     keys = _key_columns(table)
-    sums = [*COUNTERS, *BUCKETS] if table is Rollup else list(COUNTERS)
+    sums = [*COUNTERS, *BUCKET_FIELDS] if table is Rollup else list(COUNTERS)
     columns = [*keys, *sums]
     updates = ", ".join(f"{qn(c)} = {name}.{qn(c)} + excluded.{qn(c)}" for c in sums)
     upsert = (
