@@ -26,7 +26,7 @@ from dashboard.cursor import Cursor
 from records.models import AIModel, TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Granularity, Window, truncate
-from records.stats.aggregates import Totals, median_duration, totals
+from records.stats.aggregates import Totals, median_duration, one_decimal, totals
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
 
 PAGE_SIZE = 25
@@ -34,10 +34,6 @@ MAX_PAGE_ROWS = 500
 
 # Fields a table row never shows; the raw payload alone can be megabytes.
 _ROW_DEFERRED = ("raw", "score_breakdown", "issues", "recommendations")
-
-
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 # --- KPIs ---------------------------------------------------------------------------------------
@@ -64,12 +60,12 @@ def kpi_figures(*, window: Window, filters: RecordFilters) -> KpiFigures:
     auto = sum(part.count for part in by_source if part.key["auto_generated"])
     return KpiFigures(
         tasks=total.count,
-        avg_quality=_round(total.avg_quality),
-        avg_performance_index=_round(total.avg_performance),
-        pass_rate=_round(total.pass_rate),
+        avg_quality=one_decimal(total.avg_quality),
+        avg_performance_index=one_decimal(total.avg_performance),
+        pass_rate=one_decimal(total.pass_rate),
         auto_count=auto,
         manual_count=total.count - auto,
-        median_duration=_round(median),
+        median_duration=one_decimal(median),
     )
 
 
@@ -128,10 +124,10 @@ def _figures(total: Totals, key: str) -> GroupFigures:
     return GroupFigures(
         key=key,
         count=total.count,
-        avg_quality=_round(total.avg_quality),
-        avg_performance_index=_round(total.avg_performance),
-        success_rate=_round(total.success_rate),
-        pass_rate=_round(total.pass_rate),
+        avg_quality=one_decimal(total.avg_quality),
+        avg_performance_index=one_decimal(total.avg_performance),
+        success_rate=one_decimal(total.success_rate),
+        pass_rate=one_decimal(total.pass_rate),
     )
 
 
@@ -185,8 +181,8 @@ def trend_series(
         TrendPoint(
             bucket=at,
             count=total.count,
-            avg_quality=_round(total.avg_quality),
-            avg_performance_index=_round(total.avg_performance),
+            avg_quality=one_decimal(total.avg_quality),
+            avg_performance_index=one_decimal(total.avg_performance),
         )
         for at, total in sorted(buckets.items())
     ]

@@ -84,6 +84,11 @@ class Totals:
         return 100 * self.pass_count / self.count if self.count else None
 
 
+def one_decimal(value: float | None) -> float | None:
+    """A figure as reads print it: rounded to one decimal, None (no records) kept."""
+    return None if value is None else round(value, 1)
+
+
 Range = tuple[datetime | None, bool, datetime, bool]  # (lo, lo inclusive, hi, hi inclusive)
 
 
