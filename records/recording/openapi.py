@@ -14,9 +14,7 @@ from typing import Any
 
 from records.recording.ingest import IDEMPOTENCY_KEY_PATTERN, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY
 from records.recording.json_schema import JSON_VALUE_NO_NUL, task_schema
-from records.stats.selectors import MAX_SUMMARY_DAYS
-
-RECENT_RECORDS_LIMIT = 50
+from records.stats.selectors import MAX_SUMMARY_DAYS, RECENT_RECORDS_LIMIT
 
 
 def _ref(name: str) -> dict[str, str]:
