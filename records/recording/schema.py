@@ -338,6 +338,19 @@ class FieldReader:
             value = value[:MAX_LIST_ITEMS]
         return list(value)
 
+    def _item(self, key: str, item: Any, limit: int) -> str | None:
+        """One list item as text within ``limit``; None (having said why) fails the list."""
+        if not isinstance(item, str):
+            self.problem(key, MSG_NOT_LIST, item, item=True)
+            return None
+        if "\x00" in item:
+            self.problem(key, MSG_NUL, item, item=True)
+            return None
+        if len(item) > limit and not self.lenient:
+            self.problem(key, f"Each item must be at most {limit} characters.", item)
+            return None
+        return item
+
     def names(self, key: str, value: Any) -> list[str] | None:
         """Skill or agent names: cleaned (``clean_name``), at most MAX_NAME long, no repeats."""
         items = self._items(key, value, MSG_NOT_LIST)
@@ -345,16 +358,10 @@ class FieldReader:
             return None
         names: list[str] = []
         for item in items:
-            if not isinstance(item, str):
-                self.problem(key, MSG_NOT_LIST, item, item=True)
+            text = self._item(key, item, MAX_NAME)
+            if text is None:
                 return None
-            if "\x00" in item:
-                self.problem(key, MSG_NUL, item, item=True)
-                return None
-            if len(item) > MAX_NAME and not self.lenient:
-                self.problem(key, f"Each item must be at most {MAX_NAME} characters.", item)
-                return None
-            name = clean_name(item)
+            name = clean_name(text)
             if len(name) > MAX_NAME:
                 self.warn(key, f"a name of {len(name)} characters; the first {MAX_NAME} are kept")
                 name = name[:MAX_NAME].rstrip()
@@ -369,24 +376,12 @@ class FieldReader:
             return None
         texts: list[str] = []
         for item in items:
-            if self.lenient:
-                item = _item_text(item)
-            if not isinstance(item, str):
-                self.problem(key, MSG_NOT_LIST, item, item=True)
+            text = self._item(key, _item_text(item) if self.lenient else item, MAX_ITEM_TEXT)
+            if text is None:
                 return None
-            if "\x00" in item:
-                self.problem(key, MSG_NUL, item, item=True)
-                return None
-            if len(item) > MAX_ITEM_TEXT:
-                if not self.lenient:
-                    self.problem(
-                        key, f"Each item must be at most {MAX_ITEM_TEXT} characters.", item
-                    )
-                    return None
-                item = item[:MAX_ITEM_TEXT]
-            item = item.strip()
-            if item:
-                texts.append(item)
+            text = text[:MAX_ITEM_TEXT].strip()
+            if text:
+                texts.append(text)
         return texts
 
 
