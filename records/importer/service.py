@@ -14,7 +14,13 @@ from django.utils import timezone
 
 from records.importer.discovery import Kind, LegacyFile, discover
 from records.importer.normalise import LegacyTask, RecordError, normalise_payload
-from records.importer.reading import FileLayout, FileReadError, inspect_file, iter_records
+from records.importer.reading import (
+    FileLayout,
+    FileReadError,
+    TooDeep,
+    inspect_file,
+    iter_records,
+)
 from records.importer.restore import (
     ExportedRecord,
     ExportReadError,
@@ -306,44 +312,54 @@ class _Run:
     def _normalised(
         self, legacy_file: LegacyFile, layout: FileLayout, *, assume_tz: tzinfo
     ) -> Iterator[tuple[LegacyTask, int, str] | Problem]:
-        for record_list in layout.lists:
-            for index, payload, position in iter_records(legacy_file.path, record_list):
-                self.records_seen += 1
-                if self.progress and self.records_seen % 500 == 0:
-                    self.progress.advanced(
-                        phase="importing",
-                        done_bytes=self.done_bytes + _size(legacy_file) + position,
-                        total_bytes=self.total_bytes,
-                        records=self.records_seen,
-                    )
-                try:
-                    task = normalise_payload(
-                        payload,
-                        source=legacy_file.source,
-                        assume_tz=assume_tz,
-                        model_hint=record_list.model_hint,
-                    )
-                except RecordError as exc:
-                    yield Problem(
+        if not layout.lists:
+            return
+        for record_list, index, payload, position in iter_records(legacy_file.path):
+            self.records_seen += 1
+            if self.progress and self.records_seen % 500 == 0:
+                self.progress.advanced(
+                    phase="importing",
+                    done_bytes=self.done_bytes + _size(legacy_file) + position,
+                    total_bytes=self.total_bytes,
+                    records=self.records_seen,
+                )
+            if isinstance(payload, TooDeep):  # never built: the reader counted its depth
+                yield Problem(
+                    file=legacy_file.display,
+                    index=index,
+                    location=record_list.path,
+                    record=_identity_hint(payload.identity),
+                    reason=payload.reason,
+                )
+                continue
+            try:
+                task = normalise_payload(
+                    payload,
+                    source=legacy_file.source,
+                    assume_tz=assume_tz,
+                    model_hint=record_list.model_hint,
+                )
+            except RecordError as exc:
+                yield Problem(
+                    file=legacy_file.display,
+                    index=index,
+                    location=record_list.path,
+                    record=_identity_hint(payload),
+                    reason="; ".join(exc.reasons),
+                )
+                continue
+            for warning in task.warnings:
+                self.problem(
+                    Problem(
                         file=legacy_file.display,
                         index=index,
                         location=record_list.path,
-                        record=_identity_hint(payload),
-                        reason="; ".join(exc.reasons),
+                        record=task.identity,
+                        reason=warning,
+                        level="warning",
                     )
-                    continue
-                for warning in task.warnings:
-                    self.problem(
-                        Problem(
-                            file=legacy_file.display,
-                            index=index,
-                            location=record_list.path,
-                            record=task.identity,
-                            reason=warning,
-                            level="warning",
-                        )
-                    )
-                yield task, index, record_list.path
+                )
+            yield task, index, record_list.path
 
     def flush(self, batch: list[tuple[LegacyTask, int, str]], report: FileReport) -> None:
         if not batch:
