@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from records.importer.discovery import Kind, LegacyFile, discover
 from records.importer.normalise import LegacyTask, RecordError, normalise_payload
+from records.importer.printable import printable
 from records.importer.reading import (
     FileLayout,
     FileReadError,
@@ -65,21 +66,23 @@ class Problem:
     unit: str = "record"  # what ``index`` counts: a list's records, or a file's lines
 
     def describe(self) -> str:
-        where = self.file
+        """One line for people; what came from the file (names, ids, values) is ``printable``."""
+        where = printable(self.file)
         if self.index is not None:
             where += f", {self.unit} {self.index}"
-            extras = [x for x in (self.location, self.record) if x]
+            extras = [printable(x) for x in (self.location, self.record) if x]
             if extras:
                 where += f" ({'; '.join(extras)})"
-        return f"{where}: {self.reason}"
+        return f"{where}: {printable(self.reason)}"
 
     def as_json(self) -> dict[str, Any]:
+        """As stored on the ImportRun (shown in the admin): printable too."""
         return {
-            "file": self.file,
+            "file": printable(self.file),
             "index": self.index,
-            "location": self.location,
-            "record": self.record,
-            "reason": self.reason,
+            "location": printable(self.location),
+            "record": printable(self.record),
+            "reason": printable(self.reason),
             "level": self.level,
         } | ({"unit": self.unit} if self.unit != "record" else {})
 
@@ -101,10 +104,10 @@ class FileReport:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "file": self.display,
+            "file": printable(self.display),
             "kind": self.kind,
             "status": self.status,
-            "note": self.note,
+            "note": printable(self.note),
             "created": self.created,
             "merged": self.merged,
             "skipped": self.skipped,
@@ -423,7 +426,7 @@ def legacy_import(
     started = time.monotonic()
     files = discover(paths)
     run = ImportRun.objects.create(
-        paths=[str(p) for p in paths], dry_run=dry_run, status=ImportRun.Status.RUNNING
+        paths=[printable(str(p)) for p in paths], dry_run=dry_run, status=ImportRun.Status.RUNNING
     )
     report = ImportReport(run_id=run.pk, dry_run=dry_run)
     work = _Run(files, report, progress)
