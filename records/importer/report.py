@@ -72,6 +72,21 @@ def summary_line(report: ImportReport) -> str:
     )
 
 
+def recovery_line(report: ImportReport) -> str | None:
+    """What this run finished for earlier runs whose process had gone, or None."""
+    recovered = report.recovered
+    if recovered is None or not recovered.anything:
+        return None
+    runs = sorted({*recovered.interrupted, *recovered.finished})
+    names = ", ".join(f"#{pk}" for pk in runs)
+    noun = "Import run" if len(runs) == 1 else "Import runs"
+    verb = "was" if len(runs) == 1 else "were"
+    return (
+        f"{noun} {names} {verb} interrupted before finishing; recomputed the derived "
+        f"quality_improvement of the records stored by then ({recovered.improvements} changed)."
+    )
+
+
 def failure_line(report: ImportReport) -> str:
     """One line for CommandError: what failed, naming the files."""
     parts = []

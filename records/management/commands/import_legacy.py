@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from records.importer.discovery import PATTERN_DIRS, LegacyFile
 from records.importer.printable import printable
-from records.importer.report import failure_line, summary_line, table_lines
+from records.importer.report import failure_line, recovery_line, summary_line, table_lines
 from records.importer.service import BATCH_SIZE, FileReport, legacy_import
 
 _OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
@@ -162,7 +162,10 @@ class Command(BaseCommand):
                 batch_size=options["batch_size"],
             )
         except KeyboardInterrupt as exc:
-            raise CommandError("Import interrupted; the batches written so far are kept.") from exc
+            raise CommandError(
+                "Import interrupted; the batches written so far are kept, and the next import "
+                "(or manage.py repair_imports) recomputes their derived values."
+            ) from exc
         except Exception as exc:
             if options.get("traceback"):
                 raise
@@ -174,6 +177,9 @@ class Command(BaseCommand):
         # again (it changes nothing printable) keeps any future line from reaching the terminal
         # with a control character taken from a file.
         self.stdout.write("")
+        recovered = recovery_line(report)
+        if recovered:
+            self.stdout.write(recovered)
         for line in table_lines(report):
             self.stdout.write(printable(line))
         for problem in report.errors:
