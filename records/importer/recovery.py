@@ -12,7 +12,8 @@ finishes the recomputation and marks the run ``interrupted``.
 Whether a run's process is gone: it is when the run has finished (``finished_at``), when its
 heartbeat (``heartbeat_at``: written with every batch and at least every ``HEARTBEAT_EVERY``
 seconds) is older than ``STALE_AFTER``, or when it ran on this host (``host``) and its ``pid`` is
-no live process. A run on another host counts as alive while it beats.
+no live process, or is this process (which is doing another run). A run on another host counts as
+alive while it beats.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def is_gone(run: ImportRun, *, now: datetime) -> bool:
     if now - (run.heartbeat_at or run.started_at) > STALE_AFTER:
         return True
     if run.pid and run.host == HOST:
-        return not pid_alive(run.pid)
+        # Our own pid on another run: an earlier process that had it (in a container, each start
+        # may get the same pid) is gone; the caller excludes the run this process is doing.
+        return run.pid == os.getpid() or not pid_alive(run.pid)
     return False
 
 

@@ -114,10 +114,19 @@ def test_a_killed_run_still_running_in_the_table_is_marked_interrupted(folder, m
     assert mismatches() == []
 
 
-def test_a_run_whose_process_is_alive_is_left_alone(folder):
+@pytest.fixture
+def live_pid():
+    """The pid of a process that runs through the test (not this one)."""
+    process = subprocess.Popen(["sleep", "120"])
+    yield process.pid
+    process.kill()
+    process.wait()
+
+
+def test_a_run_whose_process_is_alive_is_left_alone(folder, live_pid):
     alive = ImportRun.objects.create(
         status="running",
-        pid=os.getpid(),
+        pid=live_pid,
         host=HOST,
         heartbeat_at=timezone.now(),
         refresh_pending={"coding": "2025-03-01T00:00:00+00:00"},
@@ -130,9 +139,9 @@ def test_a_run_whose_process_is_alive_is_left_alone(folder):
     assert alive.refresh_pending == {"coding": "2025-03-01T00:00:00+00:00"}
 
 
-def test_a_run_that_stopped_beating_is_gone_even_if_its_pid_lives(folder):
+def test_a_run_that_stopped_beating_is_gone_even_if_its_pid_lives(folder, live_pid):
     """The pid may be reused by another process; a heartbeat older than STALE_AFTER decides."""
-    stale = ImportRun.objects.create(status="running", pid=os.getpid(), host=HOST)
+    stale = ImportRun.objects.create(status="running", pid=live_pid, host=HOST)
     ImportRun.objects.filter(pk=stale.pk).update(
         heartbeat_at=timezone.now() - STALE_AFTER - timedelta(minutes=1)
     )
@@ -146,6 +155,18 @@ def test_a_run_that_stopped_beating_is_gone_even_if_its_pid_lives(folder):
     elsewhere.refresh_from_db()
     assert stale.status == "interrupted"
     assert elsewhere.status == "running"  # on another host, beating: trusted
+
+
+def test_a_run_with_this_process_pid_is_an_earlier_process(folder):
+    """In a container every start may get the same pid: another run with ours is not alive."""
+    earlier = ImportRun.objects.create(
+        status="running", pid=os.getpid(), host=HOST, heartbeat_at=timezone.now()
+    )
+
+    run_import(folder, batch_size=BATCH)
+
+    earlier.refresh_from_db()
+    assert earlier.status == "interrupted"
 
 
 def test_repair_imports_fixes_a_database_whose_runs_noted_nothing(folder):
