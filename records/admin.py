@@ -289,6 +289,10 @@ class ImportRunAdmin(admin.ModelAdmin):
         "paths_readable",
         "files_readable",
         "errors_readable",
+        "pid",
+        "host",
+        "heartbeat_at",
+        "refresh_pending",
     ]
     exclude = ["paths", "files", "errors"]
 

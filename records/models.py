@@ -140,9 +140,23 @@ class ImportRun(models.Model):
         RUNNING = "running"
         OK = "ok"
         FAILED = "failed", "finished with failures"
+        INTERRUPTED = "interrupted", "interrupted (killed or stopped)"
 
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Whether the run's process is still there: its pid on its host, and a heartbeat written with
+    # every batch and at least every minute (records.importer.recovery).
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    host = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    refresh_pending = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Task type -> earliest time from which the derived quality_improvement of stored "
+            "records still has to be recomputed; written with each batch, cleared when done."
+        ),
+    )
     paths = models.JSONField(default=list, help_text="What the run was asked to import.")
     dry_run = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
