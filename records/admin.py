@@ -265,26 +265,11 @@ admin.site.register(Agent, NamedAdmin)
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
     Media = JsonPanelsMedia
-    list_display = [
-        "id",
-        "started_at",
-        "finished_at",
-        "status",
-        "dry_run",
-        "created",
-        "merged",
-        "skipped",
-        "failed",
-    ]
+    RUN_FIELDS = ["started_at", "finished_at", "status", "dry_run", "created", "merged", "skipped"]
+    list_display = ["id", *RUN_FIELDS, "failed"]
     list_filter = ["status", "dry_run"]
     readonly_fields = [
-        "started_at",
-        "finished_at",
-        "status",
-        "dry_run",
-        "created",
-        "merged",
-        "skipped",
+        *RUN_FIELDS,
         "failed",
         "paths_readable",
         "files_readable",
