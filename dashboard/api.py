@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -13,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from dashboard.access import reader
-from dashboard.selectors import legacy_recent_records
+from dashboard.legacy_json import recent_performance_records as legacy_recent
 from records.stats.selectors import MAX_SUMMARY_DAYS, performance_summary, validate_days
 
 DEFAULT_DAYS = 30
@@ -31,50 +33,43 @@ class SafeJsonResponse(HttpResponse):
         super().__init__(body, status=status, content_type="application/json")
 
 
-def _days(request: HttpRequest) -> int | SafeJsonResponse:
-    raw = request.GET.get("days")
+def _days(raw: str | None) -> int:
+    """``?days=``: DEFAULT_DAYS when absent; raise ValueError unless 1..MAX_SUMMARY_DAYS."""
     if raw is None:
         return DEFAULT_DAYS
-    try:
-        # "days=" (empty) is an error, not the default; ASCII digits only ("1_0" is not 10).
-        if not DIGITS_RE.fullmatch(raw.strip()):
-            raise ValueError(raw)
-        return validate_days(int(raw.strip()))
-    except ValueError:
-        given = raw[:40]
-        return SafeJsonResponse({"errors": {"days": [f"{DAYS_ERROR}; got {given!r}."]}}, status=400)
+    # "days=" (empty) is an error, not the default; ASCII digits only ("1_0" is not 10).
+    if not DIGITS_RE.fullmatch(raw.strip()):
+        raise ValueError(raw)
+    return validate_days(int(raw.strip()))
 
 
-@csrf_exempt  # GET only, never writes: other methods get 405, not a CSRF 403
-@require_GET
-@reader(json=True)
-def recent_performance_records(request: HttpRequest) -> HttpResponse:
+def days_endpoint(answer: Callable[[int], Any]) -> Callable[[HttpRequest], HttpResponse]:
+    """A read-only JSON endpoint of ``?days=N``: ``answer(days)`` as JSON, or 400 naming a bad
+    ``days``. GET only and never writes, so CSRF-exempt (other methods get 405, not 403)."""
+
+    @csrf_exempt
+    @require_GET
+    @reader(json=True)
+    @wraps(answer)
+    def endpoint(request: HttpRequest) -> HttpResponse:
+        raw = request.GET.get("days")
+        try:
+            days = _days(raw)
+        except ValueError:
+            error = f"{DAYS_ERROR}; got {raw[:40]!r}."
+            return SafeJsonResponse({"errors": {"days": [error]}}, status=400)
+        return SafeJsonResponse(answer(days))
+
+    return endpoint
+
+
+@days_endpoint
+def recent_performance_records(days: int) -> dict[str, Any]:
     """``GET /api/recent-performance-records?days=N`` (default 30)."""
-    days = _days(request)
-    if isinstance(days, HttpResponse):
-        return days
-    now = timezone.now()
-    recent = legacy_recent_records(days=days, now=now)
-    return SafeJsonResponse(
-        {
-            "records": recent.records,
-            "total_records": recent.total_records,
-            "showing_records": len(recent.records),
-            "task_type_stats": recent.task_type_stats,
-            "auto_generated_count": recent.auto_generated_count,
-            "manual_assessment_count": recent.manual_assessment_count,
-            "last_updated": now.isoformat(),
-            "period_days": days,
-        }
-    )
+    return legacy_recent(days=days, now=timezone.now())
 
 
-@csrf_exempt  # GET only, never writes: other methods get 405, not a CSRF 403
-@require_GET
-@reader(json=True)
-def summary(request: HttpRequest) -> HttpResponse:
+@days_endpoint
+def summary(days: int) -> dict[str, Any]:
     """``GET /api/summary?days=N`` (default 30): ``get_performance_summary(days)`` as JSON."""
-    days = _days(request)
-    if isinstance(days, HttpResponse):
-        return days
-    return SafeJsonResponse(performance_summary(days=days))
+    return performance_summary(days=days)

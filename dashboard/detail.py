@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from dashboard.panels import (
-    MINUS,
+from dashboard.formatting import (
+    DASH,
     fmt_duration,
     fmt_number,
+    fmt_signed,
     iso_utc,
-    page_url_for,
+    json_inline,
+    json_list,
+    json_pretty,
+    or_dash,
     score_tone,
     utc_text,
+    yes_no,
 )
+from dashboard.links import page_url_for
 from records.models import TaskRecord
-
-DASH = "—"
-
-
-def _text(value: Any) -> str:
-    """A list item from JSON: strings as they are, anything else as compact JSON."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def _yes_no(value: bool | None) -> str:
-    return DASH if value is None else ("yes" if value else "no")
-
-
-def _signed(value: float | None) -> str:
-    return DASH if value is None else f"{value:+.1f}".replace("-", MINUS)
+from records.rules.scoring import PASS_THRESHOLD
 
 
 def record_detail_context(record: TaskRecord) -> dict[str, Any]:
@@ -59,37 +44,35 @@ def record_detail_context(record: TaskRecord) -> dict[str, Any]:
                 fmt_number(record.time_efficiency),
                 score_tone(record.time_efficiency),
             ),
-            ("Quality improvement", _signed(record.quality_improvement), "none"),
+            ("Quality improvement", fmt_signed(record.quality_improvement), "none"),
         ],
         "facts": [
             ("Task type", record.task_type),
-            ("Task label (as given)", record.task_label or DASH),
-            ("Complexity", record.complexity or DASH),
+            ("Task label (as given)", or_dash(record.task_label)),
+            ("Complexity", or_dash(record.complexity)),
             ("Model", record.model.name),
-            ("Success", _yes_no(record.success)),
-            ("Pass (quality ≥ 70)", _yes_no(record.passed)),
+            ("Success", yes_no(record.success)),
+            (f"Pass (quality ≥ {PASS_THRESHOLD:.0f})", yes_no(record.passed)),
             ("Recorded", "automatically (AUTO)" if record.auto_generated else "manually"),
-            ("Source", record.source or DASH),
+            ("Source", or_dash(record.source)),
             ("Duration", fmt_duration(record.duration_seconds)),
             (
                 "Duration (seconds)",
                 DASH if record.duration_seconds is None else f"{record.duration_seconds:g}",
             ),
-            ("Files modified", DASH if record.files_modified is None else record.files_modified),
-            ("Lines changed", DASH if record.lines_changed is None else record.lines_changed),
+            ("Files modified", or_dash(record.files_modified)),
+            ("Lines changed", or_dash(record.lines_changed)),
             ("Issues found", record.issues_count),
         ],
-        "breakdown": [(key, _text(value)) for key, value in sorted(breakdown.items())],
+        "breakdown": [(key, json_inline(value)) for key, value in sorted(breakdown.items())],
         "skills": [s.name for s in record.skills.all()],
         "agents": [a.name for a in record.agents.all()],
-        "issues": [_text(i) for i in record.issues] if isinstance(record.issues, list) else [],
-        "recommendations": [_text(r) for r in record.recommendations]
-        if isinstance(record.recommendations, list)
-        else [],
+        "issues": json_list(record.issues),
+        "recommendations": json_list(record.recommendations),
         "payloads": [
             {
                 "source": item.get("source", DASH) if isinstance(item, dict) else DASH,
-                "json": _pretty(item.get("payload") if isinstance(item, dict) else item),
+                "json": json_pretty(item.get("payload") if isinstance(item, dict) else item),
             }
             for item in raw
         ],

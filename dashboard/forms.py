@@ -13,10 +13,12 @@ from urllib.parse import urlencode
 
 from django import forms
 
-from dashboard.selectors import MAX_PAGE_ROWS, PAGE_SIZE, Cursor
-from records.models import TaskType
+from dashboard.cursor import Cursor
+from dashboard.selectors import MAX_PAGE_ROWS, PAGE_SIZE
+from records.models import TASK_TYPE_CHOICES
+from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import DEFAULT_PERIOD, PERIODS, Window, period_window
-from records.stats.filters import SOURCE_AUTO, SOURCE_MANUAL, RecordFilters
+from records.stats.filters import ORIGIN_AUTO, ORIGIN_MANUAL, RecordFilters
 
 PERIOD_LABELS = {
     "24h": "24 hours",
@@ -26,7 +28,7 @@ PERIOD_LABELS = {
     "90d": "90 days",
     "all": "All time",
 }
-SOURCE_LABELS = {SOURCE_AUTO: "Automatic (AUTO)", SOURCE_MANUAL: "Manual"}
+ORIGIN_LABELS = {ORIGIN_AUTO: "Automatic (AUTO)", ORIGIN_MANUAL: "Manual"}
 
 # What the page says about a parameter it had to ignore; {value} is the value given.
 IGNORED_MESSAGES = {
@@ -35,13 +37,12 @@ IGNORED_MESSAGES = {
     + ".",
     "model": "No model is called “{value}”: the model filter was ignored.",
     "task_type": "Unknown task type “{value}”: the task type filter was ignored. Use one of "
-    + ", ".join(TaskType.values)
+    + ", ".join(CANONICAL_TYPES)
     + ".",
     "source": "Unknown source “{value}”: the source filter was ignored. Use auto or manual.",
     "cursor": "The “cursor” position “{value}” could not be read: showing the newest records.",
     "rows": f"“rows” must be a whole number from 1 to {MAX_PAGE_ROWS}: showing {PAGE_SIZE} rows.",
 }
-PARAMS = ("period", "model", "task_type", "source")
 
 
 class DashboardQueryForm(forms.Form):
@@ -54,12 +55,13 @@ class DashboardQueryForm(forms.Form):
     task_type = forms.ChoiceField(
         required=False,
         label="Task type",
-        choices=[("", "All task types"), *[(t, t.capitalize()) for t in TaskType.values]],
+        choices=[("", "All task types"), *TASK_TYPE_CHOICES],
     )
+    # The origin filter (auto or manual); "source" is its name in the URL.
     source = forms.ChoiceField(
         required=False,
         label="Source",
-        choices=[("", "Auto and manual"), *SOURCE_LABELS.items()],
+        choices=[("", "Auto and manual"), *ORIGIN_LABELS.items()],
     )
     cursor = forms.CharField(required=False, max_length=60)
     rows = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_ROWS)
@@ -99,7 +101,7 @@ class DashboardQuery:
             "period": self.period if self.period != DEFAULT_PERIOD else None,
             "model": self.filters.model,
             "task_type": self.filters.task_type,
-            "source": self.filters.source,
+            "source": self.filters.origin,
         } | overrides
         return {key: value for key, value in values.items() if value}
 
@@ -124,7 +126,7 @@ def parse_query(
         filters=RecordFilters(
             model=clean.get("model") or None,
             task_type=clean.get("task_type") or None,
-            source=clean.get("source") or None,
+            origin=clean.get("source") or None,
         ),
         now=now,
         cursor=clean.get("cursor"),

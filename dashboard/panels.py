@@ -8,82 +8,38 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
-from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import selectors as sel
-from dashboard.forms import PERIOD_LABELS, SOURCE_LABELS, DashboardQuery
-from records.models import TaskRecord, TaskType
-from records.rules.periods import DEFAULT_PERIOD, HOURLY_PERIODS, PERIODS
+from dashboard.formatting import (
+    DASH,
+    MINUS,
+    fmt_count,
+    fmt_duration,
+    fmt_number,
+    fmt_percent,
+    fmt_signed,
+    heat_class,
+    iso_utc,
+    score_tone,
+    trend_label,
+    utc_text,
+)
+from dashboard.forms import ORIGIN_LABELS, PERIOD_LABELS, DashboardQuery
+from dashboard.links import fragment_url, page_url, panel_urls, record_url
+from records.models import TASK_TYPE_CHOICES, TaskRecord
+from records.rules.periods import (
+    DEFAULT_PERIOD,
+    HOURLY_PERIODS,
+    PERIODS,
+    Granularity,
+    bucket_starts,
+)
 from records.rules.scoring import PASS_THRESHOLD
 from records.stats.insights import MIN_EVIDENCE, TOP_NAMES, Entry, task_insights
-
-DASH = "—"
-MINUS = "\u2212"  # a real minus sign: deltas line up and read as negative numbers
-
-
-# --- formatting (pure) --------------------------------------------------------------------------
-
-
-def fmt_number(value: float | None, digits: int = 1) -> str:
-    return DASH if value is None else f"{value:,.{digits}f}"
-
-
-def fmt_percent(value: float | None) -> str:
-    return DASH if value is None else f"{value:.1f}%"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``45s``, ``5m 12s``, ``2h 05m`` — a person's reading of a duration."""
-    if seconds is None:
-        return DASH
-    total = round(seconds)
-    if total < 60:
-        return f"{total}s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
-def score_tone(value: float | None) -> str:
-    """CSS tone of a 0-100 score: good at 85+, fair at the pass mark, poor below it."""
-    if value is None:
-        return "none"
-    if value >= 85:
-        return "good"
-    return "fair" if value >= PASS_THRESHOLD else "poor"
-
-
-def iso_utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def utc_text(value: datetime) -> str:
-    """What a reader without JavaScript sees; the static JS rewrites it in local time."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def page_url(query: DashboardQuery, **overrides: str | None) -> str:
-    qs = query.querystring(**overrides)
-    return reverse("dashboard:index") + (f"?{qs}" if qs else "")
-
-
-def page_url_for(**params: str | None) -> str:
-    """The dashboard filtered by ``params`` (default period), e.g. from a detail page."""
-    qs = urlencode({key: value for key, value in params.items() if value})
-    return reverse("dashboard:index") + (f"?{qs}" if qs else "")
-
-
-def fragment_url(panel: str, query: DashboardQuery, **extra: str | None) -> str:
-    params = query.querystring(**extra)
-    return reverse("dashboard:fragment", args=[panel]) + (f"?{params}" if params else "")
-
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
@@ -103,10 +59,6 @@ class KpiCard:
     value: str
     hint: str
     delta: Delta | None
-
-
-def _signed(value: float, digits: int) -> str:
-    return f"{value:+,.{digits}f}".replace("-", MINUS)
 
 
 def delta(
@@ -131,11 +83,11 @@ def delta(
         text = ("+" if diff > 0 else MINUS) + magnitude(abs(diff))
     elif relative:
         if previous:
-            text = f"{_signed(diff, digits)} ({_signed(100 * diff / previous, 0)}%)"
+            text = f"{fmt_signed(diff, digits)} ({fmt_signed(100 * diff / previous, 0)}%)"
         else:
-            text = _signed(diff, digits)
+            text = fmt_signed(diff, digits)
     else:
-        text = f"{_signed(diff, digits)} {unit}".rstrip()
+        text = f"{fmt_signed(diff, digits)} {unit}".rstrip()
     if direction == "flat" or higher_is_better is None:
         tone = "neutral"
     else:
@@ -152,10 +104,13 @@ def kpis_context(query: DashboardQuery) -> dict[str, Any]:
         if previous_window is not None
         else None
     )
-    label = f"previous {PERIOD_LABELS[query.period]}"
+    previous = f"previous {PERIOD_LABELS[query.period]}"
 
     def was(text: str) -> str:
-        return f"{label.capitalize()}: {text}"
+        return f"{previous.capitalize()}: {text}"
+
+    def auto_manual(figures: sel.KpiFigures) -> str:
+        return f"{fmt_count(figures.auto_count)} / {fmt_count(figures.manual_count)}"
 
     def change(attr: str, fmt: Callable[[Any], str], **kw: Any) -> Delta | None:
         if before is None:
@@ -172,65 +127,48 @@ def kpis_context(query: DashboardQuery) -> dict[str, Any]:
             before_share,
             unit="pts AUTO",
             higher_is_better=None,
-            previous_text=was(f"{before.auto_count:,} / {before.manual_count:,}"),
+            previous_text=was(auto_manual(before)),
         )
+
+    def card(attr: str, label: str, fmt: Callable[[Any], str], hint: str, **kw: Any) -> KpiCard:
+        """The card of ``now.<attr>``, printed with ``fmt`` and compared with ``before``."""
+        value = fmt(getattr(now, attr))
+        key = attr.replace("_", "-")
+        return KpiCard(key=key, label=label, value=value, hint=hint, delta=change(attr, fmt, **kw))
+
+    period = PERIOD_LABELS[query.period].lower()
     cards = [
-        KpiCard(
-            key="tasks",
-            label="Tasks",
-            value=f"{now.tasks:,}",
-            hint=f"{PERIOD_LABELS[query.period].lower()}",
-            delta=change(
-                "tasks", lambda v: f"{v:,}", digits=0, relative=True, higher_is_better=None
-            ),
+        card("tasks", "Tasks", fmt_count, period, digits=0, relative=True, higher_is_better=None),
+        card("avg_quality", "Avg quality", fmt_number, "quality score, 0\u2013100"),
+        card(
+            "avg_performance_index",
+            "Avg performance index",
+            fmt_number,
+            "quality, speed and success",
         ),
-        KpiCard(
-            key="avg-quality",
-            label="Avg quality",
-            value=fmt_number(now.avg_quality),
-            hint="quality score, 0\u2013100",
-            delta=change("avg_quality", fmt_number),
-        ),
-        KpiCard(
-            key="avg-performance-index",
-            label="Avg performance index",
-            value=fmt_number(now.avg_performance_index),
-            hint="quality, speed and success",
-            delta=change("avg_performance_index", fmt_number),
-        ),
-        KpiCard(
-            key="pass-rate",
-            label="Pass rate",
-            value=fmt_percent(now.pass_rate),
-            hint=f"quality ≥ {PASS_THRESHOLD:.0f}",
-            delta=change("pass_rate", fmt_percent),
-        ),
+        card("pass_rate", "Pass rate", fmt_percent, f"quality ≥ {PASS_THRESHOLD:.0f}"),
         KpiCard(
             key="auto-manual",
             label="AUTO vs manual",
-            value=f"{now.auto_count:,} / {now.manual_count:,}",
+            value=auto_manual(now),
             hint=f"{fmt_percent(auto_share)} recorded automatically"
             if auto_share is not None
             else "no tasks",
             delta=share_change,
         ),
-        KpiCard(
-            key="median-duration",
-            label="Median duration",
-            value=fmt_duration(now.median_duration),
-            hint="per task",
-            delta=change(
-                "median_duration",
-                fmt_duration,
-                digits=0,
-                higher_is_better=False,
-                magnitude=fmt_duration,
-            ),
+        card(
+            "median_duration",
+            "Median duration",
+            fmt_duration,
+            "per task",
+            digits=0,
+            higher_is_better=False,
+            magnitude=fmt_duration,
         ),
     ]
     return {
         "cards": cards,
-        "compare_label": f"vs {label}" if before is not None else "",
+        "compare_label": f"vs {previous}" if before is not None else "",
         "tasks": now.tasks,
     }
 
@@ -261,7 +199,7 @@ class RecordRow:
     def of(cls, record: TaskRecord) -> RecordRow:
         return cls(
             record_id=record.record_id,
-            url=reverse("dashboard:record", args=[record.record_id]),
+            url=record_url(record.record_id),
             iso=iso_utc(record.recorded_at),
             time_text=utc_text(record.recorded_at),
             task_type=record.task_type,
@@ -365,27 +303,12 @@ def models_context(query: DashboardQuery) -> dict[str, Any]:
 # --- Trend --------------------------------------------------------------------------------------
 
 
-def _truncate(value: datetime, granularity: sel.Granularity) -> datetime:
-    local = timezone.localtime(value)
-    local = local.replace(minute=0, second=0, microsecond=0)
-    return local if granularity == "hour" else local.replace(hour=0)
-
-
-def _step(value: datetime, granularity: sel.Granularity) -> datetime:
-    if granularity == "hour":  # in UTC, so DST changes neither skip nor repeat an hour
-        return timezone.localtime(value.astimezone(UTC) + timedelta(hours=1))
-    # Days step in wall-clock time (aware arithmetic with the same zone) to stay on midnight.
-    return timezone.localtime(
-        (value.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=value.tzinfo)
-    )
-
-
 def fill_buckets(
     points: list[sel.TrendPoint],
     *,
     first: datetime | None,
     last: datetime,
-    granularity: sel.Granularity,
+    granularity: Granularity,
 ) -> list[sel.TrendPoint]:
     """Every bucket from ``first`` (else the first point) to ``last``; empty buckets count 0."""
     if first is None:
@@ -393,20 +316,16 @@ def fill_buckets(
             return []
         first = points[0].bucket
     by_instant = {p.bucket.astimezone(UTC): p for p in points}
-    out = []
-    at = _truncate(first, granularity)
-    end = _truncate(last, granularity)
-    while at <= end:
-        out.append(
-            by_instant.get(at.astimezone(UTC))
-            or sel.TrendPoint(bucket=at, count=0, avg_quality=None, avg_performance_index=None)
-        )
-        at = _step(at, granularity)
-    return out
+    zone = timezone.get_current_timezone()
+    return [
+        by_instant.get(at.astimezone(UTC))
+        or sel.TrendPoint(bucket=at, count=0, avg_quality=None, avg_performance_index=None)
+        for at in bucket_starts(first, last, granularity, tz=zone)
+    ]
 
 
 def trend_context(query: DashboardQuery) -> dict[str, Any]:
-    granularity: sel.Granularity = "hour" if query.period in HOURLY_PERIODS else "day"
+    granularity: Granularity = "hour" if query.period in HOURLY_PERIODS else "day"
     window = query.window
     points = fill_buckets(
         sel.trend_series(window=window, filters=query.filters, granularity=granularity),
@@ -435,20 +354,6 @@ def trend_context(query: DashboardQuery) -> dict[str, Any]:
 
 
 # --- Insights -----------------------------------------------------------------------------------
-
-TREND_LABELS = {"improving": "↑ improving", "declining": "↓ declining", "stable": "→ stable"}
-# Heat-map shades: the lowest bound a mean quality must reach for each class.
-HEAT_STEPS = ((90, "heat-5"), (85, "heat-4"), (80, "heat-3"), (70, "heat-2"), (0, "heat-1"))
-
-
-def trend_label(direction: str | None) -> str:
-    return TREND_LABELS.get(direction or "", "too few tasks")
-
-
-def heat_class(value: float | None) -> str:
-    if value is None:
-        return "heat-none"
-    return next(css for bound, css in HEAT_STEPS if value >= bound)
 
 
 @dataclass(frozen=True)
@@ -570,23 +475,19 @@ def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str,
         for name, label, value in (
             ("model", "Model", filters.model),
             ("task_type", "Task type", filters.task_type),
-            ("source", "Source", SOURCE_LABELS.get(filters.source or "")),
+            ("source", "Source", ORIGIN_LABELS.get(filters.origin or "")),
         )
         if value
     ]
     return {
         "periods": [Option(key, PERIOD_LABELS[key], key == query.period) for key in PERIODS],
         "models": [Option(n, n, n == filters.model) for n in model_names],
-        "task_types": [Option(t, t.capitalize(), t == filters.task_type) for t in TaskType.values],
-        "sources": [Option(k, v, k == filters.source) for k, v in SOURCE_LABELS.items()],
+        "task_types": [Option(t, label, t == filters.task_type) for t, label in TASK_TYPE_CHOICES],
+        "origins": [Option(k, v, k == filters.origin) for k, v in ORIGIN_LABELS.items()],
         "chips": chips,
         "reset_href": page_url(query, model=None, task_type=None, source=None),
         "default_period": DEFAULT_PERIOD,
     }
-
-
-def panel_urls(query: DashboardQuery) -> dict[str, str]:
-    return {key: fragment_url(panel, query) for panel, (key, _) in PANELS.items()}
 
 
 def page_context(query: DashboardQuery, *, model_names: list[str], has_records: bool) -> dict:
@@ -596,7 +497,8 @@ def page_context(query: DashboardQuery, *, model_names: list[str], has_records: 
         "controls": controls_context(query, model_names),
         "has_records": has_records,
         "self_url": page_url(query),
-        "urls": panel_urls(query),
+        "page_size": sel.PAGE_SIZE,  # for the script: a refresh keeps the rows loaded beyond it
+        "urls": panel_urls(query, keys={panel: key for panel, (key, _) in PANELS.items()}),
     }
     if has_records:
         for key, builder in PANELS.values():

@@ -16,35 +16,24 @@ rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
+from dashboard.cursor import Cursor
 from records.models import AIModel, TaskRecord
 from records.rules.classification import CANONICAL_TYPES
-from records.rules.periods import Window, days_window
-from records.stats.aggregates import Totals, median_duration, totals
-from records.stats.filters import NO_FILTERS, RecordFilters
-from records.stats.selectors import records_in
+from records.rules.periods import Granularity, Window, truncate
+from records.stats.aggregates import Totals, median_duration, one_decimal, totals
+from records.stats.filters import NO_FILTERS, RecordFilters, records_in
 
 PAGE_SIZE = 25
 MAX_PAGE_ROWS = 500
-LEGACY_API_LIMIT = 50
-Granularity = Literal["hour", "day"]
 
 # Fields a table row never shows; the raw payload alone can be megabytes.
 _ROW_DEFERRED = ("raw", "score_breakdown", "issues", "recommendations")
-
-
-def filtered_records(*, window: Window, filters: RecordFilters) -> QuerySet[TaskRecord]:
-    return records_in(window).filter(filters.q())
-
-
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 # --- KPIs ---------------------------------------------------------------------------------------
@@ -71,46 +60,16 @@ def kpi_figures(*, window: Window, filters: RecordFilters) -> KpiFigures:
     auto = sum(part.count for part in by_source if part.key["auto_generated"])
     return KpiFigures(
         tasks=total.count,
-        avg_quality=_round(total.avg_quality),
-        avg_performance_index=_round(total.avg_performance),
-        pass_rate=_round(total.pass_rate),
+        avg_quality=one_decimal(total.avg_quality),
+        avg_performance_index=one_decimal(total.avg_performance),
+        pass_rate=one_decimal(total.pass_rate),
         auto_count=auto,
         manual_count=total.count - auto,
-        median_duration=_round(median),
+        median_duration=one_decimal(median),
     )
 
 
 # --- Recent records -----------------------------------------------------------------------------
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """A keyset position: the (recorded_at, id) of the last row shown; the next page is older."""
-
-    recorded_at: datetime
-    id: int
-
-    def encode(self) -> str:
-        return f"{(self.recorded_at - _EPOCH) // _MICROSECOND}-{self.id}"
-
-    @classmethod
-    def decode(cls, value: str) -> Cursor:
-        """Parse ``<microseconds since epoch>-<id>``; raise ValueError for anything else."""
-        micros, sep, pk = value.strip().partition("-")
-        if not sep or not micros.isdigit() or not pk.isdigit():
-            raise ValueError("A cursor looks like 1732610000123456-42.")
-        try:
-            at = _EPOCH + int(micros) * _MICROSECOND
-        except OverflowError as exc:
-            raise ValueError("The cursor's time is out of range.") from exc
-        return cls(recorded_at=at, id=int(pk))
-
-    @classmethod
-    def of(cls, record: TaskRecord) -> Cursor:
-        return cls(recorded_at=record.recorded_at, id=record.pk)
 
 
 @dataclass(frozen=True)
@@ -131,7 +90,7 @@ def recent_records(
     One query: ``limit + 1`` rows are read to know whether another page exists.
     """
     limit = max(1, min(limit, MAX_PAGE_ROWS))
-    qs = filtered_records(window=window, filters=filters)
+    qs = records_in(window, filters)
     if after is not None:
         qs = qs.filter(
             Q(recorded_at__lt=after.recorded_at) | Q(recorded_at=after.recorded_at, id__lt=after.id)
@@ -165,10 +124,10 @@ def _figures(total: Totals, key: str) -> GroupFigures:
     return GroupFigures(
         key=key,
         count=total.count,
-        avg_quality=_round(total.avg_quality),
-        avg_performance_index=_round(total.avg_performance),
-        success_rate=_round(total.success_rate),
-        pass_rate=_round(total.pass_rate),
+        avg_quality=one_decimal(total.avg_quality),
+        avg_performance_index=one_decimal(total.avg_performance),
+        success_rate=one_decimal(total.success_rate),
+        pass_rate=one_decimal(total.pass_rate),
     )
 
 
@@ -211,18 +170,19 @@ def trend_series(
     """
     utc_days = granularity == "day" and timezone.get_current_timezone_name() == "UTC"
     rows = totals(window=window, filters=filters, by=("day",) if utc_days else ("hour",))
+    zone = timezone.get_current_timezone()
     buckets: dict[datetime, Totals] = {}
     for row in rows:
-        at = timezone.localtime(row.key["day" if utc_days else "hour"])
-        if granularity == "day":
-            at = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        at = row.key["day" if utc_days else "hour"]
+        # Hours stay as stored; hours (or UTC days) fold into the reader's days.
+        at = truncate(at, "day", tz=zone) if granularity == "day" else timezone.localtime(at)
         buckets.setdefault(at, Totals(key={})).merge(row)
     return [
         TrendPoint(
             bucket=at,
             count=total.count,
-            avg_quality=_round(total.avg_quality),
-            avg_performance_index=_round(total.avg_performance),
+            avg_quality=one_decimal(total.avg_quality),
+            avg_performance_index=one_decimal(total.avg_performance),
         )
         for at, total in sorted(buckets.items())
     ]
@@ -246,84 +206,31 @@ def record_detail(*, record_id: str) -> TaskRecord | None:
     )
 
 
-# --- Legacy JSON API ----------------------------------------------------------------------------
+# --- Newest records with counts (the legacy JSON API) ------------------------------------------
 
 
 @dataclass(frozen=True)
-class LegacyRecent:
-    records: list[dict[str, Any]]
-    total_records: int
-    auto_generated_count: int
-    manual_assessment_count: int
-    task_type_stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+class NewestRecords:
+    records: list[TaskRecord]  # newest first, at most ``limit``, with model, skills and agents
+    total: int  # every record of the window
+    auto_count: int
+    by_type: list[GroupFigures]  # task types with records in the window, unordered
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def legacy_record(record: TaskRecord) -> dict[str, Any]:
-    """One record in the old tool's shape (plus Perfsite's own names beside the old ones)."""
-    return {
-        "assessment_id": record.record_id,
-        "record_id": record.record_id,
-        "timestamp": _iso(record.recorded_at),
-        "task_type": record.task_type,
-        "task_label": record.task_label,
-        "overall_score": record.quality_score,
-        "quality_score": record.quality_score,
-        "performance_index": record.performance_index,
-        "time_efficiency": record.time_efficiency,
-        "quality_improvement": record.quality_improvement,
-        "model_used": record.model.name,
-        "auto_generated": record.auto_generated,
-        "pass": record.passed,
-        "success": record.success,
-        "description": record.description,
-        "complexity": record.complexity,
-        "skills_used": [s.name for s in record.skills.all()],
-        "agents_delegated": [a.name for a in record.agents.all()],
-        "duration": record.duration_seconds,
-        "files_modified": record.files_modified,
-        "lines_changed": record.lines_changed,
-        "issues_found": record.issues,
-        "issues_count": record.issues_count,
-        "recommendations": record.recommendations,
-        "breakdown": record.score_breakdown,
-        "source": record.source,
-    }
-
-
-def legacy_recent_records(
-    *, days: int, now: datetime | None = None, limit: int = LEGACY_API_LIMIT
-) -> LegacyRecent:
-    """``/api/recent-performance-records``: the newest ``limit`` records of the last ``days``
-    days in the old shape, with totals over all records of those days. Five queries."""
-    window = days_window(days, now or timezone.now())
-    qs = records_in(window)
+def newest_records(*, window: Window, limit: int) -> NewestRecords:
+    """The newest ``limit`` records of ``window`` and counts over all of its records. At most
+    seven queries: two per total (rollups and edges), the rows, their skills and their agents."""
     by_source = totals(window=window, by=("auto_generated",))
-    total = sum(part.count for part in by_source)
-    auto = sum(part.count for part in by_source if part.key["auto_generated"])
-    stats = _grouped(window=window, filters=NO_FILTERS, by="task_type")
     rows = (
-        qs.select_related("model")
+        records_in(window)
+        .select_related("model")
         .prefetch_related("skills", "agents")
         .defer("raw")
         .order_by("-recorded_at", "-id")[:limit]
     )
-    return LegacyRecent(
-        records=[legacy_record(r) for r in rows],
-        total_records=total,
-        auto_generated_count=auto,
-        manual_assessment_count=total - auto,
-        task_type_stats={
-            key: {
-                "count": g.count,
-                "avg_score": g.avg_quality,
-                "avg_performance_index": g.avg_performance_index,
-                "success_rate": g.success_rate,
-                "pass_rate": g.pass_rate,
-            }
-            for key, g in sorted(stats.items(), key=lambda item: (-item[1].count, item[0]))
-        },
+    return NewestRecords(
+        records=list(rows),
+        total=sum(part.count for part in by_source),
+        auto_count=sum(part.count for part in by_source if part.key["auto_generated"]),
+        by_type=list(_grouped(window=window, filters=NO_FILTERS, by="task_type").values()),
     )

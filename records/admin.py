@@ -1,11 +1,14 @@
 import json
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from records.admin_forms import TaskRecordForm
 from records.importer.discovery import LEGACY_PREFIX
 from records.models import (
     Agent,
@@ -22,9 +25,11 @@ from records.models import (
 from records.recorder import SOURCE_RECORDER
 from records.recording.demo import SOURCE_DEMO
 from records.recording.ingest import SOURCE_API, SOURCE_CLI
-from records.recording.services import records_delete
+from records.recording.services import record_create, record_update, records_delete
 from records.recording.tokens import tokens_revoke
 from records.rules.scoring import PASS_THRESHOLD
+
+SOURCE_ADMIN = "admin"
 
 
 class JsonPanelsMedia:
@@ -64,6 +69,7 @@ class SourceFilter(admin.SimpleListFilter):
         SOURCE_API: "HTTP API",
         SOURCE_CLI: "record_task command",
         SOURCE_DEMO: "Demo data",
+        SOURCE_ADMIN: "Admin",
     }
 
     def lookups(self, request, model_admin):
@@ -82,18 +88,48 @@ class SourceFilter(admin.SimpleListFilter):
         return queryset
 
 
-class SkillInline(admin.TabularInline):
-    model = TaskRecord.skills.through
-    extra = 0
-    autocomplete_fields = ["skill"]
-    verbose_name = "skill"
-
-
-class AgentInline(admin.TabularInline):
-    model = TaskRecord.agents.through
-    extra = 0
-    autocomplete_fields = ["agent"]
-    verbose_name = "agent"
+TASK_FIELDSETS = [
+    (
+        None,
+        {
+            "fields": [
+                "task_label",
+                "description",
+                "complexity",
+                "model_name",
+                "recorded_at",
+                "auto_generated",
+            ]
+        },
+    ),
+    (
+        "Outcome",
+        {
+            "fields": [
+                "success",
+                "duration_seconds",
+                "files_modified",
+                "lines_changed",
+                "issues",
+                "recommendations",
+                "best_practices_followed",
+                "documentation_updated",
+            ]
+        },
+    ),
+    ("Skills and agents", {"fields": ["skill_names", "agent_names"]}),
+    ("Manual assessment", {"fields": ["explicit_quality", "code_quality", "quality_improvement"]}),
+]
+DERIVED_FIELDS = [
+    "record_id",
+    "task_type",
+    "quality_score",
+    "performance_index",
+    "time_efficiency",
+    "stored_improvement",
+    "breakdown",
+]
+PROVENANCE_FIELDS = ["source", "created_at", "raw_payloads"]
 
 
 @admin.register(TaskRecord)
@@ -127,13 +163,43 @@ class TaskRecordAdmin(admin.ModelAdmin):
     search_fields = ["=record_id", "description"]
     show_full_result_count = False  # no COUNT(*) over a million rows on every page
     ordering = ["-recorded_at", "-id"]
-    inlines = [SkillInline, AgentInline]
-    readonly_fields = ["created_at", "raw_payloads", "breakdown"]
-    exclude = ["raw", "score_breakdown"]
-    raw_id_fields = ["model"]
+    # A person edits the task as the recorder receives it; everything derived from it (type,
+    # scores, links, rollups) is written by the services, never by the form or an inline.
+    form = TaskRecordForm
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False  # records are facts; scores and rollups must not drift through hand edits
+    def get_fieldsets(self, request: HttpRequest, obj: TaskRecord | None = None) -> list:
+        if obj is None:
+            return TASK_FIELDSETS
+        return [
+            *TASK_FIELDSETS,
+            ("Derived by the scoring contract", {"fields": DERIVED_FIELDS}),
+            ("Provenance", {"fields": PROVENANCE_FIELDS}),
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TaskRecord | None = None) -> list:
+        return [] if obj is None else [*DERIVED_FIELDS, *PROVENANCE_FIELDS]
+
+    def save_model(
+        self, request: HttpRequest, obj: TaskRecord, form: ModelForm, change: bool
+    ) -> None:
+        """Write through the services that score, classify and keep the rollups exact."""
+        assert isinstance(form, TaskRecordForm) and form.task is not None
+        if change:
+            if not form.has_changed():
+                return  # nothing edited: no write, no edit entry in the raw payloads
+            record_update(record=obj, task=form.task, source=SOURCE_ADMIN, payload=form.task_data)
+        else:
+            record, _created = record_create(
+                task=form.task, source=SOURCE_ADMIN, payload=form.task_data
+            )
+            obj.pk = record.pk
+            obj._state.adding = False
+        obj.refresh_from_db()  # the admin's messages and redirect use the stored record
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
+    ) -> None:
+        """Links were written by ``save_model``'s service, with the rollups; nothing to add."""
 
     def delete_model(self, request: HttpRequest, obj: TaskRecord) -> None:
         records_delete(TaskRecord.objects.filter(pk=obj.pk))
@@ -148,6 +214,10 @@ class TaskRecordAdmin(admin.ModelAdmin):
     @admin.display(description="raw source payloads")
     def raw_payloads(self, obj: TaskRecord) -> str:
         return pretty_json(obj.raw)
+
+    @admin.display(description="quality improvement")
+    def stored_improvement(self, obj: TaskRecord) -> float | None:
+        return obj.quality_improvement
 
     @admin.display(description="score breakdown")
     def breakdown(self, obj: TaskRecord) -> str:
@@ -195,30 +265,19 @@ admin.site.register(Agent, NamedAdmin)
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
     Media = JsonPanelsMedia
-    list_display = [
-        "id",
-        "started_at",
-        "finished_at",
-        "status",
-        "dry_run",
-        "created",
-        "merged",
-        "skipped",
-        "failed",
-    ]
+    RUN_FIELDS = ["started_at", "finished_at", "status", "dry_run", "created", "merged", "skipped"]
+    list_display = ["id", *RUN_FIELDS, "failed"]
     list_filter = ["status", "dry_run"]
     readonly_fields = [
-        "started_at",
-        "finished_at",
-        "status",
-        "dry_run",
-        "created",
-        "merged",
-        "skipped",
+        *RUN_FIELDS,
         "failed",
         "paths_readable",
         "files_readable",
         "errors_readable",
+        "pid",
+        "host",
+        "heartbeat_at",
+        "refresh_pending",
     ]
     exclude = ["paths", "files", "errors"]
 

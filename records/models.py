@@ -6,22 +6,10 @@ from django.db import models
 from django.db.models import Q
 
 from records.rules.classification import CANONICAL_TYPES
-from records.rules.scoring import PASS_THRESHOLD
+from records.rules.scoring import passes
 
-
-class TaskType(models.TextChoices):
-    REFACTORING = "refactoring"
-    CODING = "coding"
-    DEBUGGING = "debugging"
-    DOCUMENTATION = "documentation"
-    TESTING = "testing"
-    ANALYSIS = "analysis"
-    OPTIMIZATION = "optimization"
-    VALIDATION = "validation"
-    GENERAL = "general"
-
-
-assert tuple(TaskType.values) == CANONICAL_TYPES
+# The nine task types are defined once, by the classification rules; fields offer them as is.
+TASK_TYPE_CHOICES = [(name, name.capitalize()) for name in CANONICAL_TYPES]
 
 
 class Complexity(models.TextChoices):
@@ -58,15 +46,10 @@ class Agent(NamedEntity):
     pass
 
 
-class TaskRecordQuerySet(models.QuerySet):
-    def passed(self) -> TaskRecordQuerySet:
-        return self.filter(quality_score__gte=PASS_THRESHOLD)
-
-
 class TaskRecord(models.Model):
     record_id = models.CharField(max_length=200, unique=True)
     recorded_at = models.DateTimeField()
-    task_type = models.CharField(max_length=20, choices=TaskType.choices)
+    task_type = models.CharField(max_length=20, choices=TASK_TYPE_CHOICES)
     task_label = models.CharField(
         max_length=200, blank=True, help_text="The raw task label as given, e.g. bug_fix."
     )
@@ -107,8 +90,6 @@ class TaskRecord(models.Model):
         help_text="The API token that wrote this record; empty for every other door.",
     )
 
-    objects = TaskRecordQuerySet.as_manager()
-
     class Meta:
         ordering = ["-recorded_at", "-id"]
         indexes = [
@@ -136,7 +117,7 @@ class TaskRecord(models.Model):
 
     @property
     def passed(self) -> bool:
-        return self.quality_score >= PASS_THRESHOLD
+        return passes(self.quality_score)
 
 
 class RecordSkill(models.Model):
@@ -170,9 +151,23 @@ class ImportRun(models.Model):
         RUNNING = "running"
         OK = "ok"
         FAILED = "failed", "finished with failures"
+        INTERRUPTED = "interrupted", "interrupted (killed or stopped)"
 
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Whether the run's process is still there: its pid on its host, and a heartbeat written with
+    # every batch and at least every minute (records.importer.recovery).
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    host = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    refresh_pending = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Task type -> earliest time from which the derived quality_improvement of stored "
+            "records still has to be recomputed; written with each batch, cleared when done."
+        ),
+    )
     paths = models.JSONField(default=list, help_text="What the run was asked to import.")
     dry_run = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
@@ -240,6 +235,8 @@ class Span(models.TextChoices):
 
 # Upper bounds (seconds) of the duration buckets kept in Rollup, for the median of long periods.
 DURATION_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800)
+# Rollup's columns of records per duration bucket: at most each bound, then longer (with one).
+BUCKET_FIELDS = (*(f"duration_le_{bound}" for bound in DURATION_BUCKETS), "duration_over")
 
 
 class RollupBase(models.Model):
@@ -256,7 +253,7 @@ class RollupBase(models.Model):
 
     span = models.CharField(max_length=1, choices=Span.choices)
     start = models.DateTimeField()
-    task_type = models.CharField(max_length=20, choices=TaskType.choices)
+    task_type = models.CharField(max_length=20, choices=TASK_TYPE_CHOICES)
     model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="+")
     auto_generated = models.BooleanField()
     count = models.BigIntegerField(default=0)
@@ -277,19 +274,7 @@ class RollupBase(models.Model):
 
 
 class Rollup(RollupBase):
-    # Counts of records per duration bucket (upper bounds in DURATION_BUCKETS, seconds).
-    duration_le_30 = models.BigIntegerField(default=0)
-    duration_le_60 = models.BigIntegerField(default=0)
-    duration_le_120 = models.BigIntegerField(default=0)
-    duration_le_300 = models.BigIntegerField(default=0)
-    duration_le_600 = models.BigIntegerField(default=0)
-    duration_le_900 = models.BigIntegerField(default=0)
-    duration_le_1800 = models.BigIntegerField(default=0)
-    duration_le_3600 = models.BigIntegerField(default=0)
-    duration_le_7200 = models.BigIntegerField(default=0)
-    duration_le_14400 = models.BigIntegerField(default=0)
-    duration_le_28800 = models.BigIntegerField(default=0)
-    duration_over = models.BigIntegerField(default=0)
+    """Also counts records per duration bucket (BUCKET_FIELDS, added below), for medians."""
 
     class Meta:
         constraints = [
@@ -298,6 +283,12 @@ class Rollup(RollupBase):
                 name="rollup_key",
             )
         ]
+
+
+# One BigIntegerField per name, so the columns cannot drift from DURATION_BUCKETS (a change of
+# the bounds is a schema change: makemigrations sees it).
+for _name in BUCKET_FIELDS:
+    Rollup.add_to_class(_name, models.BigIntegerField(default=0))
 
 
 class SkillRollup(RollupBase):

@@ -1,8 +1,12 @@
-"""How an import reads to a person: the per-file table and the one-line outcomes. Pure text."""
+"""How an import reads to a person: the per-file table and the one-line outcomes. Pure text.
+
+File names and anything else read from files go through ``printable``: shown, never obeyed.
+"""
 
 from __future__ import annotations
 
 from records.importer.discovery import READ_KINDS
+from records.importer.printable import printable
 from records.importer.service import ImportReport
 
 COLUMNS = ("created", "merged", "skipped", "failed")
@@ -18,7 +22,8 @@ def table_lines(report: ImportReport) -> list[str]:
     """The per-file table; a file's note (why skipped, what failed) on the line below it."""
     if not report.files:
         return ["No files found."]
-    name_width = max(len("File"), *(len(f.display) for f in report.files), len("Total"))
+    names = {id(f): printable(f.display) for f in report.files}
+    name_width = max(len("File"), *(len(name) for name in names.values()), len("Total"))
     kind_width = max(len("Kind"), *(len(str(f.kind)) for f in report.files))
     header = f"{'File':<{name_width}}  {'Kind':<{kind_width}}  " + "  ".join(
         f"{c.capitalize():>7}" for c in COLUMNS
@@ -30,10 +35,10 @@ def table_lines(report: ImportReport) -> list[str]:
         else:
             counts = "  ".join(f"{'-':>7}" for _ in COLUMNS)
         lines.append(
-            f"{file_report.display:<{name_width}}  {file_report.kind!s:<{kind_width}}  {counts}"
+            f"{names[id(file_report)]:<{name_width}}  {file_report.kind!s:<{kind_width}}  {counts}"
         )
         status = STATUS_WORDS.get(file_report.status, "")
-        note = file_report.note
+        note = printable(file_report.note)
         if file_report.failed and file_report.status != "failed":
             failed = f"{file_report.failed} failed, see the errors"
             note = f"{failed}; {note}" if note else failed
@@ -67,18 +72,33 @@ def summary_line(report: ImportReport) -> str:
     )
 
 
+def recovery_line(report: ImportReport) -> str | None:
+    """What this run finished for earlier runs whose process had gone, or None."""
+    recovered = report.recovered
+    if recovered is None or not recovered.anything:
+        return None
+    runs = sorted({*recovered.interrupted, *recovered.finished})
+    names = ", ".join(f"#{pk}" for pk in runs)
+    noun = "Import run" if len(runs) == 1 else "Import runs"
+    verb = "was" if len(runs) == 1 else "were"
+    return (
+        f"{noun} {names} {verb} interrupted before finishing; recomputed the derived "
+        f"quality_improvement of the records stored by then ({recovered.improvements} changed)."
+    )
+
+
 def failure_line(report: ImportReport) -> str:
     """One line for CommandError: what failed, naming the files."""
     parts = []
     failed_files = report.failed_files
     if failed_files:
-        names = ", ".join(f.display for f in failed_files[:3])
+        names = ", ".join(printable(f.display) for f in failed_files[:3])
         more = f" and {len(failed_files) - 3} more" if len(failed_files) > 3 else ""
         noun = "file" if len(failed_files) == 1 else "files"
         parts.append(f"{len(failed_files)} {noun} could not be imported ({names}{more})")
     failed = report.total("failed")
     if failed:
-        files = [f.display for f in report.files if f.failed]
+        files = [printable(f.display) for f in report.files if f.failed]
         names = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
         noun = "record" if failed == 1 else "records"
         parts.append(f"{failed} {noun} failed ({names})")

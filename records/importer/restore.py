@@ -21,6 +21,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from records.importer.reading import MSG_TOO_DEEP
 from records.recording.schema import (
     COMPLEXITIES,
     MAX_IMPROVEMENT,
@@ -142,6 +143,8 @@ def iter_lines(path: Path) -> Iterator[tuple[int, Any, int]]:
                     value = RowError(["not UTF-8 text"])
                 except ValueError as exc:
                     value = RowError([f"invalid JSON: {exc}"])
+                except RecursionError:  # nested past the decoder's stack: refused, not fatal
+                    value = RowError([MSG_TOO_DEEP])
                 yield number, value, handle.tell()
         except OSError as exc:
             raise ExportReadError(f"cannot read: {exc.strerror or exc}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,7 +15,22 @@ from django.utils import timezone
 
 from records.importer.discovery import Kind, LegacyFile, discover
 from records.importer.normalise import LegacyTask, RecordError, normalise_payload
-from records.importer.reading import FileLayout, FileReadError, inspect_file, iter_records
+from records.importer.printable import printable
+from records.importer.reading import (
+    FileLayout,
+    FileReadError,
+    TooDeep,
+    inspect_file,
+    iter_records,
+)
+from records.importer.recovery import (
+    HEARTBEAT_EVERY,
+    HOST,
+    Recovery,
+    merge_since,
+    pending_as_json,
+    recover_unfinished,
+)
 from records.importer.restore import (
     ExportedRecord,
     ExportReadError,
@@ -59,21 +75,23 @@ class Problem:
     unit: str = "record"  # what ``index`` counts: a list's records, or a file's lines
 
     def describe(self) -> str:
-        where = self.file
+        """One line for people; what came from the file (names, ids, values) is ``printable``."""
+        where = printable(self.file)
         if self.index is not None:
             where += f", {self.unit} {self.index}"
-            extras = [x for x in (self.location, self.record) if x]
+            extras = [printable(x) for x in (self.location, self.record) if x]
             if extras:
                 where += f" ({'; '.join(extras)})"
-        return f"{where}: {self.reason}"
+        return f"{where}: {printable(self.reason)}"
 
     def as_json(self) -> dict[str, Any]:
+        """As stored on the ImportRun (shown in the admin): printable too."""
         return {
-            "file": self.file,
+            "file": printable(self.file),
             "index": self.index,
-            "location": self.location,
-            "record": self.record,
-            "reason": self.reason,
+            "location": printable(self.location),
+            "record": printable(self.record),
+            "reason": printable(self.reason),
             "level": self.level,
         } | ({"unit": self.unit} if self.unit != "record" else {})
 
@@ -95,10 +113,10 @@ class FileReport:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "file": self.display,
+            "file": printable(self.display),
             "kind": self.kind,
             "status": self.status,
-            "note": self.note,
+            "note": printable(self.note),
             "created": self.created,
             "merged": self.merged,
             "skipped": self.skipped,
@@ -115,6 +133,7 @@ class ImportReport:
     warnings_dropped: int = 0
     errors_dropped: int = 0
     improvements_refreshed: int = 0
+    recovered: Recovery | None = None  # what earlier, interrupted runs left, finished by this one
     seconds: float = 0.0
 
     def total(self, name: str) -> int:
@@ -138,17 +157,52 @@ class ImportReport:
 
 
 class _Run:
-    def __init__(self, files: list[LegacyFile], report: ImportReport, progress: Progress | None):
+    def __init__(
+        self,
+        files: list[LegacyFile],
+        report: ImportReport,
+        progress: Progress | None,
+        *,
+        run: ImportRun,
+    ):
         self.files = files
         self.report = report
         self.progress = progress
-        # Task type -> earliest time whose quality_improvement baselines the batches moved.
+        self.run = run
+        # Task type -> earliest time whose quality_improvement baselines the batches moved; each
+        # batch also writes it to the run's refresh_pending, in its own transaction.
         self.since_by_type: dict[str, datetime] = {}
+        self.last_beat = time.monotonic()
         self.records_seen = 0
         self.errors_kept = self.warnings_kept = 0
         # Each file is read twice: checked whole, then imported.
         self.total_bytes = 2 * sum(_size(f) for f in files if f.readable)
         self.done_bytes = 0
+
+    def beat(self) -> None:
+        """Tell other processes this run is alive (at most once every ``HEARTBEAT_EVERY`` s).
+
+        Not in a dry run: its writes sit in a transaction that is rolled back, unseen.
+        """
+        if self.run.dry_run or time.monotonic() - self.last_beat < HEARTBEAT_EVERY:
+            return
+        self.last_beat = time.monotonic()
+        ImportRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
+
+    def note_batch(self, result: BatchResult) -> None:
+        """Inside the batch's transaction: what it touched joins the run's pending refresh, so
+        that if this process dies the records it stored are still recomputed (recovery).
+
+        Merged at once (a batch written record by record calls this once per record): should the
+        transaction roll back after all, the refresh only covers a little more than it must.
+        """
+        merge_since(self.since_by_type, result.touched)
+        if self.run.dry_run:
+            return
+        ImportRun.objects.filter(pk=self.run.pk).update(
+            heartbeat_at=timezone.now(), refresh_pending=pending_as_json(self.since_by_type)
+        )
+        self.last_beat = time.monotonic()
 
     def problem(self, problem: Problem) -> None:
         if problem.level == "warning":
@@ -189,6 +243,7 @@ class _Run:
             return self.restore_file(legacy_file, report, batch_size=batch_size)
 
         def checked(position: int) -> None:
+            self.beat()
             if self.progress:
                 self.progress.advanced(
                     phase="checking",
@@ -246,6 +301,8 @@ class _Run:
         try:
             for number, value, position in iter_lines(legacy_file.path):
                 self.records_seen += 1
+                if self.records_seen % 500 == 0:
+                    self.beat()
                 if self.progress and self.records_seen % 500 == 0:
                     self.progress.advanced(
                         phase="restoring",
@@ -284,6 +341,7 @@ class _Run:
             return
         lines = {id(item): number for item, number in batch}
         self._count(apply_exported([item for item, _number in batch]), report, lines, unit="line")
+        self.beat()
 
     def _count(
         self, result: BatchResult, report: FileReport, where: dict[int, int], *, unit: str
@@ -306,53 +364,62 @@ class _Run:
     def _normalised(
         self, legacy_file: LegacyFile, layout: FileLayout, *, assume_tz: tzinfo
     ) -> Iterator[tuple[LegacyTask, int, str] | Problem]:
-        for record_list in layout.lists:
-            for index, payload, position in iter_records(legacy_file.path, record_list):
-                self.records_seen += 1
-                if self.progress and self.records_seen % 500 == 0:
-                    self.progress.advanced(
-                        phase="importing",
-                        done_bytes=self.done_bytes + _size(legacy_file) + position,
-                        total_bytes=self.total_bytes,
-                        records=self.records_seen,
-                    )
-                try:
-                    task = normalise_payload(
-                        payload,
-                        source=legacy_file.source,
-                        assume_tz=assume_tz,
-                        model_hint=record_list.model_hint,
-                    )
-                except RecordError as exc:
-                    yield Problem(
+        if not layout.lists:
+            return
+        for record_list, index, payload, position in iter_records(legacy_file.path):
+            self.records_seen += 1
+            if self.records_seen % 500 == 0:
+                self.beat()
+            if self.progress and self.records_seen % 500 == 0:
+                self.progress.advanced(
+                    phase="importing",
+                    done_bytes=self.done_bytes + _size(legacy_file) + position,
+                    total_bytes=self.total_bytes,
+                    records=self.records_seen,
+                )
+            if isinstance(payload, TooDeep):  # never built: the reader counted its depth
+                yield Problem(
+                    file=legacy_file.display,
+                    index=index,
+                    location=record_list.path,
+                    record=_identity_hint(payload.identity),
+                    reason=payload.reason,
+                )
+                continue
+            try:
+                task = normalise_payload(
+                    payload,
+                    source=legacy_file.source,
+                    assume_tz=assume_tz,
+                    model_hint=record_list.model_hint,
+                )
+            except RecordError as exc:
+                yield Problem(
+                    file=legacy_file.display,
+                    index=index,
+                    location=record_list.path,
+                    record=_identity_hint(payload),
+                    reason="; ".join(exc.reasons),
+                )
+                continue
+            for warning in task.warnings:
+                self.problem(
+                    Problem(
                         file=legacy_file.display,
                         index=index,
                         location=record_list.path,
-                        record=_identity_hint(payload),
-                        reason="; ".join(exc.reasons),
+                        record=task.identity,
+                        reason=warning,
+                        level="warning",
                     )
-                    continue
-                for warning in task.warnings:
-                    self.problem(
-                        Problem(
-                            file=legacy_file.display,
-                            index=index,
-                            location=record_list.path,
-                            record=task.identity,
-                            reason=warning,
-                            level="warning",
-                        )
-                    )
-                yield task, index, record_list.path
+                )
+            yield task, index, record_list.path
 
     def flush(self, batch: list[tuple[LegacyTask, int, str]], report: FileReport) -> None:
         if not batch:
             return
         where = {id(task): (index, location) for task, index, location in batch}
-        result = apply_batch([task for task, _index, _location in batch])
-        for task_type, at in result.touched.items():
-            if task_type not in self.since_by_type or at < self.since_by_type[task_type]:
-                self.since_by_type[task_type] = at
+        result = apply_batch([task for task, _index, _location in batch], on_write=self.note_batch)
         for item in result.outcomes:
             setattr(report, item.outcome, getattr(report, item.outcome) + 1)
             if item.outcome == "failed":
@@ -407,24 +474,36 @@ def legacy_import(
     started = time.monotonic()
     files = discover(paths)
     run = ImportRun.objects.create(
-        paths=[str(p) for p in paths], dry_run=dry_run, status=ImportRun.Status.RUNNING
+        paths=[printable(str(p)) for p in paths],
+        dry_run=dry_run,
+        status=ImportRun.Status.RUNNING,
+        pid=os.getpid(),
+        host=HOST,
+        heartbeat_at=timezone.now(),
     )
     report = ImportReport(run_id=run.pk, dry_run=dry_run)
-    work = _Run(files, report, progress)
+    work = _Run(files, report, progress, run=run)
     try:
         if dry_run:
             with transaction.atomic():
                 work.import_all(assume_tz=assume_tz, batch_size=batch_size)
                 transaction.set_rollback(True)
         else:
+            # First finish what earlier runs that were killed left undone (this one is alive).
+            report.recovered = recover_unfinished(exclude=run.pk, on_progress=work.beat)
             work.import_all(assume_tz=assume_tz, batch_size=batch_size)
             report.improvements_refreshed = refresh_quality_improvements(
-                since_by_type=work.since_by_type
+                since_by_type=work.since_by_type, on_progress=work.beat
             )
+            work.since_by_type = {}  # done: nothing left pending
     except BaseException as exc:
         report.problems.append(Problem(file="(import)", reason=f"stopped: {exc!r}"))
+        # Stopped by the user (Ctrl-C) it is interrupted; by an error, failed. Either way what its
+        # batches stored stays noted in refresh_pending, for the next import or repair_imports.
+        stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
+        status = ImportRun.Status.INTERRUPTED if stopped else ImportRun.Status.FAILED
         try:
-            _finish(run, report, started, status=ImportRun.Status.FAILED)
+            _finish(run, report, started, status=status, pending=work.since_by_type)
         except DatabaseError:
             logger.warning("could not record the end of import run %s", run.pk, exc_info=True)
         raise
@@ -433,14 +512,25 @@ def legacy_import(
         report,
         started,
         status=ImportRun.Status.OK if report.ok else ImportRun.Status.FAILED,
+        pending={},
     )
     return report
 
 
-def _finish(run: ImportRun, report: ImportReport, started: float, *, status: str) -> None:
+def _finish(
+    run: ImportRun,
+    report: ImportReport,
+    started: float,
+    *,
+    status: str,
+    pending: dict[str, datetime],
+) -> None:
     report.seconds = time.monotonic() - started
     run.finished_at = timezone.now()
+    run.heartbeat_at = run.finished_at
     run.status = status
+    # What the committed batches touched and no refresh has covered yet (empty once it ran).
+    run.refresh_pending = None if run.dry_run else pending_as_json(pending)
     run.created = report.total("created")
     run.merged = report.total("merged")
     run.skipped = report.total("skipped")

@@ -3,9 +3,9 @@
 It takes normalised tasks (any number of them sharing an identity), looks the identities up with
 one query, merges, and writes with bulk inserts and updates inside one transaction. Hook anything
 that must follow record writes into ``apply_batch`` (it keeps the rollups in step, in the same
-transaction); the only other write
-is ``refresh_quality_improvements``, which afterwards re-derives the baseline-based
-``quality_improvement`` of imported records that did not give one.
+transaction; its ``on_write`` lets the import run note, in that transaction too, what it must
+recompute); the only other write is ``refresh_quality_improvements``, which afterwards re-derives
+the baseline-based ``quality_improvement`` of imported records that did not give one.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import functools
 import json
 import logging
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 Outcome = Literal["created", "merged", "skipped", "failed"]
 INTEGRITY_RETRIES = 3
 REFRESH_CHUNK = 1_000
+REFRESH_PROGRESS = 5_000
 MSG_NO_TIMESTAMP = "timestamp: missing, and no other source of this record gives one"
 MSG_DIFFERS = (
     "already stored with different values; the stored record is kept as it is "
@@ -84,27 +85,31 @@ class _State:
     names_before: tuple[bool, bool] = (False, False)  # had skills, had agents
 
 
-def apply_batch(tasks: Sequence[LegacyTask]) -> BatchResult:
+OnWrite = Callable[["BatchResult"], None]
+
+
+def apply_batch(tasks: Sequence[LegacyTask], *, on_write: OnWrite | None = None) -> BatchResult:
     """Merge ``tasks`` into the stored records: create, fill gaps, or skip what is already there.
 
     One transaction; retried when another writer inserted one of the same identities meanwhile.
     A batch the database refuses is written record by record, so one bad record fails alone.
+    ``on_write(result)`` runs inside each transaction, last: what it writes commits with the batch.
     """
     for _attempt in range(INTEGRITY_RETRIES):
         try:
-            return with_lock_retry(lambda: _write(tasks))
+            return with_lock_retry(lambda: _write(tasks, on_write))
         except IntegrityError:
             continue
         except DatabaseError:
             break
-    return _write_one_by_one(tasks)
+    return _write_one_by_one(tasks, on_write)
 
 
-def _write_one_by_one(tasks: Sequence[LegacyTask]) -> BatchResult:
+def _write_one_by_one(tasks: Sequence[LegacyTask], on_write: OnWrite | None) -> BatchResult:
     result = BatchResult()
     for task in tasks:
         try:
-            one = with_lock_retry(lambda task=task: _write([task]))
+            one = with_lock_retry(lambda task=task: _write([task], on_write))
         except DatabaseError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             logger.info("record %s refused by the database: %s", task.record_id, reason)
@@ -116,110 +121,117 @@ def _write_one_by_one(tasks: Sequence[LegacyTask]) -> BatchResult:
     return result
 
 
-def _write(tasks: Sequence[LegacyTask]) -> BatchResult:
+def _write(tasks: Sequence[LegacyTask], on_write: OnWrite | None = None) -> BatchResult:
     result = BatchResult()
     with transaction.atomic():
-        ids = list(dict.fromkeys(task.record_id for task in tasks))
-        existing = {
-            record.record_id: record
-            for record in TaskRecord.objects.filter(record_id__in=ids).select_related("model")
-        }
-        skills = _names_by_record(RecordSkill, "skill__name", existing.values())
-        agents = _names_by_record(RecordAgent, "agent__name", existing.values())
-
-        states: dict[str, _State] = {}
-        for task in tasks:
-            state = states.get(task.record_id)
-            if state is None and task.record_id in existing:
-                record = existing[task.record_id]
-                state = _State(
-                    draft=draft_from_record(
-                        record, skills=skills.get(record.pk, []), agents=agents.get(record.pk, [])
-                    ),
-                    raw=list(record.raw or []),
-                    source=record.source,
-                    record=record,
-                    names_before=(bool(skills.get(record.pk)), bool(agents.get(record.pk))),
-                )
-                states[task.record_id] = state
-            entry = {"source": task.source, "payload": task.payload}
-            if state is None:
-                if task.recorded_at is None:
-                    result.outcomes.append(ItemOutcome(task, "failed", MSG_NO_TIMESTAMP))
-                    continue
-                states[task.record_id] = _State(
-                    draft=draft_from_task(task), raw=[entry], source=task.source, changed=True
-                )
-                result.outcomes.append(ItemOutcome(task, "created"))
-            elif entry in state.raw:
-                result.outcomes.append(ItemOutcome(task, "skipped"))
-            else:
-                fill_gaps(state.draft, task)
-                state.raw.append(entry)
-                state.changed = True
-                result.outcomes.append(ItemOutcome(task, "merged"))
-
-        changed = {rid: s for rid, s in states.items() if s.changed}
-        if not changed:
-            return result
-        models = names_to_objects(AIModel, {model_name(s.draft) for s in changed.values()})
-        skill_objs = names_to_objects(
-            Skill, {n for s in changed.values() for n in (s.draft.skills or [])}
-        )
-        agent_objs = names_to_objects(
-            Agent, {n for s in changed.values() for n in (s.draft.agents or [])}
-        )
-
-        # What the records being merged counted in the rollups before this batch changed them.
-        old_facts = facts_for([s.record for s in changed.values() if s.record is not None])
-
-        now = timezone.now()
-        new_rows: list[dict[str, Any]] = []
-        updated_rows: list[dict[str, Any]] = []
-        for record_id, state in changed.items():
-            values = finalise(state.draft)
-            values["model"] = models[model_name(state.draft)].pk
-            values["raw"] = state.raw
-            result.touch(values["task_type"], values["recorded_at"])
-            if state.record is None:
-                new_rows.append(
-                    values | {"record_id": record_id, "source": state.source, "created_at": now}
-                )
-            else:
-                result.touch(state.record.task_type, state.record.recorded_at)
-                updated_rows.append(values | {"id": state.record.pk})
-
-        insert_rows(TaskRecord, new_rows)
-        update_rows(TaskRecord, updated_rows)
-        pks = {record_id: s.record.pk for record_id, s in changed.items() if s.record is not None}
-        if new_rows:
-            pks |= dict(
-                TaskRecord.objects.filter(
-                    record_id__in=[row["record_id"] for row in new_rows]
-                ).values_list("record_id", "id")
-            )
-
-        skill_rows: list[dict[str, int]] = []
-        agent_rows: list[dict[str, int]] = []
-        for record_id, state in changed.items():
-            had_skills, had_agents = state.names_before
-            if not had_skills:
-                skill_rows += [
-                    {"record": pks[record_id], "skill": skill_objs[name].pk}
-                    for name in state.draft.skills or []
-                ]
-            if not had_agents:
-                agent_rows += [
-                    {"record": pks[record_id], "agent": agent_objs[name].pk}
-                    for name in state.draft.agents or []
-                ]
-        insert_rows(RecordSkill, skill_rows, ignore_conflicts=True)
-        insert_rows(RecordAgent, agent_rows, ignore_conflicts=True)
-
-        apply_rollups(old_facts, sign=-1)
-        stored = TaskRecord.objects.filter(pk__in=pks.values()).only(*FACT_FIELDS)
-        apply_rollups(facts_for(list(stored)))
+        _merge_and_store(tasks, result)
+        if on_write is not None:
+            on_write(result)
     return result
+
+
+def _merge_and_store(tasks: Sequence[LegacyTask], result: BatchResult) -> None:
+    """The body of ``_write``, inside its transaction: merge, then store records and rollups."""
+    ids = list(dict.fromkeys(task.record_id for task in tasks))
+    existing = {
+        record.record_id: record
+        for record in TaskRecord.objects.filter(record_id__in=ids).select_related("model")
+    }
+    skills = _names_by_record(RecordSkill, "skill__name", existing.values())
+    agents = _names_by_record(RecordAgent, "agent__name", existing.values())
+
+    states: dict[str, _State] = {}
+    for task in tasks:
+        state = states.get(task.record_id)
+        if state is None and task.record_id in existing:
+            record = existing[task.record_id]
+            state = _State(
+                draft=draft_from_record(
+                    record, skills=skills.get(record.pk, []), agents=agents.get(record.pk, [])
+                ),
+                raw=list(record.raw or []),
+                source=record.source,
+                record=record,
+                names_before=(bool(skills.get(record.pk)), bool(agents.get(record.pk))),
+            )
+            states[task.record_id] = state
+        entry = {"source": task.source, "payload": task.payload}
+        if state is None:
+            if task.recorded_at is None:
+                result.outcomes.append(ItemOutcome(task, "failed", MSG_NO_TIMESTAMP))
+                continue
+            states[task.record_id] = _State(
+                draft=draft_from_task(task), raw=[entry], source=task.source, changed=True
+            )
+            result.outcomes.append(ItemOutcome(task, "created"))
+        elif entry in state.raw:
+            result.outcomes.append(ItemOutcome(task, "skipped"))
+        else:
+            fill_gaps(state.draft, task)
+            state.raw.append(entry)
+            state.changed = True
+            result.outcomes.append(ItemOutcome(task, "merged"))
+
+    changed = {rid: s for rid, s in states.items() if s.changed}
+    if not changed:
+        return
+    models = names_to_objects(AIModel, {model_name(s.draft) for s in changed.values()})
+    skill_objs = names_to_objects(
+        Skill, {n for s in changed.values() for n in (s.draft.skills or [])}
+    )
+    agent_objs = names_to_objects(
+        Agent, {n for s in changed.values() for n in (s.draft.agents or [])}
+    )
+
+    # What the records being merged counted in the rollups before this batch changed them.
+    old_facts = facts_for([s.record for s in changed.values() if s.record is not None])
+
+    now = timezone.now()
+    new_rows: list[dict[str, Any]] = []
+    updated_rows: list[dict[str, Any]] = []
+    for record_id, state in changed.items():
+        values = finalise(state.draft)
+        values["model"] = models[model_name(state.draft)].pk
+        values["raw"] = state.raw
+        result.touch(values["task_type"], values["recorded_at"])
+        if state.record is None:
+            new_rows.append(
+                values | {"record_id": record_id, "source": state.source, "created_at": now}
+            )
+        else:
+            result.touch(state.record.task_type, state.record.recorded_at)
+            updated_rows.append(values | {"id": state.record.pk})
+
+    insert_rows(TaskRecord, new_rows)
+    update_rows(TaskRecord, updated_rows)
+    pks = {record_id: s.record.pk for record_id, s in changed.items() if s.record is not None}
+    if new_rows:
+        pks |= dict(
+            TaskRecord.objects.filter(
+                record_id__in=[row["record_id"] for row in new_rows]
+            ).values_list("record_id", "id")
+        )
+
+    skill_rows: list[dict[str, int]] = []
+    agent_rows: list[dict[str, int]] = []
+    for record_id, state in changed.items():
+        had_skills, had_agents = state.names_before
+        if not had_skills:
+            skill_rows += [
+                {"record": pks[record_id], "skill": skill_objs[name].pk}
+                for name in state.draft.skills or []
+            ]
+        if not had_agents:
+            agent_rows += [
+                {"record": pks[record_id], "agent": agent_objs[name].pk}
+                for name in state.draft.agents or []
+            ]
+    insert_rows(RecordSkill, skill_rows, ignore_conflicts=True)
+    insert_rows(RecordAgent, agent_rows, ignore_conflicts=True)
+
+    apply_rollups(old_facts, sign=-1)
+    stored = TaskRecord.objects.filter(pk__in=pks.values()).only(*FACT_FIELDS)
+    apply_rollups(facts_for(list(stored)))
 
 
 def apply_exported(exported: Sequence[ExportedRecord]) -> BatchResult:
@@ -366,15 +378,23 @@ def _names_by_record(through, name_path: str, records: Iterable[TaskRecord]) -> 
     return names
 
 
-def refresh_quality_improvements(*, since_by_type: Mapping[str, datetime]) -> int:
+def refresh_quality_improvements(
+    *,
+    since_by_type: Mapping[str, datetime],
+    on_progress: Callable[[], None] | None = None,
+) -> int:
     """Re-derive ``quality_improvement`` of imported records that did not give one.
 
     The baseline rule (quality minus the mean of the previous up-to-10 records of the same type)
     depends on every record of that type, including ones imported after this one, so it is applied
     once the files are in: per touched type, one ordered pass over the records from the earliest
     changed one on, memory bounded, only changed rows written. Returns how many records changed.
+    Idempotent: running it again over the same span changes nothing, so an interrupted refresh is
+    finished by running it again (``records.importer.recovery``). ``on_progress`` is called every
+    few thousand records read.
     """
     changed = 0
+    read = 0
     for task_type, since in sorted(since_by_type.items()):
         earlier = (
             TaskRecord.objects.filter(task_type=task_type, recorded_at__lt=since)
@@ -399,6 +419,9 @@ def refresh_quality_improvements(*, since_by_type: Mapping[str, datetime]) -> in
             .iterator(chunk_size=2_000)
         )
         for pk, recorded_at, quality, improvement, source, breakdown in rows:
+            read += 1
+            if on_progress is not None and not read % REFRESH_PROGRESS:
+                on_progress()
             if recorded_at != current_time:  # the baseline is the strictly earlier records
                 window.extend(same_time)
                 same_time = []

@@ -19,9 +19,7 @@ from records.recording.ingest import (
     MAX_IDEMPOTENCY_KEY,
 )
 from records.recording.json_schema import JSON_VALUE_NO_NUL, task_schema
-from records.stats.selectors import MAX_SUMMARY_DAYS
-
-RECENT_RECORDS_LIMIT = 50
+from records.stats.selectors import MAX_SUMMARY_DAYS, RECENT_RECORDS_LIMIT
 
 
 def _ref(name: str) -> dict[str, str]:

@@ -281,14 +281,18 @@ class FieldReader:
             self.problem(key, MSG_NOT_INTEGER, value)
             return None
         if number < 0 or number > MAX_COUNT:
-            if self.lenient:
-                self.warn(key, f"{describe(value)} is out of range; ignored")
-            elif number < 0:
-                self.problem(key, MSG_NEGATIVE, value)
-            else:
-                self.problem(key, f"Must be at most {MAX_COUNT}.", value)
+            self.out_of_range(key, value, f"Must be at most {MAX_COUNT}.", "is out of range")
             return None
         return int(number)
+
+    def out_of_range(self, key: str, value: Any, too_large: str, implausible: str) -> None:
+        """A number below 0 or above its bound: refused (strict) or dropped with a warning."""
+        if self.lenient:
+            self.warn(key, f"{describe(value)} {implausible}; ignored")
+        elif isinstance(value, int | float) and value < 0:
+            self.problem(key, MSG_NEGATIVE, value)
+        else:
+            self.problem(key, too_large, value)
 
     def flag(self, key: str, value: Any) -> bool | None:
         if isinstance(value, bool):
@@ -334,6 +338,19 @@ class FieldReader:
             value = value[:MAX_LIST_ITEMS]
         return list(value)
 
+    def _item(self, key: str, item: Any, limit: int) -> str | None:
+        """One list item as text within ``limit``; None (having said why) fails the list."""
+        if not isinstance(item, str):
+            self.problem(key, MSG_NOT_LIST, item, item=True)
+            return None
+        if "\x00" in item:
+            self.problem(key, MSG_NUL, item, item=True)
+            return None
+        if len(item) > limit and not self.lenient:
+            self.problem(key, f"Each item must be at most {limit} characters.", item)
+            return None
+        return item
+
     def names(self, key: str, value: Any) -> list[str] | None:
         """Skill or agent names: cleaned (``clean_name``), at most MAX_NAME long, no repeats."""
         items = self._items(key, value, MSG_NOT_LIST)
@@ -341,16 +358,10 @@ class FieldReader:
             return None
         names: list[str] = []
         for item in items:
-            if not isinstance(item, str):
-                self.problem(key, MSG_NOT_LIST, item, item=True)
+            text = self._item(key, item, MAX_NAME)
+            if text is None:
                 return None
-            if "\x00" in item:
-                self.problem(key, MSG_NUL, item, item=True)
-                return None
-            if len(item) > MAX_NAME and not self.lenient:
-                self.problem(key, f"Each item must be at most {MAX_NAME} characters.", item)
-                return None
-            name = clean_name(item)
+            name = clean_name(text)
             if len(name) > MAX_NAME:
                 self.warn(key, f"a name of {len(name)} characters; the first {MAX_NAME} are kept")
                 name = name[:MAX_NAME].rstrip()
@@ -365,24 +376,12 @@ class FieldReader:
             return None
         texts: list[str] = []
         for item in items:
-            if self.lenient:
-                item = _item_text(item)
-            if not isinstance(item, str):
-                self.problem(key, MSG_NOT_LIST, item, item=True)
+            text = self._item(key, _item_text(item) if self.lenient else item, MAX_ITEM_TEXT)
+            if text is None:
                 return None
-            if "\x00" in item:
-                self.problem(key, MSG_NUL, item, item=True)
-                return None
-            if len(item) > MAX_ITEM_TEXT:
-                if not self.lenient:
-                    self.problem(
-                        key, f"Each item must be at most {MAX_ITEM_TEXT} characters.", item
-                    )
-                    return None
-                item = item[:MAX_ITEM_TEXT]
-            item = item.strip()
-            if item:
-                texts.append(item)
+            text = text[:MAX_ITEM_TEXT].strip()
+            if text:
+                texts.append(text)
         return texts
 
 
@@ -548,12 +547,8 @@ def _duration(r: FieldReader, key: str, value: Any) -> float | None:
         return None
     if 0 <= number <= MAX_DURATION:
         return number
-    if r.lenient:
-        r.warn(key, f"{describe(value)} is not a plausible duration; ignored")
-    elif number < 0:
-        r.problem(key, MSG_NEGATIVE, value)
-    else:
-        r.problem(key, f"Must be at most {MAX_DURATION} seconds (a year).", value)
+    too_large = f"Must be at most {MAX_DURATION} seconds (a year)."
+    r.out_of_range(key, value, too_large, "is not a plausible duration")
     return None
 
 

@@ -1,4 +1,5 @@
-"""Writes. Every new record, from Python, HTTP or the CLI, goes through ``record_create``."""
+"""Writes. Every new record, from Python, HTTP, the CLI or the admin, goes through
+``record_create``; every edit of one (the admin's change form) through ``record_update``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -60,20 +62,26 @@ def names_to_objects(model_cls: type[T], names: Iterable[str]) -> dict[str, T]:
     return found
 
 
-def baseline_scores(task_type: str, before: datetime) -> list[float]:
+def baseline_scores(task_type: str, before: datetime, *, exclude: int | None = None) -> list[float]:
     """Quality of the previous (up to) 10 records of a type: one indexed query, any history size.
 
     Plain SQL on ``record_type_time_idx``: this runs once per recorded task, and building the
-    ORM query cost more than running it.
+    ORM query cost more than running it. ``exclude`` leaves out one record (by primary key): an
+    edited record moved later in time is not part of its own baseline.
     """
     qn = connection.ops.quote_name
+    params: list[Any] = [task_type, connection.ops.adapt_datetimefield_value(before)]
+    skip = ""
+    if exclude is not None:
+        skip = f"AND {qn('id')} <> %s "
+        params.append(exclude)
     sql = (
         f"SELECT {qn('quality_score')} FROM {qn(TaskRecord._meta.db_table)} "
-        f"WHERE {qn('task_type')} = %s AND {qn('recorded_at')} < %s "
+        f"WHERE {qn('task_type')} = %s AND {qn('recorded_at')} < %s {skip}"
         f"ORDER BY {qn('recorded_at')} DESC, {qn('id')} DESC LIMIT {BASELINE_WINDOW}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [task_type, connection.ops.adapt_datetimefield_value(before)])
+        cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -112,6 +120,28 @@ def name_ids(**names: Iterable[str]) -> dict[str, dict[str, int]]:
     return found
 
 
+def _task_columns(
+    task: Task, *, recorded_at: datetime, model_id: int, exclude: int | None = None
+) -> dict[str, Any]:
+    """The stored columns a validated task determines: one definition for create and update.
+
+    ``stored_fields`` (the schema) classifies and scores; the improvement, when not given, is the
+    baseline rule, so call this inside the write's transaction. ``exclude`` is the record being
+    updated, which is not its own baseline.
+    """
+    columns = stored_fields(task, auto_default=True)
+    improvement = task.quality_improvement
+    if improvement is None:
+        baseline = baseline_scores(columns["task_type"], recorded_at, exclude=exclude)
+        improvement = quality_improvement(columns["quality_score"], baseline)
+    return {
+        "recorded_at": recorded_at,
+        **columns,
+        "model_id": model_id,
+        "quality_improvement": improvement,
+    }
+
+
 def record_create(
     *,
     task: Task,
@@ -129,8 +159,6 @@ def record_create(
     """
     raw_payload = json_safe_payload(payload)
     recorded_at = task.recorded_at or now or timezone.now()
-    values = stored_fields(task, auto_default=True)
-    task_type = values["task_type"]
     model_name = task.model or default_model_name()
     skills, agents = task.skills or [], task.agents or []
 
@@ -140,18 +168,13 @@ def record_create(
                 existing = TaskRecord.objects.filter(record_id=task.record_id).first()
                 if existing is not None:
                     return _retry_finds(existing, token), False
-            improvement = task.quality_improvement
-            if improvement is None:
-                improvement = quality_improvement(
-                    values["quality_score"], baseline_scores(task_type, recorded_at)
-                )
             ids = name_ids(model=[model_name], skill=skills, agent=agents)
+            columns = _task_columns(
+                task, recorded_at=recorded_at, model_id=ids["model"][model_name]
+            )
             row = {
-                "record_id": task.record_id or new_record_id(task_type, recorded_at),
-                "recorded_at": recorded_at,
-                **values,
-                "model_id": ids["model"][model_name],
-                "quality_improvement": improvement,
+                "record_id": task.record_id or new_record_id(columns["task_type"], recorded_at),
+                **columns,
                 "source": source,
                 "raw": [{"source": source, "payload": raw_payload}],
                 "created_at": timezone.now(),
@@ -202,3 +225,57 @@ def records_delete(records: QuerySet[TaskRecord]) -> int:
             return len(doomed)
 
     return with_lock_retry(delete)
+
+
+MSG_RECORD_ID_FIXED = "A stored record keeps its record_id."
+
+
+def record_update(
+    *,
+    record: TaskRecord,
+    task: Task,
+    source: str,
+    payload: Any,
+) -> TaskRecord:
+    """Replace a stored record's task data with ``task``, re-deriving what ``record_create`` does.
+
+    Type, scores, model and baseline improvement are derived as for a new record; the skill and
+    agent links are replaced. In one transaction the record's old facts leave the rollups and its
+    new ones enter them, so the rollups stay equal to a rebuild. ``record_id``, ``source``,
+    ``created_at`` and the raw payloads are kept; ``{"source": source, "payload": payload}`` is
+    appended to ``raw`` so the edit can be traced (``source`` names the editor, e.g. "admin").
+    Returns the stored record as it now is.
+    """
+    if task.record_id is not None and task.record_id != record.record_id:
+        raise ValidationError({"record_id": [MSG_RECORD_ID_FIXED]})
+    raw_payload = json_safe_payload(payload)
+    model_name = task.model or default_model_name()
+    skills, agents = task.skills or [], task.agents or []
+
+    def write() -> TaskRecord:
+        with transaction.atomic():
+            # Locked and read afresh: the old facts must be what the rollups counted, not what
+            # the caller's (possibly stale) instance says.
+            stored = TaskRecord.objects.select_for_update().get(pk=record.pk)
+            old_facts = facts_for([stored])
+            ids = name_ids(model=[model_name], skill=skills, agent=agents)
+            columns = _task_columns(
+                task,
+                recorded_at=task.recorded_at or stored.recorded_at,
+                model_id=ids["model"][model_name],
+                exclude=stored.pk,
+            )
+            for name, value in columns.items():
+                setattr(stored, name, value)
+            stored.raw = [*(stored.raw or []), {"source": source, "payload": raw_payload}]
+            stored.save(update_fields=[*columns, "raw"])
+            RecordSkill.objects.filter(record=stored).delete()
+            RecordAgent.objects.filter(record=stored).delete()
+            skill_ids = [ids["skill"][name] for name in skills]
+            agent_ids = [ids["agent"][name] for name in agents]
+            link_names(stored, skill_ids=skill_ids, agent_ids=agent_ids)
+            apply_rollups(old_facts, sign=-1)
+            apply_rollups([Facts.of(stored, skill_ids, agent_ids)])
+            return stored
+
+    return with_lock_retry(write)

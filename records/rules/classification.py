@@ -16,7 +16,7 @@ CANONICAL_TYPES = (
     "general",
 )
 
-# Labels written by the old tool, mapped as DESIGN.md fixes them.
+# Labels written by the old tool and the type each one means (docs/scoring.md, "Task types").
 LEGACY_LABELS = {
     "bug_fix": "debugging",
     "bug-fix": "debugging",

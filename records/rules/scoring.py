@@ -1,4 +1,4 @@
-"""The scoring contract (DESIGN.md, "Scoring contract"): pure functions, every number fixed.
+"""The scoring contract (docs/scoring.md): pure functions, every number fixed.
 
 Nothing here touches the database; the recorder and the legacy importer both call these.
 """
@@ -25,6 +25,11 @@ WEIGHTS = {
 def round1(value: float) -> float:
     """Round half up to one decimal, as a person does it (91.25 -> 91.3, not banker's 91.2)."""
     return float(Decimal(repr(float(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def passes(quality_score: float) -> bool:
+    """A task passes at a quality score of PASS_THRESHOLD or more."""
+    return quality_score >= PASS_THRESHOLD
 
 
 def clamp(value: float, low: float = 0.0, high: float = 100.0) -> float:
@@ -67,28 +72,6 @@ class Scores:
     breakdown: dict[str, float | None]
     manual: bool
 
-    @property
-    def passed(self) -> bool:
-        return self.quality_score >= PASS_THRESHOLD
-
-
-def quality_components(
-    *,
-    success: bool = True,
-    issues_count: int = 0,
-    code_quality: float | None = None,
-    duration_seconds: float | None = None,
-    best_practices_followed: bool = True,
-    documentation_updated: bool = False,
-) -> dict[str, float | None]:
-    return {
-        "task_completion": 100.0 if success else 0.0,
-        "code_quality": code_quality_component(issues_count, code_quality),
-        "efficiency": time_efficiency(duration_seconds),
-        "best_practices": 100.0 if best_practices_followed else 50.0,
-        "documentation": 100.0 if documentation_updated else 50.0,
-    }
-
 
 def quality_from_components(components: dict[str, float | None]) -> float:
     """Weighted sum; with no known efficiency, drop that term and divide the rest by 0.80."""
@@ -120,14 +103,13 @@ def score_task(
     explicit_quality: float | None = None,
 ) -> Scores:
     """Every score of one task. ``explicit_quality`` is a manual assessment and wins (clamped)."""
-    components = quality_components(
-        success=success,
-        issues_count=issues_count,
-        code_quality=code_quality,
-        duration_seconds=duration_seconds,
-        best_practices_followed=best_practices_followed,
-        documentation_updated=documentation_updated,
-    )
+    components: dict[str, float | None] = {  # keyed as WEIGHTS, kept as the score breakdown
+        "task_completion": 100.0 if success else 0.0,
+        "code_quality": code_quality_component(issues_count, code_quality),
+        "efficiency": time_efficiency(duration_seconds),
+        "best_practices": 100.0 if best_practices_followed else 50.0,
+        "documentation": 100.0 if documentation_updated else 50.0,
+    }
     if explicit_quality is not None:
         quality = round1(clamp(float(explicit_quality)))
     else:

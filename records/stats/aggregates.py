@@ -22,6 +22,7 @@ from django.db.models.functions import Round, TruncDay, TruncHour
 from django.utils import timezone
 
 from records.models import (
+    BUCKET_FIELDS,
     DURATION_BUCKETS,
     AgentRollup,
     RecordAgent,
@@ -31,14 +32,12 @@ from records.models import (
     Span,
     TaskRecord,
 )
-from records.rules.periods import Window
+from records.rules.periods import DAY, HOUR, Window, truncate
 from records.rules.scoring import PASS_THRESHOLD
-from records.stats.filters import NO_FILTERS, RecordFilters
-from records.stats.rollups import BUCKETS, COUNTERS, day_of, hour_of
+from records.stats.filters import NO_FILTERS, RecordFilters, records_in
+from records.stats.rollups import COUNTERS
 
 Subject = Literal["records", "skills", "agents"]
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
 EXACT_MEDIAN_LIMIT = 20_000
 
 
@@ -54,7 +53,7 @@ class Totals:
     efficiency_count: int = 0
     duration_ms: int = 0
     duration_count: int = 0
-    buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
+    buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKET_FIELDS))
 
     def merge(self, other: Totals) -> None:
         for name in COUNTERS:
@@ -65,7 +64,7 @@ class Totals:
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + sign * int(row[name] or 0))
         if with_buckets:
-            for i, name in enumerate(BUCKETS):
+            for i, name in enumerate(BUCKET_FIELDS):
                 self.buckets[i] += sign * int(row[name] or 0)
 
     @property
@@ -77,22 +76,17 @@ class Totals:
         return self.performance_tenths / 10 / self.count if self.count else None
 
     @property
-    def avg_efficiency(self) -> float | None:
-        if not self.efficiency_count:
-            return None
-        return self.efficiency_tenths / 10 / self.efficiency_count
-
-    @property
-    def avg_duration(self) -> float | None:
-        return self.duration_ms / 1000 / self.duration_count if self.duration_count else None
-
-    @property
     def success_rate(self) -> float | None:
         return 100 * self.success_count / self.count if self.count else None
 
     @property
     def pass_rate(self) -> float | None:
         return 100 * self.pass_count / self.count if self.count else None
+
+
+def one_decimal(value: float | None) -> float | None:
+    """A figure as reads print it: rounded to one decimal, None (no records) kept."""
+    return None if value is None else round(value, 1)
 
 
 Range = tuple[datetime | None, bool, datetime, bool]  # (lo, lo inclusive, hi, hi inclusive)
@@ -113,8 +107,8 @@ def _days_only_plan(window: Window) -> _Plan:
     from the links of its records in the window, or, when those are most of the day, from the
     day's row minus the links of the day's records outside the window."""
     start, end = window.start, window.end
-    last_day = day_of(end)
-    first_day = None if start is None else day_of(start) + DAY
+    last_day = truncate(end, "day")
+    first_day = None if start is None else truncate(start, "day") + DAY
     if first_day is not None and first_day > last_day:
         return _Plan(days=None, hours=(), raw=((start, False, end, True),))
     days_from, days_to = first_day, last_day
@@ -136,8 +130,8 @@ def _days_only_plan(window: Window) -> _Plan:
 
 def _plan(window: Window, *, hourly_only: bool) -> _Plan:
     start, end = window.start, window.end
-    tail = hour_of(end)  # records in [tail, end] come from the records table
-    first_full = None if start is None else hour_of(start) + HOUR
+    tail = truncate(end, "hour")  # records in [tail, end] come from the records table
+    first_full = None if start is None else truncate(start, "hour") + HOUR
     if first_full is not None and first_full > tail:
         return _Plan(days=None, hours=(), raw=((start, False, end, True),))
     raw = [(tail, True, end, True)]
@@ -149,8 +143,8 @@ def _plan(window: Window, *, hourly_only: bool) -> _Plan:
                 days=None, hours=((datetime.min.replace(tzinfo=end.tzinfo), tail),), raw=tuple(raw)
             )
         return _Plan(days=None, hours=((first_full, tail),), raw=tuple(raw))
-    last_day = day_of(tail)
-    first_day = None if first_full is None else day_of(first_full - HOUR) + DAY
+    last_day = truncate(tail, "day")
+    first_day = None if first_full is None else truncate(first_full - HOUR, "day") + DAY
     if first_full is not None and first_day > last_day:
         return _Plan(days=None, hours=((first_full, tail),), raw=tuple(raw))
     hours = [(last_day, tail)]
@@ -174,22 +168,16 @@ def _dimension(name: str, *, rollup: bool, prefix: str):
         return F(name if rollup else f"{prefix}{name}")
     if name == "model":
         return F("model__name" if rollup else f"{prefix}model__name")
-    if name == "day":  # rollup rows group by their start, folded into days in Python (_local_day)
+    # Rollup rows group by their start and merge() folds the few groups into local days in
+    # Python: calling the database's day truncation (a Python function on SQLite) once per
+    # stored row costs far more.
+    if name == "day":
         return F("start") if rollup else TruncDay(f"{prefix}recorded_at")
     if name == "hour":
         return F("start") if rollup else TruncHour(f"{prefix}recorded_at")
     if name in {"skill", "agent"}:
         return F(f"{name}__name")
     raise ValueError(f"cannot group by {name!r}")
-
-
-def _local_day(start: datetime) -> datetime:
-    """What TruncDay gives for a rollup row's start: midnight of its day in the current zone.
-
-    Grouping rollup rows by ``start`` in SQL and truncating the few groups here avoids calling
-    the database's day-truncation function (a Python function on SQLite) once per stored row.
-    """
-    return timezone.localtime(start).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
@@ -210,7 +198,7 @@ def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
     }
     if with_buckets:
         lower = None
-        for name, bound in zip(BUCKETS, (*DURATION_BUCKETS, None), strict=True):
+        for name, bound in zip(BUCKET_FIELDS, (*DURATION_BUCKETS, None), strict=True):
             q = Q()
             if lower is not None:
                 q &= Q(**{f("duration_seconds__gt"): lower})
@@ -244,6 +232,7 @@ def totals(
     else:
         plan = _days_only_plan(window)
     groups: dict[tuple, Totals] = {}
+    zone = timezone.get_current_timezone()  # days are the reader's (what TruncDay gives)
 
     def grouped(qs: QuerySet, dimensions: dict[str, Any], sums: dict[str, Any]) -> Iterable[dict]:
         if not by:  # one row; values() without fields would group by every column instead
@@ -253,7 +242,9 @@ def totals(
     def merge(rows: Iterable[dict], *, starts: bool = False, sign: int = 1) -> None:
         for row in rows:
             key = tuple(
-                _local_day(row[f"g_{name}"]) if starts and name == "day" else row[f"g_{name}"]
+                truncate(row[f"g_{name}"], "day", tz=zone)
+                if starts and name == "day"
+                else row[f"g_{name}"]
                 for name in by
             )
             if key not in groups:
@@ -263,7 +254,7 @@ def totals(
     rollup_q = _rollup_q(plan, monthly="day" not in by)
     if rollup_q:
         table = _ROLLUPS[subject]
-        sums = [*COUNTERS, *(BUCKETS if with_buckets else ())]
+        sums = [*COUNTERS, *(BUCKET_FIELDS if with_buckets else ())]
         merge(
             grouped(
                 table.objects.filter(rollup_q, filters.q()),
@@ -362,16 +353,15 @@ def median_duration(
     Up to EXACT_MEDIAN_LIMIT durations it is exact, from the records; above, it is estimated from
     the duration buckets of the rollups (geometric interpolation inside the median's bucket).
     """
-    total = total if total is not None and total.buckets != [0] * len(BUCKETS) else None
+    total = total if total is not None and total.buckets != [0] * len(BUCKET_FIELDS) else None
     if total is None:
         total = overall(window=window, filters=filters, with_buckets=True)
     n = total.duration_count
     if n == 0:
         return None, True
     if n <= EXACT_MEDIAN_LIMIT:
-        qs = TaskRecord.objects.filter(
-            _window_q(window), filters.q(), duration_seconds__isnull=False
-        ).order_by("duration_seconds")
+        qs = records_in(window, filters).filter(duration_seconds__isnull=False)
+        qs = qs.order_by("duration_seconds")
         if sum(total.buckets) != n:  # no usable buckets: sort every duration of the window
             middle = list(qs.values_list("duration_seconds", flat=True)[(n - 1) // 2 : n // 2 + 1])
             return sum(middle) / len(middle), True
@@ -393,13 +383,6 @@ def _durations_at(qs: QuerySet, buckets: Sequence[int], first: int, last: int) -
         qs = qs.filter(duration_seconds__lte=DURATION_BUCKETS[high])
     offset = first - starts[low]
     return list(qs.values_list("duration_seconds", flat=True)[offset : offset + last - first + 1])
-
-
-def _window_q(window: Window) -> Q:
-    q = Q(recorded_at__lte=window.end)
-    if window.start is not None:
-        q &= Q(recorded_at__gt=window.start)
-    return q
 
 
 def _bucket_median(buckets: Sequence[int], n: int) -> float:

@@ -1,16 +1,26 @@
-"""The dashboard's filter set, shared by every selector, aggregate and insight."""
+"""Which records a read covers: a time window and the dashboard's filters.
+
+Shared by every selector, aggregate and insight, so "the records of this view" is computed in
+one place: ``records_in`` for the records themselves, ``window_q`` and ``RecordFilters.q`` for
+a query built elsewhere (rollup rows carry the same filter dimensions as records).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
+from records.models import TaskRecord
 from records.rules.classification import CANONICAL_TYPES
+from records.rules.periods import Window
 
-SOURCE_AUTO = "auto"
-SOURCE_MANUAL = "manual"
-SOURCES = (SOURCE_AUTO, SOURCE_MANUAL)
+# How a record came to be: recorded automatically (AUTO) or assessed by hand. Not to be confused
+# with TaskRecord.source, the write channel (recorder, api, cli, legacy:<file>). The dashboard's
+# URL calls this filter ``source=auto|manual``; only dashboard.forms knows that name.
+ORIGIN_AUTO = "auto"
+ORIGIN_MANUAL = "manual"
+ORIGINS = (ORIGIN_AUTO, ORIGIN_MANUAL)
 
 
 @dataclass(frozen=True)
@@ -19,17 +29,17 @@ class RecordFilters:
 
     model: str | None = None
     task_type: str | None = None
-    source: str | None = None  # SOURCE_AUTO or SOURCE_MANUAL
+    origin: str | None = None  # ORIGIN_AUTO or ORIGIN_MANUAL
 
     def __post_init__(self) -> None:
         if self.task_type is not None and self.task_type not in CANONICAL_TYPES:
             raise ValueError(f"Unknown task type {self.task_type!r}.")
-        if self.source is not None and self.source not in SOURCES:
-            raise ValueError(f"Unknown source {self.source!r}; use auto or manual.")
+        if self.origin is not None and self.origin not in ORIGINS:
+            raise ValueError(f"Unknown origin {self.origin!r}; use auto or manual.")
 
     @property
     def active(self) -> bool:
-        return any((self.model, self.task_type, self.source))
+        return any((self.model, self.task_type, self.origin))
 
     def q(self, prefix: str = "") -> Q:
         """The filter as a Q on records (``prefix`` "record__" from a skill or agent link, ""
@@ -39,9 +49,22 @@ class RecordFilters:
             q &= Q(**{f"{prefix}model__name": self.model})
         if self.task_type is not None:
             q &= Q(**{f"{prefix}task_type": self.task_type})
-        if self.source is not None:
-            q &= Q(**{f"{prefix}auto_generated": self.source == SOURCE_AUTO})
+        if self.origin is not None:
+            q &= Q(**{f"{prefix}auto_generated": self.origin == ORIGIN_AUTO})
         return q
 
 
 NO_FILTERS = RecordFilters()
+
+
+def window_q(window: Window) -> Q:
+    """Records with ``start < recorded_at <= end`` (no lower bound when ``start`` is None)."""
+    q = Q(recorded_at__lte=window.end)
+    if window.start is not None:
+        q &= Q(recorded_at__gt=window.start)
+    return q
+
+
+def records_in(window: Window, filters: RecordFilters = NO_FILTERS) -> QuerySet[TaskRecord]:
+    """The records of ``window`` that match ``filters``: "the records of this view"."""
+    return TaskRecord.objects.filter(window_q(window), filters.q())

@@ -14,11 +14,10 @@ from typing import Literal
 from django.db import connection
 from django.db.models import F
 
-from records.models import TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
 from records.stats.aggregates import Totals, totals
-from records.stats.filters import NO_FILTERS, RecordFilters
+from records.stats.filters import NO_FILTERS, RecordFilters, records_in
 
 MIN_EVIDENCE = 3  # fewer tasks than this is thin evidence: shown, never ranked above solid ones
 TREND_WINDOW = 10
@@ -98,7 +97,7 @@ class Insights:
     recommendations: list[str]
 
     def summary(self) -> dict:
-        """The ``insights`` of get_performance_summary, shaped as DESIGN.md fixes it."""
+        """The ``insights`` of get_performance_summary and /api/summary (docs/dashboard.md)."""
         return {
             item.task_type: {
                 "best_model": item.best_model.as_summary() if item.best_model else None,
@@ -172,10 +171,7 @@ def _latest_scores(
     One query: a UNION ALL of per-group ``LIMIT 10`` reads, each served by the
     (group, recorded_at) index, so the cost does not grow with the history.
     """
-    base = TaskRecord.objects.filter(recorded_at__lte=window.end)
-    if window.start is not None:
-        base = base.filter(recorded_at__gt=window.start)
-    base = base.filter(filters.q())
+    base = records_in(window, filters)
     parts = [
         base.filter(**{field: value})
         .order_by("-recorded_at", "-id")

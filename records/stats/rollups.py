@@ -13,11 +13,12 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import connection, transaction
 
 from records.models import (
+    BUCKET_FIELDS,
     DURATION_BUCKETS,
     AgentRollup,
     RecordAgent,
@@ -28,7 +29,8 @@ from records.models import (
     Span,
     TaskRecord,
 )
-from records.rules.scoring import PASS_THRESHOLD
+from records.rules.periods import truncate
+from records.rules.scoring import passes
 
 COUNTERS = (
     "count",
@@ -41,10 +43,11 @@ COUNTERS = (
     "duration_ms",
     "duration_count",
 )
-BUCKETS = (*(f"duration_le_{bound}" for bound in DURATION_BUCKETS), "duration_over")
 REBUILD_BATCH = 5_000
 HOUR, DAY, MONTH = Span.HOUR.value, Span.DAY.value, Span.MONTH.value
-ONE_HOT = tuple(tuple(int(i == j) for i in range(len(BUCKETS))) for j in range(len(BUCKETS)))
+ONE_HOT = tuple(
+    tuple(int(i == j) for i in range(len(BUCKET_FIELDS))) for j in range(len(BUCKET_FIELDS))
+)
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class Facts:
         return (
             1,
             int(self.success),
-            int(self.quality_score >= PASS_THRESHOLD),
+            int(passes(self.quality_score)),
             round(self.quality_score * 10),
             round(self.performance_index * 10),
             0 if eff is None else round(eff * 10),
@@ -102,14 +105,6 @@ class Facts:
         return bisect_left(DURATION_BUCKETS, self.duration_seconds)
 
 
-def hour_of(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def day_of(moment: datetime) -> datetime:
-    return hour_of(moment).replace(hour=0)
-
-
 def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
     """Add (sign=1) or subtract (sign=-1) records' contributions to their hour, day and month.
 
@@ -117,7 +112,7 @@ def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
     records' counter tuples and sums them column by column at the end (C-level ``sum``), which
     keeps bulk paths such as seeding fast.
     """
-    no_bucket = (0,) * len(BUCKETS)
+    no_bucket = (0,) * len(BUCKET_FIELDS)
     parts: dict[type[RollupBase], dict[tuple, list[tuple[int, ...]]]] = {
         Rollup: defaultdict(list),
         SkillRollup: defaultdict(list),
@@ -128,7 +123,7 @@ def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
         counters = fact.counters()
         bucket = fact.bucket()
         with_buckets = counters + (no_bucket if bucket is None else ONE_HOT[bucket])
-        hour = hour_of(fact.recorded_at)
+        hour = truncate(fact.recorded_at, "hour")
         records[(HOUR, hour, fact.task_type, fact.model_id, fact.auto_generated)].append(
             with_buckets
         )
@@ -156,7 +151,7 @@ def _upsert_sql(table: type[RollupBase], vendor: str) -> tuple[str, str, int]:
     qn = connection.ops.quote_name
     name = qn(table._meta.db_table)
     keys = _key_columns(table)
-    sums = [*COUNTERS, *BUCKETS] if table is Rollup else list(COUNTERS)
+    sums = [*COUNTERS, *BUCKET_FIELDS] if table is Rollup else list(COUNTERS)
     columns = [*keys, *sums]
     updates = ", ".join(f"{qn(c)} = {name}.{qn(c)} + excluded.{qn(c)}" for c in sums)
     upsert = (

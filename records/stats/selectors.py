@@ -5,26 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from records.models import TaskRecord
-from records.rules.periods import Window, days_window
-from records.stats.aggregates import overall, totals
+from records.rules.periods import days_window
+from records.stats.aggregates import one_decimal, overall, totals
 from records.stats.insights import task_insights
 
 MAX_SUMMARY_DAYS = 36_500
-
-
-def records_in(window: Window) -> QuerySet[TaskRecord]:
-    qs = TaskRecord.objects.filter(recorded_at__lte=window.end)
-    if window.start is not None:
-        qs = qs.filter(recorded_at__gt=window.start)
-    return qs
-
-
-def _one_decimal(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+# How many of the newest records /api/recent-performance-records lists, as the old Flask
+# dashboard did (its totals still count every record of the days asked for).
+RECENT_RECORDS_LIMIT = 50
 
 
 def validate_days(days: Any) -> int:
@@ -51,14 +42,14 @@ def performance_summary(*, days: int = 30, now: datetime | None = None) -> dict[
     return {
         "period_days": days,
         "total_tasks": total.count,
-        "avg_score": _one_decimal(total.avg_quality) or 0.0,
-        "success_rate": _one_decimal(total.success_rate) or 0.0,
+        "avg_score": one_decimal(total.avg_quality) or 0.0,
+        "success_rate": one_decimal(total.success_rate) or 0.0,
         "task_types": {
-            t.key["task_type"]: {"count": t.count, "avg_score": _one_decimal(t.avg_quality)}
+            t.key["task_type"]: {"count": t.count, "avg_score": one_decimal(t.avg_quality)}
             for t in by_type
         },
         "models_used": {
-            t.key["model"]: {"count": t.count, "avg_score": _one_decimal(t.avg_quality)}
+            t.key["model"]: {"count": t.count, "avg_score": one_decimal(t.avg_quality)}
             for t in by_model
         },
         "period_start": window.start.isoformat(),

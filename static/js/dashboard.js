@@ -14,7 +14,6 @@
     grid: "rgba(15, 23, 42, 0.06)",
     text: "#475569",
   };
-  var PAGE_SIZE = 25;
   var rendered = new Set(); // canvas ids drawn once: later redraws skip the animation
 
   // --- Local times ------------------------------------------------------------------------------
@@ -252,7 +251,8 @@
     }
     if (elt && elt.dataset && elt.dataset.panel === "recent-records") {
       var shown = elt.querySelectorAll("tr[data-record-id]").length;
-      if (shown > PAGE_SIZE) event.detail.parameters.rows = String(shown);
+      // The page size comes from the server (data-page-size), so the two cannot disagree.
+      if (shown > Number(elt.dataset.pageSize)) event.detail.parameters.rows = String(shown);
     }
   });
 

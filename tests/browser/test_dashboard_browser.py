@@ -108,7 +108,7 @@ def test_controls_refresh_panels_in_place_and_update_the_url(live_server, page, 
     # Filter: source=manual narrows every row; still no full reload.
     page.select_option("#filter-source", "manual")
     page.wait_for_url(lambda url: "source=manual" in url)
-    want = expected_ids("24h", source="manual")
+    want = expected_ids("24h", origin="manual")
     page.wait_for_function(
         "n => document.querySelectorAll('[data-panel=\"recent-records\"] tr[data-record-id]')"
         ".length === n",
@@ -157,7 +157,7 @@ def test_a_shared_url_renders_the_same_view(live_server, page, demo):
     assert page.locator("#filter-model").input_value() == "GLM 4.6"
     assert page.locator("[data-panel='recent-records'] tr[data-record-id]").evaluate_all(
         ROW_IDS
-    ) == expected_ids("3d", source="auto", model="GLM 4.6")
+    ) == expected_ids("3d", origin="auto", model="GLM 4.6")
     # Times are shown in the viewer's zone, with the ISO instant kept in the title.
     first_time = page.locator("tr[data-record-id] time").first
     assert "UTC" not in first_time.inner_text()

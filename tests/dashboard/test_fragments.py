@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dashboard.selectors import Cursor
+from dashboard.cursor import Cursor
 from tests.dashboard.html import kpi_value, parse, record_ids, type_counts
 from tests.factories import AIModelFactory, TaskRecordFactory
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.panels import MINUS, delta, fill_buckets, fmt_duration, score_tone
+from dashboard.formatting import MINUS, fmt_duration, score_tone
+from dashboard.panels import delta, fill_buckets
 from dashboard.selectors import TrendPoint
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.panels import MINUS
+from dashboard.formatting import MINUS
 from tests.dashboard.html import parse
 from tests.factories import TaskRecordFactory
 

@@ -74,3 +74,73 @@ def quality_history(*records: dict[str, Any]) -> dict[str, Any]:
         "baselines": {},
         "metadata": {"version": "1.1.0"},
     }
+
+
+def chronological_records(count: int, *, seed: int = 3) -> list[dict[str, Any]]:
+    """``count`` assessments a minute apart in three task types, in time order. Every tenth gives
+    its quality_improvement; the others get it from the baseline rule."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    rng = random.Random(seed)
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    records = []
+    for n in range(count):
+        at = start + timedelta(minutes=n)
+        record: dict[str, Any] = {
+            "assessment_id": f"chrono-{n:06d}",
+            "timestamp": at.isoformat().replace("+00:00", "Z"),
+            "task_type": ("coding", "testing", "debugging")[n % 3],
+            "overall_score": rng.randint(50, 100),
+        }
+        if n % 10 == 9:
+            record["quality_improvement"] = float(rng.randint(-5, 5))
+        records.append(record)
+    return records
+
+
+# TaskRecord fields that ``derived_mismatches`` reads.
+RULE_FIELDS = (
+    "id",
+    "record_id",
+    "task_type",
+    "recorded_at",
+    "quality_score",
+    "quality_improvement",
+    "source",
+    "score_breakdown",
+)
+
+
+def derived_mismatches(rows: list[dict[str, Any]]) -> list[tuple[str, Any, Any]]:
+    """(record_id, stored, by the rule) for every imported record whose derived
+    quality_improvement is not what the baseline rule gives: the rule applied here directly
+    (quality minus the mean of the previous, strictly earlier, up-to-10 records of its type)."""
+    import bisect
+    from datetime import datetime
+
+    from records.rules.scoring import BASELINE_WINDOW, quality_improvement
+
+    def when(row: dict[str, Any]) -> datetime:
+        at = row["recorded_at"]
+        return datetime.fromisoformat(at) if isinstance(at, str) else at
+
+    wrong = []
+    by_type: dict[str, list[tuple[datetime, int, dict[str, Any]]]] = {}
+    for row in rows:
+        by_type.setdefault(row["task_type"], []).append((when(row), row["id"], row))
+    for same_type in by_type.values():
+        same_type.sort(key=lambda item: item[:2])
+        times = [at for at, _pk, _row in same_type]
+        for at, _pk, row in same_type:
+            given = (row["score_breakdown"] or {}).get("given", [])
+            if not row["source"].startswith("legacy:") or "quality_improvement" in given:
+                continue
+            before = bisect.bisect_left(times, at)  # strictly earlier: not the same instant
+            window = same_type[max(0, before - BASELINE_WINDOW) : before]
+            expected = quality_improvement(
+                row["quality_score"], [r["quality_score"] for *_, r in window]
+            )
+            if row["quality_improvement"] != expected:
+                wrong.append((row["record_id"], row["quality_improvement"], expected))
+    return wrong

@@ -64,8 +64,8 @@ WINDOWS = [
 FILTERS = [
     RecordFilters(),
     RecordFilters(model="GLM 4.6"),
-    RecordFilters(task_type="debugging", source="auto"),
-    RecordFilters(source="manual"),
+    RecordFilters(task_type="debugging", origin="auto"),
+    RecordFilters(origin="manual"),
 ]
 
 
@@ -77,8 +77,8 @@ def direct(window, filters, prefix=""):
         q &= Q(**{f"{prefix}model__name": filters.model})
     if filters.task_type:
         q &= Q(**{f"{prefix}task_type": filters.task_type})
-    if filters.source is not None:
-        q &= Q(**{f"{prefix}auto_generated": filters.source == "auto"})
+    if filters.origin is not None:
+        q &= Q(**{f"{prefix}auto_generated": filters.origin == "auto"})
     return q
 
 

@@ -6,6 +6,7 @@ from django.core.management import CommandError, call_command
 
 from records.models import Agent, AIModel, Skill, TaskRecord
 from records.recorder import record_task_performance
+from records.rules.classification import CANONICAL_TYPES
 
 pytestmark = pytest.mark.django_db
 
@@ -20,17 +21,7 @@ def test_seed_demo_adds_realistic_records():
     output = run("seed_demo", "--records", "600", "--seed", "7")
     assert "Added 600 demo records" in output
     assert TaskRecord.objects.count() == 600
-    assert set(TaskRecord.objects.values_list("task_type", flat=True)) == {
-        "refactoring",
-        "coding",
-        "debugging",
-        "documentation",
-        "testing",
-        "analysis",
-        "optimization",
-        "validation",
-        "general",
-    }
+    assert set(TaskRecord.objects.values_list("task_type", flat=True)) == set(CANONICAL_TYPES)
     assert AIModel.objects.count() >= 3
     assert Skill.objects.filter(records__isnull=False).distinct().count() >= 3
     assert Agent.objects.filter(records__isnull=False).distinct().count() >= 3

@@ -113,4 +113,4 @@ def test_filters_reject_unknown_values():
     with pytest.raises(ValueError):
         RecordFilters(task_type="cooking")
     with pytest.raises(ValueError):
-        RecordFilters(source="robot")
+        RecordFilters(origin="robot")

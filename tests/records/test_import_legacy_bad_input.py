@@ -11,6 +11,7 @@ from django.db import DataError, connections
 from records.importer import service, writer
 from records.management.commands.import_legacy import Command
 from records.models import ImportRun, TaskRecord
+from records.recording.schema import MAX_LIST_ITEMS
 from tests.records.legacy_helpers import (
     SAMPLES,
     assessment,
@@ -338,3 +339,37 @@ def test_a_record_the_database_refuses_fails_alone(folder, monkeypatch):
     assert set(TaskRecord.objects.values_list("record_id", flat=True)) == {"good-1", "good-2"}
     assert "record 1" in result.err
     assert "the database refused it: value too long" in result.err
+
+
+def test_lists_are_limited_on_import_as_on_every_door(folder):
+    """One record naming 100,000 skills made 100,000 rows (and an admin page that timed out);
+    the importer keeps the schema's first 500 and says so."""
+    skills = [f"skill-{i}" for i in range(100_000)]
+    issues = [f"issue {i}" for i in range(600)]
+    write_json(
+        folder / "quality_history.json",
+        quality_history(assessment("wide", skills_used=skills, issues_found=issues)),
+    )
+
+    result = run_import(folder)
+
+    record = TaskRecord.objects.get(record_id="wide")
+    assert record.skills.count() == MAX_LIST_ITEMS
+    assert len(record.issues) == MAX_LIST_ITEMS
+    assert "skills_used: 100000 items; the first 500 are kept" in result.err
+    assert "issues_found: 600 items; the first 500 are kept" in result.err
+
+
+def test_look_alike_model_names_are_one_model_on_import(folder):
+    """NFC and NFD spellings, zero-width and bidi characters make one model, not four."""
+    spellings = ["Modèle 1", "Mode\u0300le 1", "Mod\u200bèle 1", "\u202eModèle 1"]
+    write_json(
+        folder / "quality_history.json",
+        quality_history(
+            *(assessment(f"m{i}", model_used=name) for i, name in enumerate(spellings))
+        ),
+    )
+
+    run_import(folder)
+
+    assert set(TaskRecord.objects.values_list("model__name", flat=True)) == {"Modèle 1"}

@@ -1,4 +1,4 @@
-"""records.recorder: the Python API the spec promises, through its public functions."""
+"""records.recorder: the Python API of docs/recording.md, through its public functions."""
 
 from datetime import UTC, datetime, timedelta
 

@@ -1,8 +1,9 @@
-"""The scoring contract of DESIGN.md, to the decimal, at every band edge."""
+"""The scoring contract of docs/scoring.md, to the decimal, at every band edge."""
 
 import pytest
 
 from records.rules.scoring import (
+    passes,
     performance_index,
     quality_improvement,
     round1,
@@ -67,7 +68,7 @@ def test_failure_issues_and_flags_change_every_component():
     assert scores.quality_score == 54.8
     # 0.40*54.8 + 0.35*80 + 0.25*0 = 49.92 -> 49.9
     assert scores.performance_index == 49.9
-    assert not scores.passed
+    assert not passes(scores.quality_score)
 
 
 def test_code_quality_is_floored_at_50_and_a_given_value_wins():
@@ -91,8 +92,8 @@ def test_performance_index_with_and_without_efficiency():
 
 
 def test_pass_threshold_is_70():
-    assert score_task(explicit_quality=70).passed
-    assert not score_task(explicit_quality=69.9).passed
+    assert passes(score_task(explicit_quality=70).quality_score)
+    assert not passes(score_task(explicit_quality=69.9).quality_score)
 
 
 def test_quality_improvement_uses_up_to_ten_previous_scores():

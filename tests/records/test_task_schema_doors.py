@@ -131,3 +131,22 @@ def test_every_door_scores_with_the_same_defaults(door, tmp_path, client):
     # efficiency 99 - 180/480*19 = 91.9; 0.30*0 + 0.25*100 + 0.20*91.9 + 0.15*100 + 0.10*50
     assert (record.quality_score, record.time_efficiency) == (63.4, 91.9)
     assert record.score_breakdown["given"] == ["success"]
+
+
+@pytest.mark.parametrize(("typed", "points"), [("0.85", 85.0), ("1", 1.0), ("140", 100.0)])
+def test_the_admin_add_form_reads_scores_and_names_by_the_same_rules(admin_client, typed, points):
+    from tests.records.test_admin_writes import admin_add
+
+    response = admin_add(
+        admin_client,
+        task_label="debugging",
+        description="Fix the login redirect loop",
+        explicit_quality=typed,
+        model_name="glm\u200b-4.6",
+        skill_names="code\u00a0analysis, code analysis",
+    )
+    assert response.status_code == 302
+    record = TaskRecord.objects.get(source="admin")
+    assert record.quality_score == points
+    assert record.model.name == "GLM 4.6"
+    assert list(record.skills.values_list("name", flat=True)) == ["code analysis"]

@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from email.message import Message
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -112,7 +112,16 @@ def stored_records(env: dict[str, str]) -> dict[str, str]:
 
 @contextmanager
 def gunicorn(env: dict[str, str], *, workers: int = 2, log: Path) -> Iterator[str]:
-    """gunicorn with ``workers`` sync workers on a free port of 127.0.0.1; yields the base URL.
+    """gunicorn with ``workers`` sync workers on a free port of 127.0.0.1; yields the base URL."""
+    with gunicorn_process(env, workers=workers, log=log) as (url, _process):
+        yield url
+
+
+@contextmanager
+def gunicorn_process(
+    env: dict[str, str], *, workers: int = 2, log: Path
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As ``gunicorn``, yielding the base URL and the master process (crash tests kill it).
 
     The test binds the socket (port 0: the OS picks a free one) and hands it to gunicorn, so no
     port can be taken in between.
@@ -143,14 +152,15 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, log: Path) -> Iterator[st
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(url, process, log)
-        yield url
+        yield url, process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.poll() is None:  # not already killed by the test
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout=60.0) -> None:
@@ -182,6 +192,17 @@ def fetch(url: str, *, headers: dict[str, str] | None = None) -> tuple[int, Mess
             return answer.status, answer.headers, answer.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers, exc.read()
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL a process and its children (gunicorn's master and workers) at once, no cleanup."""
+    pid = process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    child_pids = [int(p) for p in children.read_text().split()] if children.exists() else []
+    for target in [pid, *child_pids]:
+        with suppress(ProcessLookupError):
+            os.kill(target, signal.SIGKILL)
+    process.wait()
 
 
 def start_script(script: str, *args: str, env: dict[str, str]) -> subprocess.Popen:

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from records.importer.discovery import PATTERN_DIRS, LegacyFile
-from records.importer.report import failure_line, summary_line, table_lines
+from records.importer.printable import printable
+from records.importer.report import failure_line, recovery_line, summary_line, table_lines
 from records.importer.service import BATCH_SIZE, FileReport, legacy_import
 
 _OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
@@ -49,7 +50,7 @@ class TerminalProgress:
         self.done = self.total = self.records = 0
 
     def file_started(self, legacy_file: LegacyFile, *, number: int, total: int) -> None:
-        self.label = f"[{number}/{total}] {legacy_file.display}"
+        self.label = f"[{number}/{total}] {printable(legacy_file.display)}"
         self.phase = "checking"
         self._draw(self.done, self.total, self.records, force=True)
 
@@ -85,7 +86,7 @@ class PlainProgress:
         self.next_mark = 10_000
 
     def file_started(self, legacy_file: LegacyFile, *, number: int, total: int) -> None:
-        self.out.write(f"Reading [{number}/{total}] {legacy_file.display}")
+        self.out.write(f"Reading [{number}/{total}] {printable(legacy_file.display)}")
 
     def advanced(self, *, phase: str, done_bytes: int, total_bytes: int, records: int) -> None:
         if records >= self.next_mark:
@@ -161,23 +162,36 @@ class Command(BaseCommand):
                 batch_size=options["batch_size"],
             )
         except KeyboardInterrupt as exc:
-            raise CommandError("Import interrupted; the batches written so far are kept.") from exc
+            raise CommandError(
+                "Import interrupted; the batches written so far are kept, and the next import "
+                "(or manage.py repair_imports) recomputes their derived values."
+            ) from exc
         except Exception as exc:
             if options.get("traceback"):
                 raise
-            raise CommandError(f"Import stopped: {type(exc).__name__}: {exc}") from exc
+            raise CommandError(
+                f"Import stopped: {type(exc).__name__}: {printable(str(exc))}"
+            ) from exc
 
+        # Every line below is built from printable parts already; printing through printable
+        # again (it changes nothing printable) keeps any future line from reaching the terminal
+        # with a control character taken from a file.
         self.stdout.write("")
+        recovered = recovery_line(report)
+        if recovered:
+            self.stdout.write(recovered)
         for line in table_lines(report):
-            self.stdout.write(line)
+            self.stdout.write(printable(line))
         for problem in report.errors:
-            self.stderr.write(f"error: {problem.describe()}")
+            self.stderr.write(printable(f"error: {problem.describe()}"))
         for problem in report.warnings:
-            self.stderr.write(f"warning: {problem.describe()}", style_func=self.style.WARNING)
+            self.stderr.write(
+                printable(f"warning: {problem.describe()}"), style_func=self.style.WARNING
+            )
         if report.errors_dropped:
             self.stderr.write(f"error: {report.errors_dropped} more errors not shown")
         if report.warnings_dropped:
             self.stderr.write(f"warning: {report.warnings_dropped} more warnings not shown")
         self.stdout.write(summary_line(report))
         if not report.ok:
-            raise CommandError(failure_line(report))
+            raise CommandError(printable(failure_line(report)))

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0004_rollup_months'),
+        ('records', '0005_import_run_recovery'),
     ]
 
     operations = [
