@@ -240,6 +240,16 @@ def test_a_turn_is_sent_once_with_the_token(tmp_path):
     assert delivery.spooled(tmp_path) == []
 
 
+def test_debug_mode_logs_what_each_run_did_and_how_long_it_took(tmp_path):
+    path = fixture("skill")
+    with stand_in() as server:
+        environ = {"PERFSITE_URL": server.url, "PERFSITE_STATE_DIR": str(tmp_path)}
+        environ["PERFSITE_DEBUG"] = "1"
+        event = {"session_id": path.stem, "transcript_path": str(path), "hook_event_name": "Stop"}
+        hook.main(io.BytesIO(json.dumps(event).encode()), environ)
+    assert "Stop: 1 new, 1 sent, 0 left," in (tmp_path / "hook.log").read_text()
+
+
 def test_tasks_wait_in_the_spool_and_go_oldest_first_when_the_server_is_back(tmp_path):
     older, newer = fixture("skill"), fixture("two-turns-resumed")
     with refused_port() as dead:

@@ -251,7 +251,8 @@ def drain(directory: Path, config: Config, *, deadline: float) -> tuple[int, int
         if status <= 0 or status >= 500 or status in RETRY_STATUSES:
             log(
                 directory,
-                f"{config.url} not ready ({status or answer}); {len(files) - index} spooled",
+                f"{config.url} not ready ({answer if status <= 0 else status}); "
+                f"{len(files) - index} spooled",
             )
             if status in RETRY_STATUSES and _age(path) > GIVE_UP_AFTER:
                 _reject(directory, task, status, answer)

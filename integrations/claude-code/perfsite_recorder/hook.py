@@ -93,20 +93,31 @@ def run(stdin: BinaryIO, environ: Any, *, started: float, budget: float = BUDGET
         if not have_lock:
             log(directory, "another hook run holds the lock; this run's turns go next time")
             return
+        spooled = 0
         try:
-            collect(event, directory, send_prompts=send_prompts_enabled(environ))
+            spooled = collect(event, directory, send_prompts=send_prompts_enabled(environ))
         except Exception as exc:  # a transcript shape we do not know must not stop sending
             log(directory, f"reading the transcript failed: {exc!r}")
+        outcome: list[tuple[int, int]] = []
         sender = threading.Thread(
-            target=_drain_quietly, args=(directory, config, deadline), daemon=True
+            target=_drain_quietly, args=(directory, config, deadline, outcome), daemon=True
         )
         sender.start()
         sender.join(max(0.0, deadline - time.monotonic()))
+    if environ.get("PERFSITE_DEBUG") == "1":
+        sent, left = outcome[0] if outcome else (0, -1)
+        log(
+            directory,
+            f"{event.get('hook_event_name')}: {spooled} new, {sent} sent, "
+            f"{left if left >= 0 else 'unknown'} left, {time.monotonic() - started:.3f}s",
+        )
 
 
-def _drain_quietly(directory: Path, config: Config, deadline: float) -> None:
+def _drain_quietly(
+    directory: Path, config: Config, deadline: float, outcome: list[tuple[int, int]]
+) -> None:
     try:
-        drain(directory, config, deadline=deadline)
+        outcome.append(drain(directory, config, deadline=deadline))
     except Exception as exc:
         log(directory, f"sending failed: {exc!r}")
 
