@@ -352,6 +352,19 @@ def test_an_unwritable_state_directory_is_not_the_agents_problem(tmp_path):
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
 
 
+def test_session_end_forgets_sessions_untouched_for_a_month(tmp_path):
+    path = fixture("skill")
+    with refused_port() as dead:
+        run_hook(path, tmp_path, dead)
+        old = tmp_path / "sessions" / "old-session.json"
+        old.write_text("{}")
+        month_ago = time.time() - 31 * 24 * 3600
+        os.utime(old, (month_ago, month_ago))
+        run_hook(path, tmp_path, dead, event="SessionEnd")
+    assert sorted(p.name for p in (tmp_path / "sessions").iterdir()) == [f"{path.stem}.json"]
+    assert len(delivery.spooled(tmp_path)) == 1  # the turn was handed over once
+
+
 def test_the_state_directory_follows_xdg(tmp_path):
     assert delivery.state_dir({"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "perfsite"
     home = Path(os.path.expanduser("~"))

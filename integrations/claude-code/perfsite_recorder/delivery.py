@@ -34,6 +34,7 @@ from . import __version__
 MAX_LOG_BYTES = 1_000_000
 MAX_REMEMBERED_TURNS = 2_000
 GIVE_UP_AFTER = 30 * 24 * 3600  # seconds a task may wait for a fixed token or URL
+FORGET_SESSIONS_AFTER = 30 * 24 * 3600  # seconds before an untouched session's notes go
 REQUEST_TIMEOUT = 1.0  # seconds for one request: a hanging server costs at most this
 AWAY_FOR = 10.0  # seconds to leave a server that timed out alone (SessionEnd follows Stop)
 RETRY_STATUSES = frozenset({401, 403, 404, 408, 429})
@@ -130,6 +131,24 @@ class SessionState:
         _write_atomic(
             self.path, {"transcript": self.transcript, "offset": self.offset, "done": done}
         )
+
+
+def forget_old_sessions(directory: Path, *, now: float | None = None) -> int:
+    """Delete the notes of sessions untouched for ``FORGET_SESSIONS_AFTER``; how many."""
+    now = time.time() if now is None else now
+    forgotten = 0
+    try:
+        paths = list((directory / "sessions").iterdir())
+    except OSError:
+        return 0
+    for path in paths:
+        try:
+            if now - path.stat().st_mtime > FORGET_SESSIONS_AFTER:
+                path.unlink()
+                forgotten += 1
+        except OSError:
+            continue
+    return forgotten
 
 
 # --- the spool -------------------------------------------------------------------------------

@@ -21,7 +21,16 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .delivery import Config, SessionState, drain, locked, log, spool, state_dir
+from .delivery import (
+    Config,
+    SessionState,
+    drain,
+    forget_old_sessions,
+    locked,
+    log,
+    spool,
+    state_dir,
+)
 from .tasks import build_task, record_id, send_prompts_enabled
 from .transcript import read_turns
 
@@ -74,6 +83,8 @@ def collect(event: dict[str, Any], directory: Path, *, send_prompts: bool) -> in
         count += 1
     state.offset = next_offset
     state.save()
+    if flush:
+        forget_old_sessions(directory)
     return count
 
 
