@@ -55,11 +55,11 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## serve: production-style, gunicorn with several workers (set DJANGO_* first; see README)
+## serve: production-style, gunicorn's asgi worker (slow clients hold no worker; see README)
 serve: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py collectstatic --no-input
-	$(BIN)/gunicorn perfsite.wsgi --bind $(HOST):$(PORT) --workers 3 --timeout 60
+	$(BIN)/gunicorn perfsite.asgi:application --worker-class asgi --bind $(HOST):$(PORT) --workers 3 --timeout 60
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache $(CLAUDE_CLIENT)/node_modules

@@ -102,7 +102,11 @@ SQLITE_OPTIONS = {
     ),
 }
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    # No persistent connections: under ASGI (the production server) every request runs its sync
+    # code on a thread of its own, so a connection kept for later would stay open on a thread
+    # nobody reuses, and they pile up towards PostgreSQL's max_connections (Django's docs say to
+    # disable them under ASGI). Each request opens one and closes it when it finishes.
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=0)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Without a lock_timeout a write waits for a held lock for ever (until gunicorn kills it).
         options = DATABASES["default"].setdefault("OPTIONS", {})

@@ -23,8 +23,10 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from django.conf import settings
 from django.urls import get_resolver
 
+from dashboard.security import PERMISSIONS_POLICY
 from tests.security.test_access import (
     JSON_READS,
     PUBLIC_URLS,
@@ -135,6 +137,9 @@ def test_collected_site_serves_every_page_and_every_static_file(site):
         refs: dict[str, list[str]] = {}
         for path in paths:
             headers, body = page(url, path)
+            # The security headers come out of the production server too, not only the test client.
+            assert headers["Content-Security-Policy"] == settings.CONTENT_SECURITY_POLICY, path
+            assert headers["Permissions-Policy"] == PERMISSIONS_POLICY, path
             if headers.get_content_type() == "text/html":
                 refs[path] = static_refs(body)
             else:

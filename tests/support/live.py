@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from email.message import Message
 from pathlib import Path
@@ -82,6 +82,18 @@ def postgres_database(server_url: str, *, suffix: str = "conc") -> Iterator[dict
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def postgres_connections(env: dict[str, str]) -> int:
+    """How many sessions PostgreSQL has open on the database of ``env`` (this one left out)."""
+    import psycopg
+
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+        query = (
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return conn.execute(query).fetchone()[0]
+
+
 def manage(env: dict[str, str], *args: str, input: bytes | None = None, timeout=300) -> str:
     """Run ``manage.py``; its stdout, or AssertionError with its stderr."""
     done = subprocess.run(
@@ -110,28 +122,47 @@ def stored_records(env: dict[str, str]) -> dict[str, str]:
     return json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
 
 
+# The server `make serve` and the README's production section run, less --bind, --workers and
+# --timeout (the tests set their own): the application and its worker class. gunicorn's asgi
+# worker reads requests on an event loop, so a slow client holds a socket, not a worker.
+PRODUCTION_SERVER = ("perfsite.asgi:application", "--worker-class", "asgi")
+# What production ran before: sync workers, each blocked by one client until its request is in.
+SYNC_SERVER = ("perfsite.wsgi",)
+
+
 @contextmanager
-def gunicorn(env: dict[str, str], *, workers: int = 2, log: Path) -> Iterator[str]:
-    """gunicorn with ``workers`` sync workers on a free port of 127.0.0.1; yields the base URL."""
-    with gunicorn_process(env, workers=workers, log=log) as (url, _process):
+def gunicorn(
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    log: Path,
+    server: Sequence[str] = PRODUCTION_SERVER,
+) -> Iterator[str]:
+    """gunicorn running ``server`` (the app and its worker options: the production ones unless
+    told) with ``workers`` workers on a free port of 127.0.0.1; yields the base URL."""
+    with gunicorn_process(env, workers=workers, log=log, server=server) as (url, _process):
         yield url
 
 
 @contextmanager
 def gunicorn_process(
-    env: dict[str, str], *, workers: int = 2, log: Path
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    log: Path,
+    server: Sequence[str] = PRODUCTION_SERVER,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """As ``gunicorn``, yielding the base URL and the master process (crash tests kill it).
 
     The test binds the socket (port 0: the OS picks a free one) and hands it to gunicorn, so no
-    port can be taken in between.
+    port can be taken in between. Its backlog is gunicorn's default, 2048.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
+    sock.listen(2048)
     port = sock.getsockname()[1]
     with open(log, "wb") as log_file:
-        command = [sys.executable, "-m", "gunicorn", "perfsite.wsgi", "--workers", str(workers)]
+        command = [sys.executable, "-m", "gunicorn", *server, "--workers", str(workers)]
         command += [
             "--bind",
             f"fd://{sock.fileno()}",
@@ -184,11 +215,15 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # the caller sees the 3xx and its Location
 
 
-def fetch(url: str, *, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
-    """GET ``url`` without following redirects: (status, headers, body), whatever the status."""
+def fetch(
+    url: str, *, headers: dict[str, str] | None = None, data: bytes | None = None
+) -> tuple[int, Message, bytes]:
+    """GET ``url`` (POST ``data`` if given) without following redirects: (status, headers, body),
+    whatever the status."""
     opener = urllib.request.build_opener(_NoRedirects)
+    request = urllib.request.Request(url, headers=headers or {}, data=data)
     try:
-        with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=60) as answer:
+        with opener.open(request, timeout=60) as answer:
             return answer.status, answer.headers, answer.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers, exc.read()
