@@ -14,6 +14,7 @@ from dashboard.detail import record_detail_context
 from dashboard.forms import DashboardQuery, parse_query
 from dashboard.panels import PANELS, page_context, panel_context
 from dashboard.selectors import model_names, record_detail
+from records.recording.schema import MAX_RECORD_ID
 from records.stats.selectors import has_records
 
 INDEX_TEMPLATE = "dashboard/index.html"
@@ -57,9 +58,17 @@ def fragment(request: HttpRequest, panel: str) -> HttpResponse:
     return render(request, f"{INDEX_TEMPLATE}#{partial}", panel_context(panel, query))
 
 
+def _can_be_a_record_id(text: str) -> bool:
+    """Whether any stored record could have this id. A NUL is never stored (PostgreSQL cannot
+    even compare with it: asking would be a 500), nor an id over the length limit."""
+    return 0 < len(text) <= MAX_RECORD_ID and "\x00" not in text
+
+
 @require_GET
 @reader()
 def record(request: HttpRequest, record_id: str) -> HttpResponse:
+    if not _can_be_a_record_id(record_id):
+        raise Http404("No record with that id.")
     found = record_detail(record_id=record_id)
     if found is None:
         raise Http404(f"No record with id {record_id!r}.")

@@ -84,18 +84,30 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------------
 # SQLite in data/ (git-ignored) by default; DATABASE_URL switches to PostgreSQL.
 DATA_DIR = Path(os.environ.get("PERFSITE_DATA_DIR", BASE_DIR / "data"))
+# How long one statement waits for another writer's lock before a lock error: SQLite's busy
+# timeout, PostgreSQL's lock_timeout (seconds). And how long one write may wait and retry in all
+# before it gives up (records.recording.retry): the HTTP API then answers 503 with Retry-After.
+# Both stay well under gunicorn's --timeout 60, which would kill the worker and drop the answer.
+DATABASE_LOCK_TIMEOUT = 20
+PERFSITE_WRITE_TIMEOUT = float(os.environ.get("PERFSITE_WRITE_TIMEOUT", "30"))
 SQLITE_OPTIONS = {
     # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so that two
     # writers queue on the busy timeout instead of failing on lock upgrade.
     "transaction_mode": "IMMEDIATE",
-    "timeout": 20,
+    "timeout": DATABASE_LOCK_TIMEOUT,
     "init_command": (
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000; "
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        f"PRAGMA busy_timeout={DATABASE_LOCK_TIMEOUT * 1000}; "
         "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
     ),
 }
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Without a lock_timeout a write waits for a held lock for ever (until gunicorn kills it).
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        lock_timeout = f"-c lock_timeout={DATABASE_LOCK_TIMEOUT * 1000}"
+        options["options"] = f"{options.get('options', '')} {lock_timeout}".strip()
 else:
     DATABASES = {
         "default": {

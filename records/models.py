@@ -93,6 +93,17 @@ class TaskRecord(models.Model):
         help_text="Every source payload verbatim: a list of {source, payload}.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Client record ids are scoped to the token that wrote them: another token (or another door)
+    # asking for the same record_id gets 409, never this record (records.recording.services).
+    api_token = models.ForeignKey(
+        "ApiToken",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="records",
+        help_text="The API token that wrote this record; empty for every other door.",
+    )
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
@@ -213,6 +224,24 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class LoginFailure(models.Model):
+    """One failed sign-in, kept while it counts for the login throttle (dashboard.login)."""
+
+    key = models.CharField(
+        max_length=64, editable=False, help_text="SHA-256 of the username and client address."
+    )
+    failed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["key", "failed_at"], name="login_failure_key_idx"),
+            models.Index(fields=["failed_at"], name="login_failure_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}… at {self.failed_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Span(models.TextChoices):

@@ -7,9 +7,10 @@ every other entry point uses), HTTP out. Errors are always ``{"errors": {field: 
 from __future__ import annotations
 
 import logging
+from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -27,6 +28,8 @@ from records.recording.ingest import (
     task_record,
 )
 from records.recording.openapi import openapi_document
+from records.recording.retry import Transient, transient_kind
+from records.recording.services import RecordIdTaken
 from records.recording.tokens import TokenStatus, token_authenticate
 
 logger = logging.getLogger(__name__)
@@ -34,18 +37,34 @@ logger = logging.getLogger(__name__)
 DRAIN_LIMIT = 8 * MAX_BODY_BYTES  # read and drop up to this much of a refused body (see _drain)
 CHUNK = 64 * 1024
 REALM = 'Bearer realm="perfsite"'
-RETRY_AFTER_SECONDS = 1
 
 MSG_METHOD = "Use POST to record a task."
 MSG_TOKEN_MISSING = "Send an API token: 'Authorization: Bearer <token>'."
 MSG_TOKEN_INVALID = "This API token is not valid."
 MSG_TOKEN_REVOKED = "This API token has been revoked."
+MSG_RECORD_ID_TAKEN = (
+    "This record_id is already stored by another client (another API token, or not through the "
+    "API); record ids belong to the token that stored them. Nothing was stored: send another "
+    "record_id or Idempotency-Key."
+)
+MSG_LENGTH_REQUIRED = (
+    "This server cannot read a chunked body: send the body with a Content-Length header."
+)
 MSG_TOO_LARGE = f"The body must be at most {MAX_BODY_BYTES} bytes (1 MiB)."
-MSG_BUSY = "The database is busy; retry with the same record_id or Idempotency-Key."
+_RETRY = "retry with the same record_id or Idempotency-Key (a retry never stores a task twice)."
+MSG_DATABASE = {
+    Transient.BUSY: f"The database is busy: another write holds its lock; {_RETRY}",
+    Transient.FULL: f"The database has no disk space left; nothing was stored, {_RETRY}",
+    Transient.UNAVAILABLE: f"The database is unavailable (I/O or connection error); {_RETRY}",
+}
 
 
 class BodyTooLarge(Exception):
     pass
+
+
+class LengthRequired(Exception):
+    """A chunked body the server in front of Django does not decode (e.g. ``runserver``)."""
 
 
 def _errors(status: int, errors: dict[str, list[str]], **headers: str) -> JsonResponse:
@@ -70,7 +89,7 @@ def _unauthorized(status: TokenStatus) -> JsonResponse:
     return _errors(401, {"authorization": [message]}, WWW_Authenticate=challenge)
 
 
-def _drain(request: HttpRequest, declared: int) -> None:
+def _drain(request: HttpRequest | BinaryIO, declared: int) -> None:
     """Read and drop a refused body of moderate size, in small chunks.
 
     A server that closes the connection with unread request bytes makes the kernel send a reset,
@@ -83,8 +102,17 @@ def _drain(request: HttpRequest, declared: int) -> None:
         pass
 
 
+def _chunked(request: HttpRequest) -> bool:
+    return "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
 def _read_body(request: HttpRequest) -> bytes:
-    """The body, at most MAX_BODY_BYTES: checked against Content-Length and against the read."""
+    """The body, at most MAX_BODY_BYTES: checked against Content-Length and against the read.
+
+    A chunked body has no Content-Length, and Django's WSGI request then reads nothing. A server
+    that decodes chunked input and ends the stream with it (gunicorn says so with
+    ``wsgi.input_terminated``) is read directly; ASGI requests hold the whole body already.
+    """
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -92,17 +120,44 @@ def _read_body(request: HttpRequest) -> bytes:
     if declared > MAX_BODY_BYTES:
         _drain(request, declared)
         raise BodyTooLarge
-    body = request.read(MAX_BODY_BYTES + 1)
+    stream = request
+    if not request.META.get("CONTENT_LENGTH") and request.META.get("wsgi.input_terminated"):
+        stream = request.META["wsgi.input"]
+    body = stream.read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
+        if stream is not request:
+            _drain(stream, DRAIN_LIMIT)
         raise BodyTooLarge
+    if not body and stream is request and _chunked(request):
+        raise LengthRequired  # empty only because this server did not hand the chunks over
     return body
+
+
+def _unavailable(kind: Transient) -> JsonResponse:
+    return _errors(503, {"database": [MSG_DATABASE[kind]]}, Retry_After=str(kind.value))
 
 
 @csrf_exempt  # token authenticated: a browser cannot send the Authorization header cross-site
 def records_create(request: HttpRequest) -> JsonResponse:
-    """POST /api/records: store one task; 201 with its record_id, 200 for a retry."""
+    """POST /api/records: store one task; 201 with its record_id, 200 for a retry.
+
+    A write that fails for a while (lock held past the wait, deadlock, disk full, I/O or
+    connection error) answers 503 with Retry-After, never a 500: clients retry 503s.
+    """
     if request.method != "POST":
         return _errors(405, {"method": [MSG_METHOD]}, Allow="POST")
+    try:
+        return _record(request)
+    except (OperationalError, InterfaceError) as exc:
+        kind = transient_kind(exc)
+        if kind is None:
+            raise
+        logger.warning("POST /api/records: 503 (%s): %s", kind.name.lower(), exc)
+        return _unavailable(kind)
+
+
+def _record(request: HttpRequest) -> JsonResponse:
+    """Authenticate, read, validate and store; database errors are records_create's to answer."""
     auth = token_authenticate(_bearer_token(request))
     if not auth.ok:
         return _unauthorized(auth.status)
@@ -110,6 +165,8 @@ def records_create(request: HttpRequest) -> JsonResponse:
         body = _read_body(request)
     except BodyTooLarge:
         return _errors(413, {"body": [MSG_TOO_LARGE]})
+    except LengthRequired:
+        return _errors(411, {"body": [MSG_LENGTH_REQUIRED]})
     try:
         task_data = parse_json(body)
     except JsonInputError as exc:
@@ -124,14 +181,12 @@ def records_create(request: HttpRequest) -> JsonResponse:
             task_data=task_data,
             source=SOURCE_API,
             record_id=idempotency_record_id(key=key, scope=str(auth.token.pk)) if key else None,
+            token=auth.token,
         )
     except ValidationError as exc:
         return _errors(400, message_dict(exc))
-    except OperationalError as exc:
-        if "locked" not in str(exc):
-            raise
-        logger.warning("POST /api/records: database still locked after retries")
-        return _errors(503, {"database": [MSG_BUSY]}, Retry_After=str(RETRY_AFTER_SECONDS))
+    except RecordIdTaken:
+        return _errors(409, {"record_id": [MSG_RECORD_ID_TAKEN]})
     return JsonResponse({"record_id": record.record_id}, status=201 if created else 200)
 
 

@@ -114,7 +114,8 @@ def create_row(model: type[M], row: dict[str, Any]) -> M:
 RECORD_FIELDS = [
     field.name
     for field in TaskRecord._meta.concrete_fields
-    if not field.primary_key and field.name != "created_at"
+    # api_token: only the HTTP API writes it (one record at a time); bulk rows leave it empty.
+    if not field.primary_key and field.name not in {"created_at", "api_token"}
 ] + ["created_at"]
 
 

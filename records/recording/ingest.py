@@ -16,7 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from records.models import Agent, AIModel, Skill, TaskRecord
+from records.models import Agent, AIModel, ApiToken, Skill, TaskRecord
 from records.recording.schema import Task, clean_task_data, json_safe_payload
 from records.recording.services import names_to_objects, record_create, with_lock_retry
 from records.rules.names import default_model_name
@@ -32,6 +32,9 @@ IDEMPOTENCY_PREFIX = "idem-"
 MAX_IDEMPOTENCY_KEY = 255
 IDEMPOTENCY_KEY_PATTERN = f"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}$"  # visible ASCII, no spaces
 IDEMPOTENCY_KEY_RE = re.compile(IDEMPOTENCY_KEY_PATTERN)
+MSG_RECORD_ID_RESERVED = (
+    f"Must not start with '{IDEMPOTENCY_PREFIX}': those ids are made from Idempotency-Key headers."
+)
 MSG_IDEMPOTENCY_KEY = (
     f"Must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters without spaces, e.g. a UUID, "
     "and the same on every retry of one task."
@@ -98,17 +101,31 @@ def task_record(
     source: str,
     model_used: str | None = None,
     record_id: str | None = None,
+    token: ApiToken | None = None,
 ) -> tuple[TaskRecord, bool]:
     """Validate and store one task; returns (record, created).
 
     ``record_id`` (from an idempotency key) is used when the task names none. A record_id that is
     already stored returns that record with created=False: a retry never makes a duplicate.
     Raises ValidationError (``error_dict`` keyed by field) and writes nothing for invalid data.
+
+    ``token`` (the HTTP API) scopes record ids to the token: ids with the Idempotency-Key prefix
+    cannot be named in the body (another token could pre-claim them), and an id stored by
+    another token or door raises ``services.RecordIdTaken``.
     """
-    task = clean_task_data(task_data, model_used)
+    errors: dict[str, list[str]] = {}
+    try:
+        task = clean_task_data(task_data, model_used)
+    except ValidationError as exc:
+        errors = message_dict(exc)
+    given = task_data.get("record_id") if isinstance(task_data, dict) else None
+    if token is not None and isinstance(given, str) and given.startswith(IDEMPOTENCY_PREFIX):
+        errors.setdefault("record_id", []).append(MSG_RECORD_ID_RESERVED)
+    if errors:
+        raise ValidationError(errors)
     if task.record_id is None and record_id is not None:
         task.record_id = record_id
-    return record_create(task=task, source=source, payload=task_data)
+    return record_create(task=task, source=source, payload=task_data, token=token)
 
 
 def tasks_record(

@@ -12,7 +12,12 @@ import copy
 from functools import cache
 from typing import Any
 
-from records.recording.ingest import IDEMPOTENCY_KEY_PATTERN, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY
+from records.recording.ingest import (
+    IDEMPOTENCY_KEY_PATTERN,
+    IDEMPOTENCY_PREFIX,
+    MAX_BODY_BYTES,
+    MAX_IDEMPOTENCY_KEY,
+)
 from records.recording.json_schema import JSON_VALUE_NO_NUL, task_schema
 from records.stats.selectors import MAX_SUMMARY_DAYS, RECENT_RECORDS_LIMIT
 
@@ -209,8 +214,14 @@ PATHS: dict[str, Any] = {
                 "Validated exactly like records.recorder.record_task_performance (one "
                 "implementation); stored with source `api`. Safe to retry: send the same "
                 "`record_id` in the body, or the same `Idempotency-Key` header, and a task already "
-                "stored is answered 200 with its record_id instead of being stored twice. Bodies "
-                f"over {MAX_BODY_BYTES} bytes (1 MiB) are refused with 413."
+                "stored is answered 200 with its record_id instead of being stored twice. Record "
+                "ids belong to the token that stored them: a record_id (or Idempotency-Key) whose "
+                "record another token, or another way in (Python, command line, import), stored "
+                "is answered 409 and nothing is stored; body record_ids must not start with "
+                f"`{IDEMPOTENCY_PREFIX}` (the ids made from Idempotency-Key headers). Bodies over "
+                f"{MAX_BODY_BYTES} bytes (1 MiB) are refused with 413; a chunked body is read like "
+                "one with a Content-Length. Retry 503 answers (after Retry-After seconds) and "
+                "connection errors, with the same record_id or key; no other status."
             ),
             "security": [{"bearerAuth": []}],
             "parameters": [
@@ -220,8 +231,8 @@ PATHS: dict[str, Any] = {
                     "required": False,
                     "description": "A key of yours for this task (e.g. a UUID), the same on "
                     "every retry. Used when the body has no record_id: the task's record_id is "
-                    "derived from it (and your token), so a retry finds the first record. "
-                    "A record_id in the body wins.",
+                    "derived from it (and your token), so a retry finds the first record, and "
+                    "no other token can claim that id. A record_id in the body wins.",
                     "schema": {
                         "type": "string",
                         "minLength": 1,
@@ -267,10 +278,21 @@ PATHS: dict[str, Any] = {
                         }
                     },
                 ),
+                "409": _errors(
+                    "The record_id (from the body or the Idempotency-Key) is stored already, by "
+                    "another token or not through the API (key `record_id`). Nothing was stored; "
+                    "do not retry with the same id."
+                ),
+                "411": _errors(
+                    "A chunked body that this server cannot read (e.g. the development server): "
+                    "send a Content-Length (key `body`)."
+                ),
                 "413": _errors(f"The body is over {MAX_BODY_BYTES} bytes (key `body`)."),
                 "503": _errors(
-                    "The database stayed locked through every retry; retry later with the same "
-                    "record_id or Idempotency-Key.",
+                    "The write failed for a while, not for good (key `database` says why): a "
+                    "lock held past the wait, a deadlock, a full disk, an I/O or connection "
+                    "error. Retry after Retry-After seconds with the same record_id or "
+                    "Idempotency-Key; the answer comes within about 35 seconds.",
                     headers={"Retry-After": {"schema": {"type": "integer", "minimum": 0}}},
                 ),
             },

@@ -4,20 +4,19 @@
 from __future__ import annotations
 
 import logging
-import random
-import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from records.models import Agent, AIModel, RecordAgent, RecordSkill, Skill, TaskRecord
+from records.models import Agent, AIModel, ApiToken, RecordAgent, RecordSkill, Skill, TaskRecord
 from records.recording.bulk import create_row
+from records.recording.retry import with_lock_retry  # re-exported: every writer uses it
 from records.recording.schema import Task, json_safe_payload, stored_fields
 from records.rules.names import default_model_name
 from records.rules.scoring import BASELINE_WINDOW, quality_improvement
@@ -26,25 +25,21 @@ from records.stats.rollups import FACT_FIELDS, Facts, apply_rollups, facts_for
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-LOCK_RETRIES = 6
 
 
-def with_lock_retry(fn: Callable[[], T]) -> T:
-    """Run ``fn`` (one transaction), retrying a bounded number of times on SQLite's lock error.
+class RecordIdTaken(Exception):
+    """The record_id is stored already, written by another API token or another door."""
 
-    WAL, the busy timeout and IMMEDIATE transactions make this rare; the retry covers the
-    remaining case where the timeout itself runs out under a burst of writers.
-    """
-    for attempt in range(LOCK_RETRIES):
-        try:
-            return fn()
-        except OperationalError as exc:
-            if "locked" not in str(exc) or attempt == LOCK_RETRIES - 1:
-                raise
-            delay = 0.05 * (2**attempt) * (1 + random.random())
-            logger.warning("database is locked; retrying in %.2fs", delay)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
+    def __init__(self, record_id: str) -> None:
+        self.record_id = record_id
+        super().__init__(f"record_id {record_id!r} belongs to another client")
+
+
+def _retry_finds(existing: TaskRecord, token: ApiToken | None) -> TaskRecord:
+    """The stored record a retry gets back, if the same token wrote it (any, for local doors)."""
+    if token is not None and existing.api_token_id != token.pk:
+        raise RecordIdTaken(existing.record_id)
+    return existing
 
 
 def new_record_id(task_type: str, at: datetime) -> str:
@@ -153,11 +148,14 @@ def record_create(
     source: str,
     payload: Any,
     now: datetime | None = None,
+    token: ApiToken | None = None,
 ) -> tuple[TaskRecord, bool]:
     """Store one validated task; returns (record, created).
 
     A task carrying a ``record_id`` that is already stored returns that record unchanged, so a
-    client's retry never makes a duplicate.
+    client's retry never makes a duplicate. With ``token`` (the HTTP API), record ids are scoped
+    to it: the record is stored with the token, and an id stored by another token or another
+    door raises RecordIdTaken (nothing is written).
     """
     raw_payload = json_safe_payload(payload)
     recorded_at = task.recorded_at or now or timezone.now()
@@ -169,7 +167,7 @@ def record_create(
             if task.record_id:
                 existing = TaskRecord.objects.filter(record_id=task.record_id).first()
                 if existing is not None:
-                    return existing, False
+                    return _retry_finds(existing, token), False
             ids = name_ids(model=[model_name], skill=skills, agent=agents)
             columns = _task_columns(
                 task, recorded_at=recorded_at, model_id=ids["model"][model_name]
@@ -180,6 +178,7 @@ def record_create(
                 "source": source,
                 "raw": [{"source": source, "payload": raw_payload}],
                 "created_at": timezone.now(),
+                "api_token_id": token.pk if token is not None else None,
             }
             record = create_row(TaskRecord, row)
             skill_ids = [ids["skill"][name] for name in skills]
@@ -195,7 +194,7 @@ def record_create(
         if task.record_id:
             existing = TaskRecord.objects.filter(record_id=task.record_id).first()
             if existing is not None:
-                return existing, False
+                return _retry_finds(existing, token), False
         raise
 
 

@@ -9,20 +9,27 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import InterfaceError, OperationalError
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from records.models import ApiToken
+from records.recording.retry import transient_kind, with_lock_retry
+
+logger = logging.getLogger(__name__)
 
 TOKEN_BYTES = 32
 PREFIX_LENGTH = 8
 MAX_NAME = ApiToken._meta.get_field("name").max_length
 MAX_TOKEN_LENGTH = 200  # far above a real token; longer input is refused before it is hashed
 LAST_USED_PRECISION = timedelta(minutes=1)  # last_used_at is written at most once a minute
+# The last_used_at write waits at most this long for a busy database, then is skipped.
+MARK_USED_TIMEOUT = 2.0
 
 
 class TokenStatus(enum.Enum):
@@ -76,9 +83,28 @@ def token_authenticate(raw: str | None, *, now: datetime | None = None) -> Authe
         return Authentication(TokenStatus.REVOKED, token)
     now = now or timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+        _mark_used(token, now=now)
     return Authentication(TokenStatus.OK, token)
+
+
+def _mark_used(token: ApiToken, *, now: datetime) -> None:
+    """Write ``last_used_at``, unless the database cannot take a write just now.
+
+    Bookkeeping must not fail the request, nor spend its time budget: a busy, full or unreachable
+    database skips it after a short wait (the next request writes it), and the task's own write
+    then meets the same condition and answers 503 to retry.
+    """
+    try:
+        with_lock_retry(
+            lambda: ApiToken.objects.filter(pk=token.pk).update(last_used_at=now),
+            timeout=MARK_USED_TIMEOUT,
+        )
+    except (OperationalError, InterfaceError) as exc:
+        if transient_kind(exc) is None:
+            raise
+        logger.warning("API token %s: last_used_at not written: %s", token.pk, exc)
+    else:
+        token.last_used_at = now
 
 
 def tokens_revoke(*, tokens: QuerySet[ApiToken], now: datetime | None = None) -> int:
