@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0005_import_run_recovery'),
+        ('records', '0006_record_token_login_failures'),
     ]
 
     operations = [
