@@ -6,9 +6,11 @@ from typing import Any
 
 from dashboard.formatting import (
     DASH,
+    fmt_cost,
     fmt_duration,
     fmt_number,
     fmt_signed,
+    fmt_tokens,
     iso_utc,
     json_inline,
     json_list,
@@ -18,12 +20,21 @@ from dashboard.formatting import (
     utc_text,
     yes_no,
 )
-from dashboard.links import page_url_for
+from dashboard.links import page_url_for, record_url
 from records.models import TaskRecord
 from records.rules.scoring import PASS_THRESHOLD
 
 
-def record_detail_context(record: TaskRecord) -> dict[str, Any]:
+def _cost_text(record: TaskRecord) -> str:
+    if record.cost_usd is None:
+        return DASH
+    if record.cost_source == "given":
+        return f"{fmt_cost(record.cost_usd)} (given)"
+    return f"{fmt_cost(record.cost_usd)} (from tokens, {record.cost_source})"
+
+
+def record_detail_context(record: TaskRecord, *, session: list[TaskRecord]) -> dict[str, Any]:
+    """The record page; ``session`` is the record's session, its other turns included."""
     breakdown = record.score_breakdown if isinstance(record.score_breakdown, dict) else {}
     raw = record.raw if isinstance(record.raw, list) else [record.raw]
     return {
@@ -63,6 +74,28 @@ def record_detail_context(record: TaskRecord) -> dict[str, Any]:
             ("Files modified", or_dash(record.files_modified)),
             ("Lines changed", or_dash(record.lines_changed)),
             ("Issues found", record.issues_count),
+            ("Project", or_dash(record.project)),
+            ("Git branch", or_dash(record.git_branch)),
+            ("Session", or_dash(record.session_id)),
+            ("Input tokens", fmt_tokens(record.input_tokens)),
+            ("Output tokens", fmt_tokens(record.output_tokens)),
+            ("Cache read tokens", fmt_tokens(record.cache_read_tokens)),
+            ("Cache creation tokens", fmt_tokens(record.cache_creation_tokens)),
+            ("Cost", _cost_text(record)),
+        ],
+        "session": [
+            {
+                "record_id": turn.record_id,
+                "href": record_url(turn.record_id),
+                "iso": iso_utc(turn.recorded_at),
+                "time_text": utc_text(turn.recorded_at),
+                "description": turn.description or turn.task_label or turn.task_type,
+                "quality": fmt_number(turn.quality_score),
+                "tone": score_tone(turn.quality_score),
+                "cost": fmt_cost(turn.cost_usd),
+                "current": turn.pk == record.pk,
+            }
+            for turn in session
         ],
         "breakdown": [(key, json_inline(value)) for key, value in sorted(breakdown.items())],
         "skills": [s.name for s in record.skills.all()],

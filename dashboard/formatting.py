@@ -39,6 +39,17 @@ def fmt_signed(value: float | None, digits: int = 1) -> str:
     return DASH if value is None else f"{value:+,.{digits}f}".replace("-", MINUS)
 
 
+def fmt_cost(dollars: float | None) -> str:
+    """``$0.0115``, ``$12.40``: cents for whole dollars, four places below a dollar."""
+    if dollars is None:
+        return DASH
+    return f"${dollars:,.2f}" if dollars >= 1 else f"${dollars:.4f}"
+
+
+def fmt_tokens(value: int | None) -> str:
+    return DASH if value is None else f"{value:,}"
+
+
 def fmt_duration(seconds: float | None) -> str:
     """``45s``, ``5m 12s``, ``2h 05m`` — a person's reading of a duration."""
     if seconds is None:

@@ -206,6 +206,27 @@ def record_detail(*, record_id: str) -> TaskRecord | None:
     )
 
 
+SESSION_TURNS = 25  # shown on each side of the record
+
+
+def session_records(*, record: TaskRecord, around: int = SESSION_TURNS) -> list[TaskRecord]:
+    """The turns of ``record``'s session in time order: up to ``around`` before it, the record,
+    and up to ``around`` after it; empty when the record names no session. Two queries on the
+    (session_id, recorded_at) index, whatever the session's length."""
+    if not record.session_id:
+        return []
+    fields = ("record_id", "recorded_at", "description", "task_label", "task_type")
+    turns = TaskRecord.objects.filter(session_id=record.session_id).only(
+        *fields, "quality_score", "cost_usd"
+    )
+    at = Q(recorded_at=record.recorded_at)
+    before = turns.filter(Q(recorded_at__lt=record.recorded_at) | at & Q(id__lt=record.pk))
+    after = turns.filter(Q(recorded_at__gt=record.recorded_at) | at & Q(id__gte=record.pk))
+    earlier = list(before.order_by("-recorded_at", "-id")[:around])
+    later = list(after.order_by("recorded_at", "id")[: around + 1])
+    return earlier[::-1] + later
+
+
 # --- Newest records with counts (the legacy JSON API) ------------------------------------------
 
 

@@ -13,7 +13,7 @@ from dashboard.access import reader
 from dashboard.detail import record_detail_context
 from dashboard.forms import DashboardQuery, parse_query
 from dashboard.panels import PANELS, page_context, panel_context
-from dashboard.selectors import model_names, record_detail
+from dashboard.selectors import model_names, record_detail, session_records
 from records.recording.schema import MAX_RECORD_ID
 from records.stats.selectors import has_records
 
@@ -72,4 +72,5 @@ def record(request: HttpRequest, record_id: str) -> HttpResponse:
     found = record_detail(record_id=record_id)
     if found is None:
         raise Http404(f"No record with id {record_id!r}.")
-    return render(request, "dashboard/record_detail.html", record_detail_context(found))
+    context = record_detail_context(found, session=session_records(record=found))
+    return render(request, "dashboard/record_detail.html", context)

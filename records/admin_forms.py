@@ -16,7 +16,7 @@ from django.contrib.admin import widgets as admin_widgets
 from django.core.exceptions import ValidationError
 
 from records.models import Complexity, TaskRecord
-from records.recording.schema import Task, clean_task_data
+from records.recording.schema import Task, clean_task_data, stored_context
 from records.rules.scoring import code_quality_component
 
 # Form field -> the task_data key it fills (the names the recorder's API documents).
@@ -201,7 +201,12 @@ class TaskRecordForm(forms.ModelForm):
             # A form has no int/float distinction: a whole number typed is points, as in JSON.
             if isinstance(values[name], float) and values[name].is_integer():
                 values[name] = int(values[name])
-        return {TASK_KEYS[name]: value for name, value in values.items() if value is not None}
+        task_data = {TASK_KEYS[name]: value for name, value in values.items() if value is not None}
+        if self.instance.pk is not None:
+            # Session, project, branch, tokens and a given cost are not on the form: kept.
+            context = stored_context(self.instance)
+            task_data |= {name: value for name, value in context.items() if value is not None}
+        return task_data
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -71,6 +71,21 @@ class TaskRecord(models.Model):
     recommendations = models.JSONField(default=list, blank=True)
     score_breakdown = models.JSONField(default=dict, blank=True)
     auto_generated = models.BooleanField(default=True)
+    # Where and with what the agent worked (optional on every door).
+    session_id = models.CharField(max_length=200, blank=True, default="")
+    project = models.CharField(max_length=200, blank=True, default="")
+    git_branch = models.CharField(max_length=200, blank=True, default="")
+    input_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    cache_read_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    cache_creation_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    cost_usd = models.FloatField(null=True, blank=True)
+    cost_source = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="'given', or the price database that computed cost_usd, e.g. genai-prices 0.2.3",
+    )
     source = models.CharField(max_length=255, help_text="recorder, api, cli or legacy:<file>")
     raw = models.JSONField(
         default=list,
@@ -97,6 +112,8 @@ class TaskRecord(models.Model):
             models.Index(fields=["task_type", "recorded_at"], name="record_type_time_idx"),
             models.Index(fields=["model", "recorded_at"], name="record_model_time_idx"),
             models.Index(fields=["auto_generated", "recorded_at"], name="record_auto_time_idx"),
+            models.Index(fields=["project", "recorded_at"], name="record_project_time_idx"),
+            models.Index(fields=["session_id", "recorded_at"], name="record_session_time_idx"),
             # Covers the exact median of a window: range on time, durations read from the index.
             models.Index(
                 fields=["recorded_at", "duration_seconds"], name="record_time_duration_idx"

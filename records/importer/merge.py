@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from records.importer.normalise import LegacyTask
-from records.recording.schema import GIVEN_FLAGS, TASK_FIELDS, Task, stored_fields
+from records.recording.schema import GIVEN_FLAGS, TASK_FIELDS, Task, stored_context, stored_fields
 from records.rules.names import UNKNOWN_MODEL
 
 # Fields a later source may fill when the earlier ones left them empty (the id is the identity).
@@ -89,6 +89,7 @@ def draft_from_record(record, *, skills: list[str], agents: list[str]) -> Draft:
         quality_improvement=if_given("quality_improvement", record.quality_improvement),
         auto_generated=if_given("auto_generated", record.auto_generated),
         derived_improvement=None if "quality_improvement" in given else record.quality_improvement,
+        **stored_context(record),
     )
 
 

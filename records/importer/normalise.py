@@ -28,6 +28,7 @@ from typing import Any
 
 from records.recording.schema import (
     ALIASES,
+    CONTEXT_FIELDS,
     MAX_JSON_DEPTH,
     MAX_RECORD_ID,
     Task,
@@ -62,6 +63,7 @@ LOOKUPS: dict[str, tuple[str, ...]] = {
     "quality_score": ALIASES["quality"],
     "quality_improvement": ("quality_improvement",),
     "model_used": ALIASES["model"],
+    **{key: (key,) for key in CONTEXT_FIELDS},
 }
 _UNSAFE_ID = re.compile(r"[\s/?#%\\]")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from records.importer.reading import MSG_TOO_DEEP
 from records.recording.schema import (
     COMPLEXITIES,
+    MAX_COST,
     MAX_IMPROVEMENT,
     MAX_LABEL,
     MAX_RECORD_ID,
@@ -35,7 +36,7 @@ from records.recording.schema import (
 )
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.names import normalise_model_name
-from records.stats.exports import EXPORT_VERSION, FIELDS
+from records.stats.exports import EXPORT_VERSION, FIELDS, LATER_FIELDS
 
 HEADER_KEY = "perfsite_export"
 SNIFF_BYTES = 64 * 1024
@@ -115,7 +116,11 @@ def check_header(path: Path) -> None:
             f"(this Perfsite reads version {EXPORT_VERSION})"
         )
     fields = header.get("fields")
-    missing = [name for name in FIELDS if not isinstance(fields, list) or name not in fields]
+    missing = [
+        name
+        for name in FIELDS
+        if name not in LATER_FIELDS and (not isinstance(fields, list) or name not in fields)
+    ]
     if missing:
         raise ExportReadError(f"the header lacks fields: {', '.join(missing)}")
 
@@ -187,6 +192,7 @@ def exported_record(row: Any) -> ExportedRecord:
     made by an older Perfsite restores in full."""
     if not isinstance(row, dict):
         raise RowError([f"a record must be a JSON object, not {type(row).__name__}"])
+    row = LATER_FIELDS | row
     missing = [name for name in FIELDS if name not in row]
     if missing:
         raise RowError([f"missing fields: {', '.join(missing)}"])
@@ -231,6 +237,11 @@ def exported_record(row: Any) -> ExportedRecord:
     for name in NULLABLE_COUNTS:
         _counted(r, row, name, nullable=True)
     _counted(r, row, "issues_count", nullable=False)
+    for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens"):
+        _counted(r, row, name, nullable=True)
+    _bounded(r, row, "cost_usd", nullable=True, low=0.0, high=MAX_COST)
+    for name in ("session_id", "git_branch", "project", "cost_source"):
+        r.text(name, row[name], MAX_LABEL)
     for name in JSON_LIST_FIELDS:
         if not isinstance(row[name], list):
             r.problem(name, "Must be a list.", row[name])
@@ -262,13 +273,14 @@ def exported_record(row: Any) -> ExportedRecord:
         for name in FIELDS
         if name not in {"record_id", "model", "skills", "agents", "recorded_at"}
     }
-    for name in ("quality_score", "performance_index", *NULLABLE_FLOATS):
+    for name in ("quality_score", "performance_index", "cost_usd", *NULLABLE_FLOATS):
         if values[name] is not None:
             values[name] = float(values[name])
     values["recorded_at"] = recorded_at.astimezone(UTC)
     # As it would export again once stored: UTC time, floats for float fields.
     as_stored = {name: row[name] for name in FIELDS} | {
-        name: values[name] for name in ("quality_score", "performance_index", *NULLABLE_FLOATS)
+        name: values[name]
+        for name in ("quality_score", "performance_index", "cost_usd", *NULLABLE_FLOATS)
     }
     as_stored["recorded_at"] = values["recorded_at"].isoformat()
     return ExportedRecord(

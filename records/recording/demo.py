@@ -17,6 +17,7 @@ from records.models import Agent, AIModel, Skill
 from records.recording.bulk import JsonText, insert_records
 from records.recording.services import names_to_objects
 from records.rules.classification import CANONICAL_TYPES
+from records.rules.costs import PRICE_SOURCE, Tokens, task_cost
 from records.rules.scoring import BASELINE_WINDOW, round1, score_task
 from records.stats.rollups import Facts, apply_rollups
 
@@ -66,6 +67,8 @@ DESCRIPTIONS = {
     "validation": ["Validate the {} configuration against the schema", "Verify {} compliance"],
     "general": ["Update the {} release checklist", "Tidy the {} workspace"],
 }
+PROJECTS = ["storefront", "billing-service", "perfsite", "mobile-app"]
+BRANCHES = ["main", "main", "feature/search", "fix/login-loop", "refactor/auth"]
 SUBJECTS = ["auth", "billing", "dashboard", "importer", "scheduler", "search", "payments", "api"]
 TYPE_WEIGHTS = [12, 22, 16, 8, 10, 8, 7, 10, 7]
 ISSUES = ["Missing type hints", "Unused import", "Long function", "No test for edge case"]
@@ -120,8 +123,32 @@ def _task_template(rng: random.Random) -> dict:
         "issues_count": len(issues),
         "recommendations": JsonText(json.dumps(rng.sample(RECS, rng.randint(0, 2)))),
         "score_breakdown": JsonText(json.dumps(scores.breakdown | {"manual": False})),
+        **_context(rng, model, duration),
         "source": SOURCE_DEMO,
         "raw": JsonText("[]"),
+    }
+
+
+def _context(rng: random.Random, model: str, duration: float) -> dict:
+    """Session, project, branch, tokens (about what an agent uses in ``duration`` seconds) and
+    the cost genai-prices gives them (none for a model it does not price)."""
+    tokens = Tokens(
+        input=int(rng.lognormvariate(7.5, 0.6)),
+        output=int(duration * rng.uniform(8, 25)),
+        cache_read=int(duration * rng.uniform(300, 900)),
+        cache_creation=int(rng.lognormvariate(8.5, 0.7)),
+    )
+    cost = task_cost(model, tokens)
+    return {
+        "session_id": f"demo-session-{rng.randrange(10**8):08d}",
+        "project": rng.choice(PROJECTS),
+        "git_branch": rng.choice(BRANCHES),
+        "input_tokens": tokens.input,
+        "output_tokens": tokens.output,
+        "cache_read_tokens": tokens.cache_read,
+        "cache_creation_tokens": tokens.cache_creation,
+        "cost_usd": cost,
+        "cost_source": "" if cost is None else PRICE_SOURCE,
     }
 
 

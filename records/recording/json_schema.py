@@ -13,11 +13,13 @@ from typing import Any
 
 from records.recording.schema import (
     MAX_COMPLEXITY,
+    MAX_COST,
     MAX_COUNT,
     MAX_DURATION,
     MAX_ITEM_TEXT,
     MAX_LABEL,
     MAX_LIST_ITEMS,
+    MAX_NAME,
     MAX_RECORD_ID,
     MAX_TEXT,
     MAX_YEAR,
@@ -182,6 +184,21 @@ TASK_FIELDS: dict[str, dict[str, Any]] = {
     "overall_score": _alias_of("quality_score", _number("")),
     "performance_index": _number("Ignored: always derived by the scoring contract."),
     "time_efficiency": _number("Ignored: always derived from duration."),
+    "session_id": _text(MAX_LABEL, "The agent session the task belongs to (e.g. Claude Code's)."),
+    "project": _text(MAX_NAME, "The project (repository or folder name) the agent worked in."),
+    "git_branch": _text(MAX_LABEL, "The git branch checked out while the task ran."),
+    "input_tokens": _count(
+        "Input tokens not read from or written to the prompt cache (as Anthropic counts them)."
+    ),
+    "output_tokens": _count("Output tokens."),
+    "cache_read_tokens": _count("Input tokens read from the prompt cache."),
+    "cache_creation_tokens": _count("Input tokens written to the prompt cache."),
+    "cost_usd": _number(
+        f"What the task cost in US dollars, 0 to {MAX_COST:g}. Default: computed from the tokens "
+        "and the model with the genai-prices database (empty for a model it does not know).",
+        minimum=0,
+        maximum=MAX_COST,
+    ),
     "recorded_at": {
         "type": ["string", "null"],
         "pattern": TIMESTAMP_PATTERN,

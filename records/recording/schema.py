@@ -40,6 +40,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.dateparse import parse_datetime
 
 from records.rules.classification import classify_task
+from records.rules.costs import GIVEN as COST_GIVEN
+from records.rules.costs import PRICE_SOURCE, Tokens, task_cost
 from records.rules.names import MAX_NAME, clean_name, normalise_model_name
 from records.rules.scoring import score_task
 
@@ -52,6 +54,7 @@ MAX_COUNT = 2_147_483_647
 MAX_DURATION = 366 * 24 * 3600  # a year: anything longer is a unit mistake
 MAX_RECORD_ID = 200
 MAX_IMPROVEMENT = 100.0
+MAX_COST = 100_000.0  # US dollars for one task: more is a unit mistake
 MAX_JSON_DEPTH = 100  # real payloads nest a few levels; far below Python's recursion limit
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
@@ -155,8 +158,19 @@ class Task:
     documentation_updated: bool | None = None
     quality_improvement: float | None = None
     auto_generated: bool | None = None
+    session_id: str | None = None
+    project: str | None = None  # cleaned like a name: it groups and filters
+    git_branch: str | None = None
+    input_tokens: int | None = None  # not read from or written to the prompt cache
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_creation_tokens: int | None = None
+    cost_usd: float | None = None
 
 
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")
+# Where and with what the agent worked: stored as given, no formula reads them (cost aside).
+CONTEXT_FIELDS = ("session_id", "project", "git_branch", *TOKEN_FIELDS, "cost_usd")
 TASK_FIELDS = tuple(f.name for f in fields(Task))
 # Scoring inputs (and auto_generated) a source may or may not have given: stored in
 # score_breakdown["given"], so that a later source can fill what an earlier one lacked.
@@ -511,6 +525,18 @@ def clean_task(
             if data.get(key) is not None:
                 r.number(key, data[key])
 
+    for key in ("session_id", "git_branch"):
+        if data.get(key) is not None:
+            setattr(task, key, r.text(key, data[key], MAX_LABEL) or None)
+    if data.get("project") is not None:
+        project = r.text("project", data["project"], MAX_NAME)
+        task.project = clean_name(project) or None if project else None
+    for key in TOKEN_FIELDS:
+        if data.get(key) is not None:
+            setattr(task, key, r.count(key, data[key]))
+    if data.get("cost_usd") is not None:
+        task.cost_usd = _cost(r, data["cost_usd"])
+
     if data.get("recorded_at") is not None:
         task.recorded_at = _recorded_at(r, data["recorded_at"])
     if data.get("record_id") is not None:
@@ -564,6 +590,14 @@ def _improvement(r: FieldReader, value: Any) -> float | None:
     return clamped
 
 
+def _cost(r: FieldReader, value: Any) -> float | None:
+    number = r.number("cost_usd", value)
+    if number is None or 0 <= number <= MAX_COST:
+        return number
+    r.out_of_range("cost_usd", value, f"Must be at most {MAX_COST:g} dollars.", "is not a cost")
+    return None
+
+
 def _recorded_at(r: FieldReader, value: Any) -> datetime | None:
     if isinstance(value, datetime) or (
         isinstance(value, str) and TIMESTAMP_RE.fullmatch(value)
@@ -593,9 +627,10 @@ def stored_fields(task: Task, *, auto_default: bool) -> dict[str, Any]:
     """The TaskRecord columns a task decides, with the scoring contract's defaults applied.
 
     Not included (each door decides them): record_id, recorded_at, model, quality_improvement
-    when not given (it needs the baseline), source and raw payloads. ``auto_default`` is what
-    ``auto_generated`` is when the task does not say: true for the recording doors, false for
-    imported history.
+    when not given (it needs the baseline), source and raw payloads. ``cost_usd`` is the given
+    cost, else computed from the tokens and the model (``records.rules.costs``).
+    ``auto_default`` is what ``auto_generated`` is when the task does not say: true for the
+    recording doors, false for imported history.
     """
     success = True if task.success is None else task.success
     issues = task.issues or []
@@ -612,6 +647,16 @@ def stored_fields(task: Task, *, auto_default: bool) -> dict[str, Any]:
         explicit_quality=task.explicit_quality,
     )
     given = [name for name in GIVEN_FLAGS if getattr(task, name) is not None]
+    tokens = Tokens(
+        input=task.input_tokens,
+        output=task.output_tokens,
+        cache_read=task.cache_read_tokens,
+        cache_creation=task.cache_creation_tokens,
+    )
+    cost, cost_source = task.cost_usd, COST_GIVEN
+    if cost is None:
+        cost = task_cost(task.model, tokens)
+        cost_source = "" if cost is None else PRICE_SOURCE
     return {
         "task_type": classify_task(task.description, task.task_label),
         "task_label": task.task_label or "",
@@ -629,7 +674,23 @@ def stored_fields(task: Task, *, auto_default: bool) -> dict[str, Any]:
         "recommendations": task.recommendations or [],
         "score_breakdown": scores.breakdown | {"manual": scores.manual, "given": given},
         "auto_generated": auto_default if task.auto_generated is None else task.auto_generated,
+        "session_id": task.session_id or "",
+        "project": task.project or "",
+        "git_branch": task.git_branch or "",
+        **{name: getattr(task, name) for name in TOKEN_FIELDS},
+        "cost_usd": cost,
+        "cost_source": cost_source,
     }
+
+
+def stored_context(record: Any) -> dict[str, Any]:
+    """A stored record's session, project, branch, tokens and given cost as task fields (empty
+    ones as None); a computed cost is left out, so that it is computed again."""
+    values = {name: getattr(record, name) for name in CONTEXT_FIELDS}
+    values = {name: None if value == "" else value for name, value in values.items()}
+    if record.cost_source != COST_GIVEN:
+        values["cost_usd"] = None
+    return values
 
 
 # --- the payload kept verbatim beside the task -----------------------------------------------

@@ -43,9 +43,30 @@ FIELDS = [
     "recommendations",
     "score_breakdown",
     "auto_generated",
+    "session_id",
+    "project",
+    "git_branch",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_creation_tokens",
+    "cost_usd",
+    "cost_source",
     "source",
     "raw",
 ]
+# Added after version 1 was first written: an export without them restores with them empty.
+LATER_FIELDS = {
+    "session_id": "",
+    "project": "",
+    "git_branch": "",
+    "input_tokens": None,
+    "output_tokens": None,
+    "cache_read_tokens": None,
+    "cache_creation_tokens": None,
+    "cost_usd": None,
+    "cost_source": "",
+}
 FORMATS = ("jsonl", "csv")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dashboard.formatting import MINUS
@@ -107,3 +109,39 @@ def test_detail_links_back_to_filtered_views(client, record):
     hrefs = {a.attrs["href"] for a in doc.select("a")}
     assert "/?task_type=debugging" in hrefs
     assert "/?model=Claude+Sonnet+4.5" in hrefs
+
+
+def test_the_record_page_shows_tokens_cost_and_the_other_turns_of_its_session(client):
+    from datetime import UTC, datetime, timedelta
+
+    from records.recorder import record_task_performance
+
+    start = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
+    ids = [
+        record_task_performance(
+            {
+                "task_type": "coding",
+                "description": f"Turn {i} of the session",
+                "session_id": "sess-42",
+                "project": "storefront",
+                "input_tokens": 1000,
+                "output_tokens": 500,
+                "recorded_at": (start + timedelta(minutes=i)).isoformat(),
+            },
+            "claude-sonnet-4-5",
+        )
+        for i in range(3)
+    ]
+    other = record_task_performance(
+        {"task_type": "coding", "session_id": "another", "description": "Elsewhere"}
+    )
+
+    body = client.get(f"/records/{ids[1]}/").content.decode()
+
+    shown = re.findall(r'data-session-record="([^"]+)"', body)
+    assert shown == ids  # in time order, the other session's turn left out
+    assert other not in shown
+    assert 'aria-current="page" class="current" data-session-record="' + ids[1] in body
+    assert "storefront" in body and "sess-42" in body
+    assert "1,000" in body  # input tokens
+    assert "$0.0105 (from tokens, genai-prices" in body  # 1000 x $3/M + 500 x $15/M

@@ -284,3 +284,21 @@ def test_records_added_in_the_admin_have_their_own_source_filter(admin_client):
     for query, expected in (("source=admin", {added}), ("source=other", set())):
         response = admin_client.get(reverse(CHANGELIST) + "?" + query)
         assert {r.record_id for r in response.context["cl"].result_list} == expected
+
+
+def test_an_admin_edit_keeps_session_project_tokens_and_a_given_cost(admin_client):
+    stored = record(
+        session_id="s-9",
+        project="storefront",
+        git_branch="main",
+        input_tokens=1000,
+        output_tokens=500,
+        cost_usd=0.75,
+    )
+    assert admin_change(admin_client, stored, lines_changed=7).status_code == 302
+
+    after = TaskRecord.objects.get(pk=stored.pk)
+    assert after.lines_changed == 7
+    assert (after.session_id, after.project, after.git_branch) == ("s-9", "storefront", "main")
+    assert (after.input_tokens, after.output_tokens) == (1000, 500)
+    assert (after.cost_usd, after.cost_source) == (0.75, "given")

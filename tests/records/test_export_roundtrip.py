@@ -312,3 +312,47 @@ def test_an_export_with_names_longer_than_the_limit_restores_in_full(tmp_path):
     restored = TaskRecord.objects.get()
     assert restored.model.name == ("GPT-" + "x" * 197)[:200]
     assert list(restored.skills.values_list("name", flat=True)) == ["s" * 200]
+
+
+def test_session_tokens_and_cost_survive_the_round_trip(tmp_path):
+    record_task_performance(
+        {
+            "task_type": "coding",
+            "session_id": "s-1",
+            "project": "storefront",
+            "git_branch": "main",
+            "input_tokens": 10,
+            "output_tokens": 20,
+            "cost_usd": 0.25,
+        },
+        "Claude Sonnet 4.5",
+    )
+    first = export()
+    path = tmp_path / "records.jsonl"
+    path.write_text(first, encoding="utf-8")
+    records_delete(TaskRecord.objects.all())
+
+    import_legacy(str(path))
+
+    assert export() == first
+    restored = TaskRecord.objects.get()
+    assert (restored.session_id, restored.project, restored.cost_usd) == ("s-1", "storefront", 0.25)
+
+
+def test_an_export_written_before_the_context_columns_restores_with_them_empty(tmp_path):
+    from records.stats.exports import LATER_FIELDS
+
+    record_task_performance({"task_type": "coding", "input_tokens": 5}, "Claude Sonnet 4.5")
+    _header, rows = lines_of(export())
+    old_fields = [name for name in FIELDS if name not in LATER_FIELDS]
+    old_rows = [{name: row[name] for name in old_fields} for row in rows]
+    path = tmp_path / "old.jsonl"
+    header = {"perfsite_export": 1, "fields": old_fields}
+    path.write_text("\n".join(json.dumps(line) for line in [header, *old_rows]), encoding="utf-8")
+    records_delete(TaskRecord.objects.all())
+
+    _out, err = import_legacy(str(path))
+
+    assert err == ""
+    restored = TaskRecord.objects.get()
+    assert (restored.input_tokens, restored.cost_usd, restored.project) == (None, None, "")

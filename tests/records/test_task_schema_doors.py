@@ -150,3 +150,41 @@ def test_the_admin_add_form_reads_scores_and_names_by_the_same_rules(admin_clien
     assert record.quality_score == points
     assert record.model.name == "GLM 4.6"
     assert list(record.skills.values_list("name", flat=True)) == ["code analysis"]
+
+
+CONTEXT = {
+    "model_used": "claude-sonnet-4-5",
+    "session_id": "3f2c9a10-session",
+    "project": "storefront",
+    "git_branch": "fix/login-loop",
+    "input_tokens": 1000,
+    "output_tokens": 500,
+    "cache_read_tokens": 2000,
+    "cache_creation_tokens": 100,
+}
+
+
+def test_session_project_branch_and_tokens_are_stored_by_every_door(door, tmp_path, client):
+    record = door(BASE | CONTEXT, tmp_path, client)
+    stored = {name: getattr(record, name) for name in CONTEXT if name != "model_used"}
+    assert stored == {name: value for name, value in CONTEXT.items() if name != "model_used"}
+
+
+def test_cost_is_computed_from_tokens_and_model_when_not_given(door, tmp_path, client):
+    """Claude Sonnet 4.5: $3/M input, $15/M output, $0.30/M cache reads, $3.75/M cache writes."""
+    from records.rules.costs import PRICE_SOURCE
+
+    record = door(BASE | CONTEXT, tmp_path, client)
+    assert record.cost_usd == pytest.approx(0.003 + 0.0075 + 0.0006 + 0.000375)
+    assert record.cost_source == PRICE_SOURCE
+
+
+def test_a_given_cost_wins_and_an_unknown_model_has_none(door, tmp_path, client):
+    given = door(BASE | CONTEXT | {"cost_usd": 0.5}, tmp_path, client)
+    assert (given.cost_usd, given.cost_source) == (0.5, "given")
+
+
+def test_an_unknown_model_leaves_the_cost_empty(door, tmp_path, client):
+    record = door(BASE | CONTEXT | {"model_used": "in-house-model-7"}, tmp_path, client)
+    assert (record.cost_usd, record.cost_source) == (None, "")
+    assert record.input_tokens == 1000
