@@ -119,6 +119,15 @@ def test_new_files_then_a_resumed_turn_with_an_edit_and_a_failing_command(
         assert sent["project"] == "widgets" and sent["git_branch"] == "feature-x"
         assert {k: sent[k] for k in tokens(2)} == tokens(2)
         assert record.record_id == f"cc-{first.session_id}-{sent['prompt_id']}"
+        # The server stores them in typed columns, and prices the tokens (genai-prices).
+        assert (record.session_id, record.project, record.git_branch) == (
+            first.session_id,
+            "widgets",
+            "feature-x",
+        )
+        assert {k: getattr(record, k) for k in tokens(2)} == tokens(2)
+        assert record.cost_usd is not None and record.cost_usd > 0
+        assert record.cost_source.startswith("genai-prices")
 
         second = run(
             "T2-EDIT Fix the wrong default in the model and run the checks",
