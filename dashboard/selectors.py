@@ -216,9 +216,9 @@ def session_records(*, record: TaskRecord, around: int = SESSION_TURNS) -> list[
     if not record.session_id:
         return []
     fields = ("record_id", "recorded_at", "description", "task_label", "task_type")
-    turns = TaskRecord.objects.filter(session_id=record.session_id).only(
-        *fields, "quality_score", "cost_usd"
-    )
+    # The exclude repeats the partial index's condition, so the database knows it may use it.
+    turns = TaskRecord.objects.filter(session_id=record.session_id).exclude(session_id="")
+    turns = turns.only(*fields, "quality_score", "cost_usd")
     at = Q(recorded_at=record.recorded_at)
     before = turns.filter(Q(recorded_at__lt=record.recorded_at) | at & Q(id__lt=record.pk))
     after = turns.filter(Q(recorded_at__gt=record.recorded_at) | at & Q(id__gte=record.pk))

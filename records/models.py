@@ -102,6 +102,9 @@ class TaskRecord(models.Model):
         editable=False,
         on_delete=models.SET_NULL,
         related_name="records",
+        # No index: nothing looks records up by token but a token's rare deletion, and one more
+        # index on every insert costs each recorded task (bench/bench_recording.py).
+        db_index=False,
         help_text="The API token that wrote this record; empty for every other door.",
     )
 
@@ -112,8 +115,17 @@ class TaskRecord(models.Model):
             models.Index(fields=["task_type", "recorded_at"], name="record_type_time_idx"),
             models.Index(fields=["model", "recorded_at"], name="record_model_time_idx"),
             models.Index(fields=["auto_generated", "recorded_at"], name="record_auto_time_idx"),
-            models.Index(fields=["project", "recorded_at"], name="record_project_time_idx"),
-            models.Index(fields=["session_id", "recorded_at"], name="record_session_time_idx"),
+            # Partial: records without a project or session (most doors) add nothing to them.
+            models.Index(
+                fields=["project", "recorded_at"],
+                name="record_project_time_idx",
+                condition=~Q(project=""),
+            ),
+            models.Index(
+                fields=["session_id", "recorded_at"],
+                name="record_session_time_idx",
+                condition=~Q(session_id=""),
+            ),
             # Covers the exact median of a window: range on time, durations read from the index.
             models.Index(
                 fields=["recorded_at", "duration_seconds"], name="record_time_duration_idx"

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='taskrecord',
             name='api_token',
-            field=models.ForeignKey(blank=True, editable=False, help_text='The API token that wrote this record; empty for every other door.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='records', to='records.apitoken'),
+            field=models.ForeignKey(blank=True, db_index=False, editable=False, help_text='The API token that wrote this record; empty for every other door.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='records', to='records.apitoken'),
         ),
         migrations.CreateModel(
             name='LoginFailure',

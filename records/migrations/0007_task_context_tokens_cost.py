@@ -57,10 +57,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='taskrecord',
-            index=models.Index(fields=['project', 'recorded_at'], name='record_project_time_idx'),
+            index=models.Index(condition=models.Q(('project', ''), _negated=True), fields=['project', 'recorded_at'], name='record_project_time_idx'),
         ),
         migrations.AddIndex(
             model_name='taskrecord',
-            index=models.Index(fields=['session_id', 'recorded_at'], name='record_session_time_idx'),
+            index=models.Index(condition=models.Q(('session_id', ''), _negated=True), fields=['session_id', 'recorded_at'], name='record_session_time_idx'),
         ),
     ]
