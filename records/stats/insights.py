@@ -1,12 +1,13 @@
 """Which models, skills and agents work best for which task, and whether each is improving.
 
 Pure ranking/trend/sentence functions first, then the selector that feeds them from the rollups
-(a fixed number of queries, whatever the history size).
+(a fixed number of queries, whatever the history size, and statements of a fixed size whatever
+the number of distinct model, skill and agent names: only TOP_MODELS models get a trend read).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -23,6 +24,11 @@ MIN_EVIDENCE = 3  # fewer tasks than this is thin evidence: shown, never ranked 
 TREND_WINDOW = 10
 TREND_THRESHOLD = 5.0
 TOP_NAMES = 3
+# How many models a list made for reading shows (heat map columns, model trends, the models
+# panel, the model filter's choices): the most used in the view. The rest are summarised as
+# "and N more models". It also bounds every per-model statement: a view with 10,000 models reads
+# the same as one with TOP_MODELS.
+TOP_MODELS = 12
 
 Trend = Literal["improving", "declining", "stable"]
 
@@ -92,9 +98,10 @@ class Insights:
     by_type: list[TypeInsight]
     model_trends: dict[str, Trend | None]
     type_trends: dict[str, Trend | None]
-    heatmap_models: list[str]
-    heatmap: dict[str, dict[str, Entry]]  # task type -> model -> entry
+    heatmap_models: list[str]  # the TOP_MODELS most used models of the view, by name
+    heatmap: dict[str, dict[str, Entry]]  # task type -> shown model -> entry
     recommendations: list[str]
+    more_models: int = 0  # models with records in the view beyond heatmap_models
 
     def summary(self) -> dict:
         """The ``insights`` of get_performance_summary and /api/summary (docs/dashboard.md)."""
@@ -163,14 +170,29 @@ def recommendations(
     return (lines + moving)[:MAX_RECOMMENDATIONS]
 
 
+def most_used(counts: Counter[str], limit: int = TOP_MODELS) -> list[str]:
+    """The ``limit`` names with the most tasks (ties by name), most used first."""
+    return [name for name, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+
+
+# A UNION ALL with more terms than this fails on SQLite (SQLITE_MAX_COMPOUND_SELECT, 500).
+MAX_TREND_GROUPS = max(TOP_MODELS, len(CANONICAL_TYPES))
+
+
 def _latest_scores(
-    window: Window, filters: RecordFilters, field: str, values: Iterable[str]
+    window: Window, filters: RecordFilters, field: str, values: Sequence[str]
 ) -> dict[str, list[float]]:
     """Quality of the latest TREND_WINDOW records per model or per task type, oldest first.
 
     One query: a UNION ALL of per-group ``LIMIT 10`` reads, each served by the
-    (group, recorded_at) index, so the cost does not grow with the history.
+    (group, recorded_at) index, so the cost does not grow with the history. It takes at most
+    MAX_TREND_GROUPS groups (the shown models, or the nine task types), so it does not grow with
+    the number of names either. (A ``ROW_NUMBER() OVER (PARTITION BY ...)`` read would be one
+    statement of a fixed size too, but it numbers every record of the window: a full scan and
+    sort of a million records for "all time".)
     """
+    if len(values) > MAX_TREND_GROUPS:
+        raise ValueError(f"at most {MAX_TREND_GROUPS} trend groups, got {len(values)}")
     base = records_in(window, filters)
     parts = [
         base.filter(**{field: value})
@@ -213,22 +235,30 @@ def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Ins
         for task_type in CANONICAL_TYPES
         if task_type in models
     ]
-    model_names = sorted({row.key["model"] for row in by_model})
+    tasks_per_model: Counter[str] = Counter()
+    for row in by_model:
+        tasks_per_model[row.key["model"]] += row.count
+    shown = sorted(most_used(tasks_per_model))
     type_names = [t for t in CANONICAL_TYPES if t in models]
     model_trends = {
         name: trend(scores)
-        for name, scores in _latest_scores(window, filters, "model__name", model_names).items()
+        for name, scores in _latest_scores(window, filters, "model__name", shown).items()
     }
     type_trends = {
         name: trend(scores)
         for name, scores in _latest_scores(window, filters, "task_type", type_names).items()
     }
-    heatmap = {item.task_type: {entry.name: entry for entry in item.models} for item in by_type}
+    shown_set = set(shown)
+    heatmap = {
+        item.task_type: {entry.name: entry for entry in item.models if entry.name in shown_set}
+        for item in by_type
+    }
     return Insights(
         by_type=by_type,
         model_trends=model_trends,
         type_trends=type_trends,
-        heatmap_models=model_names,
+        heatmap_models=shown,
         heatmap=heatmap,
         recommendations=recommendations(by_type, model_trends),
+        more_models=len(tasks_per_model) - len(shown),
     )
