@@ -39,7 +39,7 @@ from records.rules.periods import (
     bucket_starts,
 )
 from records.rules.scoring import PASS_THRESHOLD
-from records.stats.insights import MIN_EVIDENCE, TOP_MODELS, TOP_NAMES, Entry, task_insights
+from records.stats.insights import MIN_EVIDENCE, TOP_MODELS, Entry, task_insights
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
@@ -427,8 +427,8 @@ def insights_context(query: DashboardQuery) -> dict[str, Any]:
             label=item.task_type.capitalize(),
             href=page_url(query, task_type=item.task_type),
             best_model=Pick.of(item.best_model) if item.best_model else None,
-            skills=[Pick.of(e) for e in item.skills[:TOP_NAMES]],
-            agents=[Pick.of(e) for e in item.agents[:TOP_NAMES]],
+            skills=[Pick.of(e) for e in item.skills.leaders],
+            agents=[Pick.of(e) for e in item.agents.leaders],
             trend=trend_label(found.type_trends.get(item.task_type)),
         )
         for item in found.by_type

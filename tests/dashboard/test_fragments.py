@@ -28,8 +28,8 @@ MAX_QUERIES = {
     # links taken away from a day row) and two UNION ALL reads for the trends
     "insights": 11,
 }
-# The page: the model filter's choices, has-records check, then every panel's own (kpis compare with the
-# previous window, so short periods cost the most): 26 at most, whatever the rows.
+# The page: the model filter's choices, has-records check, then every panel's own (kpis compare
+# with the previous window, so short periods cost the most): 26 at most, whatever the rows.
 PAGE_QUERIES = 26
 
 
