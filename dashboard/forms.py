@@ -6,7 +6,7 @@ that parameter, and the page says what was ignored and why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
@@ -51,7 +51,9 @@ class DashboardQueryForm(forms.Form):
     period = forms.ChoiceField(
         required=False, choices=[(key, PERIOD_LABELS[key]) for key in PERIODS]
     )
-    model = forms.ChoiceField(required=False, label="Model")
+    # Any stored model's name, checked with one query (``model_exists``): the page offers only the
+    # most used models as choices, but a shared URL may name any of thousands.
+    model = forms.CharField(required=False, label="Model", max_length=200, strip=False)
     task_type = forms.ChoiceField(
         required=False,
         label="Task type",
@@ -66,9 +68,15 @@ class DashboardQueryForm(forms.Form):
     cursor = forms.CharField(required=False, max_length=60)
     rows = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_ROWS)
 
-    def __init__(self, data: Mapping[str, str], *, model_names: Iterable[str]) -> None:
+    def __init__(self, data: Mapping[str, str], *, model_exists: Callable[[str], bool]) -> None:
         super().__init__(data)
-        self.fields["model"].choices = [("", "All models"), *[(n, n) for n in model_names]]
+        self.model_exists = model_exists
+
+    def clean_model(self) -> str:
+        value = self.cleaned_data["model"]
+        if value and not self.model_exists(value):
+            raise forms.ValidationError("No such model.")
+        return value
 
     def clean_cursor(self) -> Cursor | None:
         value = self.cleaned_data["cursor"]
@@ -110,10 +118,10 @@ class DashboardQuery:
 
 
 def parse_query(
-    data: Mapping[str, str], *, model_names: Iterable[str], now: datetime
+    data: Mapping[str, str], *, model_exists: Callable[[str], bool], now: datetime
 ) -> DashboardQuery:
     """Validate ``data`` (request.GET); invalid parameters fall back and are reported."""
-    form = DashboardQueryForm(data, model_names=model_names)
+    form = DashboardQueryForm(data, model_exists=model_exists)
     form.is_valid()
     clean = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
     ignored = tuple(

@@ -39,7 +39,7 @@ from records.rules.periods import (
     bucket_starts,
 )
 from records.rules.scoring import PASS_THRESHOLD
-from records.stats.insights import MIN_EVIDENCE, TOP_NAMES, Entry, task_insights
+from records.stats.insights import MIN_EVIDENCE, TOP_MODELS, Entry, task_insights
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
@@ -256,9 +256,15 @@ class GroupRow:
 
 
 def _group_rows(
-    groups: list[sel.GroupFigures], query: DashboardQuery, *, param: str, selected: str | None
+    groups: list[sel.GroupFigures],
+    query: DashboardQuery,
+    *,
+    param: str,
+    selected: str | None,
+    total: int | None = None,
 ) -> list[GroupRow]:
-    total = sum(g.count for g in groups)
+    """``total``: the view's tasks the shares are of (default: the rows' own)."""
+    total = sum(g.count for g in groups) if total is None else total
     return [
         GroupRow(
             key=g.key,
@@ -285,10 +291,26 @@ def task_types_context(query: DashboardQuery) -> dict[str, Any]:
     }
 
 
+def more_models_text(more_models: int, more_tasks: int | None = None) -> str:
+    """The note on models left out, e.g. "and 9,988 more models"; "" when none is."""
+    if not more_models:
+        return ""
+    text = f"and {fmt_count(more_models)} more model{'s' if more_models != 1 else ''}"
+    if more_tasks is not None:
+        text += f" with {fmt_count(more_tasks)} task{'s' if more_tasks != 1 else ''}"
+    return text
+
+
 def models_context(query: DashboardQuery) -> dict[str, Any]:
-    groups = sel.model_comparison(window=query.window, filters=query.filters)
+    comparison = sel.model_comparison(window=query.window, filters=query.filters)
+    groups = comparison.rows
     return {
-        "rows": _group_rows(groups, query, param="model", selected=query.filters.model),
+        "rows": _group_rows(
+            groups, query, param="model", selected=query.filters.model, total=comparison.total
+        ),
+        "more_models": comparison.more_models,
+        "more_text": more_models_text(comparison.more_models, comparison.more_tasks),
+        "top_models": TOP_MODELS,
         "chart": {
             "labels": [g.key for g in groups],
             "count": [g.count for g in groups],
@@ -405,8 +427,8 @@ def insights_context(query: DashboardQuery) -> dict[str, Any]:
             label=item.task_type.capitalize(),
             href=page_url(query, task_type=item.task_type),
             best_model=Pick.of(item.best_model) if item.best_model else None,
-            skills=[Pick.of(e) for e in item.skills[:TOP_NAMES]],
-            agents=[Pick.of(e) for e in item.agents[:TOP_NAMES]],
+            skills=[Pick.of(e) for e in item.skills.leaders],
+            agents=[Pick.of(e) for e in item.agents.leaders],
             trend=trend_label(found.type_trends.get(item.task_type)),
         )
         for item in found.by_type
@@ -440,6 +462,9 @@ def insights_context(query: DashboardQuery) -> dict[str, Any]:
         ],
         "recommendations": found.recommendations,
         "min_evidence": MIN_EVIDENCE,
+        "more_models": found.more_models,
+        "more_text": more_models_text(found.more_models),
+        "top_models": TOP_MODELS,
     }
 
 

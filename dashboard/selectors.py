@@ -7,11 +7,12 @@ hours), so their cost does not grow with the history:
 - ``kpi_figures``          -> the KPI cards (called twice: this window and ``window.previous()``)
 - ``recent_records``       -> the recent-records table (keyset pages on (recorded_at, id))
 - ``task_type_breakdown``  -> all nine canonical types, zero rows included
-- ``model_comparison``     -> per model
+- ``model_comparison``     -> per model: the TOP_MODELS most used, the rest counted
 - ``trend_series``         -> per hour or per day buckets
 
 Rows use ``select_related``. Every function runs a fixed number of queries whatever the number of
-rows.
+rows, and none builds a statement per model, skill or agent name: lists meant for reading stop at
+``TOP_MODELS`` models, whatever the number of names.
 """
 
 from __future__ import annotations
@@ -19,15 +20,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from dashboard.cursor import Cursor
 from records.models import AIModel, TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Granularity, Window, truncate
-from records.stats.aggregates import Totals, median_duration, one_decimal, totals
+from records.stats.aggregates import (
+    Totals,
+    grouped_sums,
+    median_duration,
+    one_decimal,
+    totals,
+)
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
+from records.stats.insights import TOP_MODELS
 
 PAGE_SIZE = 25
 MAX_PAGE_ROWS = 500
@@ -143,10 +151,31 @@ def task_type_breakdown(*, window: Window, filters: RecordFilters) -> list[Group
     return [found.get(key) or GroupFigures(key=key, count=0, **empty) for key in CANONICAL_TYPES]
 
 
-def model_comparison(*, window: Window, filters: RecordFilters) -> list[GroupFigures]:
-    """Models with records in the view, most used first (then by name)."""
-    found = _grouped(window=window, filters=filters, by="model")
-    return sorted(found.values(), key=lambda g: (-g.count, g.key))
+@dataclass(frozen=True)
+class ModelComparison:
+    rows: list[GroupFigures]  # the TOP_MODELS most used models of the view, most used first
+    more_models: int  # models with records in the view that are not in ``rows``
+    more_tasks: int  # their tasks
+
+    @property
+    def total(self) -> int:
+        return sum(g.count for g in self.rows) + self.more_tasks
+
+
+def model_comparison(*, window: Window, filters: RecordFilters) -> ModelComparison:
+    """The most used models of the view (then by name), at most TOP_MODELS; the others counted.
+
+    One grouped read (two queries) returns a row per model, as plain sums; figures are made only
+    for the shown ones, so 10,000 models cost a sort of tuples more than ten.
+    """
+    sums = grouped_sums(window=window, filters=filters, by=("model",))
+    ordered = sorted(sums.items(), key=lambda kv: (-kv[1][0], kv[0][0]))  # [1][0]: count
+    shown, rest = ordered[:TOP_MODELS], ordered[TOP_MODELS:]
+    return ModelComparison(
+        rows=[_figures(Totals({"model": name}, *values), name) for (name,), values in shown],
+        more_models=len(rest),
+        more_tasks=sum(values[0] for _, values in rest),
+    )
 
 
 # --- Trend --------------------------------------------------------------------------------------
@@ -191,9 +220,31 @@ def trend_series(
 # --- Lookups ------------------------------------------------------------------------------------
 
 
-def model_names() -> list[str]:
-    """Every model name known, for the filter's choices. One query."""
-    return list(AIModel.objects.order_by("name").values_list("name", flat=True))
+# The model filter offers the models of this many newest records (their TOP_MODELS most used).
+RECENT_USE_RECORDS = 1_000
+
+
+def model_choices(*, selected: str | None = None) -> list[str]:
+    """The model filter's choices, by name: the TOP_MODELS models most used among the
+    RECENT_USE_RECORDS newest records, plus ``selected``. One query, read through the records'
+    time index, whatever the number of models; ``?model=`` still takes any model
+    (``model_exists``)."""
+    newest = TaskRecord.objects.order_by("-recorded_at", "-id").values("pk")[:RECENT_USE_RECORDS]
+    names = set(
+        TaskRecord.objects.filter(pk__in=newest)
+        .values("model__name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "model__name")
+        .values_list("model__name", flat=True)[:TOP_MODELS]
+    )
+    if selected:
+        names.add(selected)
+    return sorted(names)
+
+
+def model_exists(name: str) -> bool:
+    """Whether a model is called ``name`` (validates ``?model=``). One query."""
+    return AIModel.objects.filter(name=name).exists()
 
 
 def record_detail(*, record_id: str) -> TaskRecord | None:

@@ -13,7 +13,7 @@ from dashboard.access import reader
 from dashboard.detail import record_detail_context
 from dashboard.forms import DashboardQuery, parse_query
 from dashboard.panels import PANELS, page_context, panel_context
-from dashboard.selectors import model_names, record_detail, session_records
+from dashboard.selectors import model_choices, model_exists, record_detail, session_records
 from records.recording.schema import MAX_RECORD_ID
 from records.stats.selectors import has_records
 
@@ -24,16 +24,16 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _query(request: HttpRequest, names: list[str]) -> DashboardQuery:
-    return parse_query(request.GET, model_names=names, now=timezone.now())
+def _query(request: HttpRequest) -> DashboardQuery:
+    return parse_query(request.GET, model_exists=model_exists, now=timezone.now())
 
 
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
 @reader()
 def index(request: HtmxHttpRequest) -> HttpResponse:
-    names = model_names()
-    query = _query(request, names)
+    query = _query(request)
+    names = model_choices(selected=query.filters.model)
     context = page_context(query, model_names=names, has_records=has_records())
     template = INDEX_TEMPLATE
     # The controls swap the whole #dashboard region (controls, notices and panels) in place.
@@ -51,7 +51,7 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
 def fragment(request: HttpRequest, panel: str) -> HttpResponse:
     if panel not in PANELS:
         raise Http404(f"No dashboard panel called {panel!r}; panels: {', '.join(PANELS)}.")
-    query = _query(request, model_names())
+    query = _query(request)
     partial = panel
     if panel == "recent-records" and query.cursor is not None:
         partial = "recent-rows"  # "load more": only the next rows and a new "load more" row

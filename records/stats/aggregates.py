@@ -15,10 +15,12 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import add
 from typing import Any, Literal
 
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Round, TruncDay, TruncHour
+from django.db import connection
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Round, TruncDay, TruncHour
 from django.utils import timezone
 
 from records.models import (
@@ -38,6 +40,8 @@ from records.stats.filters import NO_FILTERS, RecordFilters, records_in
 from records.stats.rollups import COUNTERS
 
 Subject = Literal["records", "skills", "agents"]
+# Group dimensions the database returns as plain text (see ``totals``).
+_TEXT_DIMENSIONS = {"task_type", "model", "skill", "agent"}
 EXACT_MEDIAN_LIMIT = 20_000
 
 
@@ -59,13 +63,6 @@ class Totals:
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
-
-    def add(self, row: dict[str, Any], with_buckets: bool, sign: int = 1) -> None:
-        for name in COUNTERS:
-            setattr(self, name, getattr(self, name) + sign * int(row[name] or 0))
-        if with_buckets:
-            for i, name in enumerate(BUCKET_FIELDS):
-                self.buckets[i] += sign * int(row[name] or 0)
 
     @property
     def avg_quality(self) -> float | None:
@@ -225,41 +222,80 @@ def totals(
     ``by`` names: task_type, model, auto_generated, day, hour, and skill (subject "skills") or
     agent (subject "agents"). Rows come unordered; empty groups are absent.
     """
+    found = []
+    sums = grouped_sums(
+        window=window, filters=filters, by=by, subject=subject, with_buckets=with_buckets
+    )
+    for key, values in sums.items():
+        total = Totals(dict(zip(by, key, strict=True)), *values[: len(COUNTERS)])
+        if with_buckets:
+            total.buckets = list(values[len(COUNTERS) :])
+        found.append(total)
+    return found
+
+
+def grouped_sums(
+    *,
+    window: Window,
+    filters: RecordFilters = NO_FILTERS,
+    by: Sequence[str] = (),
+    subject: Subject = "records",
+    with_buckets: bool = False,
+) -> dict[tuple, Sequence[int]]:
+    """What ``totals`` returns, as plain values: the ``by`` values of each group -> its sums
+    (COUNTERS, then BUCKET_FIELDS ``with_buckets``). For readers of thousands of groups (a view
+    with 10,000 model names), which need no object per group."""
     if subject == "records":
         plan = _plan(window, hourly_only="hour" in by)
     elif "hour" in by or "day" in by:
         raise ValueError("skill and agent totals are not split by time")
     else:
         plan = _days_only_plan(window)
-    groups: dict[tuple, Totals] = {}
     zone = timezone.get_current_timezone()  # days are the reader's (what TruncDay gives)
 
-    def grouped(qs: QuerySet, dimensions: dict[str, Any], sums: dict[str, Any]) -> Iterable[dict]:
-        if not by:  # one row; values() without fields would group by every column instead
-            return [qs.aggregate(**sums)]
-        return qs.values(**dimensions).annotate(**sums).order_by()
+    columns = [*COUNTERS, *(BUCKET_FIELDS if with_buckets else ())]
+    width = len(by)
+    sums_by_key: dict[tuple, list[int]] = {}
 
-    def merge(rows: Iterable[dict], *, starts: bool = False, sign: int = 1) -> None:
+    def grouped(qs: QuerySet, dimensions: dict[str, Any], sums: dict[str, Any]) -> Iterable[tuple]:
+        """Rows as tuples: the ``by`` values, then the sums in ``columns`` order."""
+        if not by:  # one row; values() without fields would group by every column instead
+            row = qs.aggregate(**sums)  # None for sums over no rows
+            return [tuple(row[name] or 0 for name in columns)]
+        qs = qs.values(**dimensions).annotate(**sums).order_by()
+        qs = qs.values_list(*dimensions, *columns)
+        if not set(by) <= _TEXT_DIMENSIONS:
+            return qs  # times and booleans: converted by Django
+        # Names and types come back as text and sums as numbers, so the rows skip Django's
+        # per-value converters: with thousands of names they cost more than the query.
+        sql, params = qs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def merge(rows: Iterable[tuple], *, starts: bool = False, sign: int = 1) -> None:
+        """Add (``sign`` 1) or take away (-1) grouped rows. Rollup rows (``starts``) come as
+        integers (cast in SQL); the records' sums may be None (nothing to sum), a float (of
+        ROUND) or a Decimal, integers in every case. Rollup rows are the many (one per name
+        and task type at most), so they are taken as they are."""
+        day = by.index("day") if starts and "day" in by else None
         for row in rows:
-            key = tuple(
-                truncate(row[f"g_{name}"], "day", tz=zone)
-                if starts and name == "day"
-                else row[f"g_{name}"]
-                for name in by
-            )
-            if key not in groups:
-                groups[key] = Totals(key=dict(zip(by, key, strict=True)))
-            groups[key].add(row, with_buckets, sign)
+            key = row[:width]
+            if day is not None:
+                key = (*key[:day], truncate(key[day], "day", tz=zone), *key[day + 1 :])
+            values = row[width:] if starts else [sign * int(v) if v else 0 for v in row[width:]]
+            known = sums_by_key.get(key)
+            sums_by_key[key] = values if known is None else list(map(add, known, values))
 
     rollup_q = _rollup_q(plan, monthly="day" not in by)
     if rollup_q:
         table = _ROLLUPS[subject]
-        sums = [*COUNTERS, *(BUCKET_FIELDS if with_buckets else ())]
         merge(
             grouped(
                 table.objects.filter(rollup_q, filters.q()),
                 {f"g_{name}": _dimension(name, rollup=True, prefix="") for name in by},
-                {name: Sum(name) for name in sums},
+                # Cast: PostgreSQL sums bigints as numeric (a Decimal per value in Python).
+                {name: Cast(Sum(name), BigIntegerField()) for name in columns},
             ),
             starts=True,
         )
@@ -275,7 +311,8 @@ def totals(
             ),
             sign=sign,
         )
-    return [group for group in groups.values() if group.count]
+    # count: groups whose records were all taken away are absent
+    return {key: values for key, values in sums_by_key.items() if values[0]}
 
 
 def _next_month(day: datetime) -> datetime:

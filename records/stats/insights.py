@@ -1,12 +1,13 @@
 """Which models, skills and agents work best for which task, and whether each is improving.
 
 Pure ranking/trend/sentence functions first, then the selector that feeds them from the rollups
-(a fixed number of queries, whatever the history size).
+(a fixed number of queries, whatever the history size, and statements of a fixed size whatever
+the number of distinct model, skill and agent names: only TOP_MODELS models get a trend read).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -16,13 +17,19 @@ from django.db.models import F
 
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
-from records.stats.aggregates import Totals, totals
+from records.stats.aggregates import grouped_sums
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
+from records.stats.rollups import COUNTERS
 
 MIN_EVIDENCE = 3  # fewer tasks than this is thin evidence: shown, never ranked above solid ones
 TREND_WINDOW = 10
 TREND_THRESHOLD = 5.0
 TOP_NAMES = 3
+# How many models a list made for reading shows (heat map columns, model trends, the models
+# panel, the model filter's choices): the most used in the view. The rest are summarised as
+# "and N more models". It also bounds every per-model statement: a view with 10,000 models reads
+# the same as one with TOP_MODELS.
+TOP_MODELS = 12
 
 Trend = Literal["improving", "declining", "stable"]
 
@@ -45,19 +52,14 @@ class Entry:
         return {"name": self.name, "count": self.count, "avg_score": round(self.avg_score, 1)}
 
 
-def entry_from(name: str, total: Totals) -> Entry:
-    return Entry(
-        name=name,
-        count=total.count,
-        avg_score=total.avg_quality or 0.0,
-        success_rate=total.success_rate or 0.0,
-        avg_performance=total.avg_performance or 0.0,
-    )
+def _order(count: int, avg_score: float, name: str) -> tuple:
+    """Best first by mean quality; thin evidence after every solid entry; ties by count, name."""
+    return (count < MIN_EVIDENCE, -avg_score, -count, name)
 
 
 def rank(entries: Iterable[Entry]) -> list[Entry]:
-    """Best first by mean quality; thin evidence after every solid entry; ties by count, name."""
-    return sorted(entries, key=lambda e: (e.thin, -e.avg_score, -e.count, e.name))
+    """Entries in ranking order (``_order``)."""
+    return sorted(entries, key=lambda e: _order(e.count, e.avg_score, e.name))
 
 
 def trend(scores_oldest_first: Sequence[float]) -> Trend | None:
@@ -75,16 +77,68 @@ def trend(scores_oldest_first: Sequence[float]) -> Trend | None:
     return "stable"
 
 
+_COUNT, _SUCCESS, _QUALITY, _PERFORMANCE = (
+    COUNTERS.index(name)
+    for name in ("count", "success_count", "quality_tenths", "performance_tenths")
+)
+
+
+def _entry(name: str, sums: Sequence[int]) -> Entry:
+    """The entry of a group's sums (COUNTERS order, count above zero)."""
+    count = sums[_COUNT]
+    return Entry(
+        name=name,
+        count=count,
+        avg_score=sums[_QUALITY] / 10 / count,
+        success_rate=100 * sums[_SUCCESS] / count,
+        avg_performance=sums[_PERFORMANCE] / 10 / count,
+    )
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The models (or skills, or agents) of one task type in ``rank`` order, as far as anything
+    shows them: the leaders and the figures the sentences need. A view may hold 10,000 names, so
+    no object is made for the others."""
+
+    leaders: list[Entry]  # the best TOP_NAMES
+    solid: int = 0  # how many have at least MIN_EVIDENCE tasks (they rank first)
+    weakest_solid: Entry | None = None  # the last of those
+    solid_score_sum: float = 0.0  # the sum of their mean qualities
+
+    @property
+    def best_solid(self) -> Entry | None:
+        return self.leaders[0] if self.solid else None
+
+
+def ranking(groups: Iterable[tuple[str, Sequence[int]]]) -> Ranking:
+    """Rank (name, sums) groups as ``rank`` ranks their entries, from plain numbers: one sort
+    of tuples, and entries made only for the leaders and the weakest solid group."""
+
+    def key(group: tuple[str, Sequence[int]]) -> tuple:
+        name, sums = group
+        return _order(sums[_COUNT], sums[_QUALITY] / 10 / sums[_COUNT], name)
+
+    ordered = sorted(groups, key=key)
+    solid = [sums for _, sums in ordered if sums[_COUNT] >= MIN_EVIDENCE]
+    return Ranking(
+        leaders=[_entry(name, sums) for name, sums in ordered[:TOP_NAMES]],
+        solid=len(solid),
+        weakest_solid=_entry(*ordered[len(solid) - 1]) if solid else None,
+        solid_score_sum=sum(sums[_QUALITY] / 10 / sums[_COUNT] for sums in solid),
+    )
+
+
 @dataclass(frozen=True)
 class TypeInsight:
     task_type: str
-    models: list[Entry]
-    skills: list[Entry]
-    agents: list[Entry]
+    models: Ranking
+    skills: Ranking
+    agents: Ranking
 
     @property
     def best_model(self) -> Entry | None:
-        return self.models[0] if self.models else None
+        return self.models.leaders[0] if self.models.leaders else None
 
 
 @dataclass(frozen=True)
@@ -92,27 +146,29 @@ class Insights:
     by_type: list[TypeInsight]
     model_trends: dict[str, Trend | None]
     type_trends: dict[str, Trend | None]
-    heatmap_models: list[str]
-    heatmap: dict[str, dict[str, Entry]]  # task type -> model -> entry
+    heatmap_models: list[str]  # the TOP_MODELS most used models of the view, by name
+    heatmap: dict[str, dict[str, Entry]]  # task type -> shown model -> entry
     recommendations: list[str]
+    more_models: int = 0  # models with records in the view beyond heatmap_models
 
     def summary(self) -> dict:
         """The ``insights`` of get_performance_summary and /api/summary (docs/dashboard.md)."""
         return {
             item.task_type: {
                 "best_model": item.best_model.as_summary() if item.best_model else None,
-                "best_skills": [e.as_summary() for e in item.skills[:TOP_NAMES]],
-                "best_agents": [e.as_summary() for e in item.agents[:TOP_NAMES]],
+                "best_skills": [e.as_summary() for e in item.skills.leaders],
+                "best_agents": [e.as_summary() for e in item.agents.leaders],
             }
             for item in self.by_type
         }
 
 
-def _grouped(rows: list[Totals], name_key: str) -> dict[str, list[Entry]]:
-    grouped: dict[str, list[Entry]] = defaultdict(list)
-    for row in rows:
-        grouped[row.key["task_type"]].append(entry_from(row.key[name_key], row))
-    return {task_type: rank(entries) for task_type, entries in grouped.items()}
+def _by_type(sums: dict[tuple, Sequence[int]]) -> dict[str, list[tuple[str, Sequence[int]]]]:
+    """(task type, name) -> sums, as task type -> [(name, sums)]."""
+    grouped: dict[str, list[tuple[str, Sequence[int]]]] = defaultdict(list)
+    for (task_type, name), values in sums.items():
+        grouped[task_type].append((name, values))
+    return grouped
 
 
 def _fmt(value: float) -> str:
@@ -131,9 +187,8 @@ def recommendations(
     gaps: list[tuple[float, str]] = []
     skills: list[tuple[float, str]] = []
     for item in by_type:
-        solid = [e for e in item.models if not e.thin]
-        if len(solid) >= 2 and solid[0].avg_score - solid[-1].avg_score >= 1:
-            best, worst = solid[0], solid[-1]
+        best, worst = item.models.best_solid, item.models.weakest_solid
+        if item.models.solid >= 2 and best.avg_score - worst.avg_score >= 1:
             gaps.append(
                 (
                     best.avg_score - worst.avg_score,
@@ -142,10 +197,9 @@ def recommendations(
                     f"{worst.count}.",
                 )
             )
-        solid_skills = [e for e in item.skills if not e.thin]
-        if len(solid_skills) >= 2:
-            top, rest = solid_skills[0], solid_skills[1:]
-            lead = top.avg_score - sum(e.avg_score for e in rest) / len(rest)
+        if item.skills.solid >= 2:
+            top, others = item.skills.best_solid, item.skills.solid - 1
+            lead = top.avg_score - (item.skills.solid_score_sum - top.avg_score) / others
             skills.append(
                 (
                     lead,
@@ -163,14 +217,29 @@ def recommendations(
     return (lines + moving)[:MAX_RECOMMENDATIONS]
 
 
+def most_used(counts: Counter[str], limit: int = TOP_MODELS) -> list[str]:
+    """The ``limit`` names with the most tasks (ties by name), most used first."""
+    return [name for name, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+
+
+# A UNION ALL with more terms than this fails on SQLite (SQLITE_MAX_COMPOUND_SELECT, 500).
+MAX_TREND_GROUPS = max(TOP_MODELS, len(CANONICAL_TYPES))
+
+
 def _latest_scores(
-    window: Window, filters: RecordFilters, field: str, values: Iterable[str]
+    window: Window, filters: RecordFilters, field: str, values: Sequence[str]
 ) -> dict[str, list[float]]:
     """Quality of the latest TREND_WINDOW records per model or per task type, oldest first.
 
     One query: a UNION ALL of per-group ``LIMIT 10`` reads, each served by the
-    (group, recorded_at) index, so the cost does not grow with the history.
+    (group, recorded_at) index, so the cost does not grow with the history. It takes at most
+    MAX_TREND_GROUPS groups (the shown models, or the nine task types), so it does not grow with
+    the number of names either. (A ``ROW_NUMBER() OVER (PARTITION BY ...)`` read would be one
+    statement of a fixed size too, but it numbers every record of the window: a full scan and
+    sort of a million records for "all time".)
     """
+    if len(values) > MAX_TREND_GROUPS:
+        raise ValueError(f"at most {MAX_TREND_GROUPS} trend groups, got {len(values)}")
     base = records_in(window, filters)
     parts = [
         base.filter(**{field: value})
@@ -196,39 +265,51 @@ def _latest_scores(
 
 
 def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Insights:
-    """Rankings per task type, trends per model and per task type, a heat map, sentences."""
-    by_model = totals(window=window, filters=filters, by=("task_type", "model"))
-    by_skill = totals(window=window, filters=filters, by=("task_type", "skill"), subject="skills")
-    by_agent = totals(window=window, filters=filters, by=("task_type", "agent"), subject="agents")
-    models = _grouped(by_model, "model")
-    skills = _grouped(by_skill, "skill")
-    agents = _grouped(by_agent, "agent")
+    """Rankings per task type, trends per model and per task type, a heat map, sentences.
+
+    Reads the grouped sums as plain numbers and makes entries only for what is shown, so a view
+    with 10,000 models costs a sort of tuples more than one with ten, and the same queries."""
+    read = {"window": window, "filters": filters}
+    by_model = grouped_sums(**read, by=("task_type", "model"))
+    models = _by_type(by_model)
+    skills = _by_type(grouped_sums(**read, by=("task_type", "skill"), subject="skills"))
+    agents = _by_type(grouped_sums(**read, by=("task_type", "agent"), subject="agents"))
+    type_names = [t for t in CANONICAL_TYPES if t in models]
     by_type = [
         TypeInsight(
             task_type=task_type,
-            models=models.get(task_type, []),
-            skills=skills.get(task_type, []),
-            agents=agents.get(task_type, []),
+            models=ranking(models[task_type]),
+            skills=ranking(skills.get(task_type, ())),
+            agents=ranking(agents.get(task_type, ())),
         )
-        for task_type in CANONICAL_TYPES
-        if task_type in models
+        for task_type in type_names
     ]
-    model_names = sorted({row.key["model"] for row in by_model})
-    type_names = [t for t in CANONICAL_TYPES if t in models]
+    tasks_per_model: Counter[str] = Counter()
+    for (_, name), sums in by_model.items():
+        tasks_per_model[name] += sums[_COUNT]
+    shown = sorted(most_used(tasks_per_model))
     model_trends = {
         name: trend(scores)
-        for name, scores in _latest_scores(window, filters, "model__name", model_names).items()
+        for name, scores in _latest_scores(window, filters, "model__name", shown).items()
     }
     type_trends = {
         name: trend(scores)
         for name, scores in _latest_scores(window, filters, "task_type", type_names).items()
     }
-    heatmap = {item.task_type: {entry.name: entry for entry in item.models} for item in by_type}
+    heatmap = {
+        task_type: {
+            name: _entry(name, by_model[task_type, name])
+            for name in shown
+            if (task_type, name) in by_model
+        }
+        for task_type in type_names
+    }
     return Insights(
         by_type=by_type,
         model_trends=model_trends,
         type_trends=type_trends,
-        heatmap_models=model_names,
+        heatmap_models=shown,
         heatmap=heatmap,
         recommendations=recommendations(by_type, model_trends),
+        more_models=len(tasks_per_model) - len(shown),
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from dashboard import selectors as sel
 from records.rules.periods import Window, period_window
 from records.stats.filters import RecordFilters
+from records.stats.insights import TOP_MODELS
 from tests.factories import AIModelFactory, TaskRecordFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,13 +76,47 @@ def test_model_comparison_orders_by_count_then_name():
             TaskRecordFactory(recorded_at=at(hours=1), model=model, success=model is glm)
     TaskRecordFactory(recorded_at=at(hours=1))  # Claude Sonnet 4.5, once
 
-    groups = sel.model_comparison(window=period_window("24h", NOW), filters=ALL)
+    comparison = sel.model_comparison(window=period_window("24h", NOW), filters=ALL)
 
-    assert [(g.key, g.count, g.success_rate) for g in groups] == [
+    assert [(g.key, g.count, g.success_rate) for g in comparison.rows] == [
         ("GLM 4.6", 2, 100.0),
         ("GPT-5", 2, 0.0),
         ("Claude Sonnet 4.5", 1, 100.0),
     ]
+    assert (comparison.more_models, comparison.more_tasks) == (0, 0)
+
+
+def test_model_choices_are_the_most_used_of_the_newest_records_and_the_selected_one():
+    rare = AIModelFactory(name="rare model")
+    TaskRecordFactory(recorded_at=at(hours=5), model=rare)  # once: not among the most used
+    for i in range(TOP_MODELS + 2):
+        model = AIModelFactory(name=f"model {i:02d}")
+        for _ in range(1 + (i < TOP_MODELS)):  # the first TOP_MODELS twice, two once
+            TaskRecordFactory(recorded_at=at(hours=1), model=model)
+
+    choices = sel.model_choices()
+
+    assert choices == sorted(f"model {i:02d}" for i in range(TOP_MODELS))
+    assert sel.model_choices(selected="rare model") == sorted([*choices, "rare model"])
+    assert sel.model_exists("rare model") and not sel.model_exists("no such model")
+
+
+def test_model_comparison_shows_the_most_used_and_counts_the_rest():
+    for i in range(TOP_MODELS + 3):
+        model = AIModelFactory(name=f"model {i:02d}")
+        for _ in range(1 + (i == TOP_MODELS + 2)):  # the last one is the most used
+            TaskRecordFactory(recorded_at=at(hours=1), model=model)
+
+    comparison = sel.model_comparison(window=period_window("24h", NOW), filters=ALL)
+
+    keys = [g.key for g in comparison.rows]
+    assert keys[0] == f"model {TOP_MODELS + 2:02d}"
+    assert keys[1:] == [f"model {i:02d}" for i in range(TOP_MODELS - 1)]
+    assert (comparison.more_models, comparison.more_tasks, comparison.total) == (
+        3,
+        3,
+        TOP_MODELS + 4,
+    )
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/New_York"])

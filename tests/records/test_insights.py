@@ -1,6 +1,7 @@
 """Insights: the best model, skills and agents per task type, thin evidence, and trends."""
 
 import json
+import random
 from io import StringIO
 
 import pytest
@@ -8,7 +9,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from records.recorder import get_performance_summary
-from records.stats.insights import Entry, rank, trend
+from records.stats.insights import TOP_NAMES, Entry, rank, ranking, trend
+from records.stats.rollups import COUNTERS
 from tests.factories import record_scored as record
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +74,41 @@ def test_rank_puts_thin_evidence_after_solid_entries():
     better = Entry("better", 3, 80.0, 100.0, 80.0)
     assert [e.name for e in rank([thin, solid, better])] == ["better", "solid", "thin"]
     assert thin.thin and not better.thin
+
+
+def test_ranking_of_plain_sums_agrees_with_rank():
+    """Insights rank thousands of groups from their sums without an entry each: same order."""
+    rng = random.Random(7)
+    groups = []
+    for i in range(300):
+        count = rng.choice([1, 2, 3, 4, 10])
+        sums = dict.fromkeys(COUNTERS, 0) | {
+            "count": count,
+            "success_count": rng.randint(0, count),
+            "quality_tenths": sum(rng.choice([600, 725, 800, 1000]) for _ in range(count)),
+            "performance_tenths": 700 * count,
+        }
+        groups.append((f"name-{i % 150}-{i}", [sums[name] for name in COUNTERS]))
+    entries = [
+        Entry(
+            name,
+            sums[0],
+            sums[3] / 10 / sums[0],
+            100 * sums[1] / sums[0],
+            sums[4] / 10 / sums[0],
+        )
+        for name, sums in groups
+    ]
+    ranked = rank(entries)
+    solid = [e for e in ranked if not e.thin]
+
+    found = ranking(groups)
+
+    assert found.leaders == ranked[:TOP_NAMES]
+    assert (found.solid, found.weakest_solid) == (len(solid), solid[-1])
+    assert found.best_solid == solid[0]
+    assert found.solid_score_sum == pytest.approx(sum(e.avg_score for e in solid))
+    assert ranking([]).leaders == [] and ranking([]).best_solid is None
 
 
 @pytest.mark.parametrize(
