@@ -219,7 +219,7 @@ def _labels_in(value):
             yield from _labels_in(item)
 
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "legacy-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "legacy"  # the old tool's real folders
 
 
 def test_every_label_in_the_legacy_samples_maps_to_a_canonical_type():
