@@ -27,8 +27,8 @@ TREND_THRESHOLD = 5.0
 TOP_NAMES = 3
 # How many models a list made for reading shows (heat map columns, model trends, the models
 # panel, the model filter's choices): the most used in the view. The rest are summarised as
-# "and N more models". It also bounds every per-model statement: a view with 10,000 models reads
-# the same as one with TOP_MODELS.
+# "and N more models". It also bounds every per-model statement: a view with 10,000 models runs
+# the same statements as one with TOP_MODELS.
 TOP_MODELS = 12
 
 Trend = Literal["improving", "declining", "stable"]
@@ -267,8 +267,9 @@ def _latest_scores(
 def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Insights:
     """Rankings per task type, trends per model and per task type, a heat map, sentences.
 
-    Reads the grouped sums as plain numbers and makes entries only for what is shown, so a view
-    with 10,000 models costs a sort of tuples more than one with ten, and the same queries."""
+    The same queries at any number of names (what they read grows with the rollup rows, one per
+    name, task type and day at most); the grouped sums stay plain numbers and entries are made
+    only for what is shown, so 10,000 names cost Python a sort of tuples, not 60,000 objects."""
     read = {"window": window, "filters": filters}
     by_model = grouped_sums(**read, by=("task_type", "model"))
     models = _by_type(by_model)
