@@ -10,12 +10,10 @@ Runs on a SQLite file always, and on a fresh PostgreSQL database when DATABASE_U
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 
 import pytest
 
@@ -42,14 +40,7 @@ print(json.dumps({"ids": ids, "exact": exact}))
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def env(request, tmp_path) -> Iterator[dict[str, str]]:
-    server_url = os.environ.get("DATABASE_URL")
-    if request.param == "postgresql" and not live.is_postgres(server_url):
-        pytest.skip("DATABASE_URL does not point to PostgreSQL")
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            env = live.sqlite_env(tmp_path)
-        else:
-            env = stack.enter_context(live.postgres_database(server_url, suffix="crash"))
+    with live.backend_env(request.param, tmp_path, suffix="crash") as env:
         live.manage(env, "migrate", "--no-input")
         yield env
 

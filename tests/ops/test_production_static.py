@@ -13,10 +13,8 @@ DATABASE_URL points to it.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -57,15 +55,8 @@ class Site:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request, tmp_path_factory) -> Iterator[Site]:
-    server_url = os.environ.get("DATABASE_URL")
-    if request.param == "postgresql" and not live.is_postgres(server_url):
-        pytest.skip("DATABASE_URL does not point to PostgreSQL")
     directory = tmp_path_factory.mktemp(f"production-{request.param}")
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            env = live.sqlite_env(directory)
-        else:
-            env = stack.enter_context(live.postgres_database(server_url, suffix="prod"))
+    with live.backend_env(request.param, directory, suffix="prod") as env:
         env = live.production_env(env, static_root=directory / "static")
         live.manage(env, "migrate", "--no-input")
         live.manage(env, "collectstatic", "--no-input")  # raises unless it exits 0

@@ -19,7 +19,6 @@ import select
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,15 +47,8 @@ class Site:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request, tmp_path_factory) -> Iterator[Site]:
-    server_url = os.environ.get("DATABASE_URL")
-    if request.param == "postgresql" and not live.is_postgres(server_url):
-        pytest.skip("DATABASE_URL does not point to PostgreSQL")
     directory = tmp_path_factory.mktemp(f"slow-{request.param}")
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            env = live.sqlite_env(directory)
-        else:
-            env = stack.enter_context(live.postgres_database(server_url, suffix="slow"))
+    with live.backend_env(request.param, directory, suffix="slow") as env:
         env = live.production_env(env, static_root=directory / "static")
         live.manage(env, "migrate", "--no-input")
         live.manage(env, "collectstatic", "--no-input")

@@ -71,14 +71,8 @@ class Site:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def site(request, tmp_path) -> Iterator[Site]:
-    server_url = os.environ.get("DATABASE_URL")
-    if request.param == "postgresql" and not live.is_postgres(server_url):
-        pytest.skip("DATABASE_URL does not point to PostgreSQL")
     with ExitStack() as stack:
-        if request.param == "sqlite":
-            env = live.sqlite_env(tmp_path)
-        else:
-            env = stack.enter_context(live.postgres_database(server_url, suffix="soak"))
+        env = stack.enter_context(live.backend_env(request.param, tmp_path, suffix="soak"))
         live.manage(env, "migrate", "--no-input")
         live.manage(env, "seed_demo", "--records", "300", "--seed", "7")
         token = live.create_token(env, "soak")

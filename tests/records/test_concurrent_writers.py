@@ -8,7 +8,6 @@ own database, migrated by ``manage.py migrate`` in a subprocess, and its own ser
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -36,15 +35,9 @@ class Site:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request, tmp_path_factory) -> Iterator[Site]:
-    server_url = os.environ.get("DATABASE_URL")
-    if request.param == "postgresql" and not live.is_postgres(server_url):
-        pytest.skip("DATABASE_URL does not point to PostgreSQL")
     directory = tmp_path_factory.mktemp(f"live-{request.param}")
     with ExitStack() as stack:
-        if request.param == "sqlite":
-            env = live.sqlite_env(directory)
-        else:
-            env = stack.enter_context(live.postgres_database(server_url))
+        env = stack.enter_context(live.backend_env(request.param, directory, suffix="conc"))
         live.manage(env, "migrate", "--no-input")
         token = live.create_token(env)
         url = stack.enter_context(live.gunicorn(env, workers=2, log=directory / "gunicorn.log"))

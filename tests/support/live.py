@@ -94,6 +94,26 @@ def postgres_connections(env: dict[str, str]) -> int:
         return conn.execute(query).fetchone()[0]
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+@contextmanager
+def backend_env(backend: str, directory: Path, *, suffix: str) -> Iterator[dict[str, str]]:
+    """The environment of a fresh, empty database of ``backend``: a SQLite file in ``directory``,
+    or a PostgreSQL database (dropped afterwards) on the server DATABASE_URL names; the test is
+    skipped when it names none."""
+    import pytest
+
+    server_url = os.environ.get("DATABASE_URL")
+    if backend == "sqlite":
+        yield sqlite_env(directory)
+    elif not is_postgres(server_url):
+        pytest.skip("DATABASE_URL does not point to PostgreSQL")
+    else:
+        with postgres_database(server_url, suffix=suffix) as env:
+            yield env
+
+
 def manage(env: dict[str, str], *args: str, input: bytes | None = None, timeout=300) -> str:
     """Run ``manage.py``; its stdout, or AssertionError with its stderr."""
     done = subprocess.run(
