@@ -12,7 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from dashboard.access import reader
 from dashboard.legacy_json import recent_performance_records as legacy_recent
@@ -45,10 +45,10 @@ def _days(raw: str | None) -> int:
 
 def days_endpoint(answer: Callable[[int], Any]) -> Callable[[HttpRequest], HttpResponse]:
     """A read-only JSON endpoint of ``?days=N``: ``answer(days)`` as JSON, or 400 naming a bad
-    ``days``. GET only and never writes, so CSRF-exempt (other methods get 405, not 403)."""
+    ``days``. GET and HEAD only, never writes, so CSRF-exempt (other methods get 405, not 403)."""
 
     @csrf_exempt
-    @require_GET
+    @require_safe
     @reader(json=True)
     @wraps(answer)
     def endpoint(request: HttpRequest) -> HttpResponse:

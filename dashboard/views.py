@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
@@ -28,7 +28,7 @@ def _query(request: HttpRequest) -> DashboardQuery:
     return parse_query(request.GET, model_exists=model_exists, now=timezone.now())
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "HX-Target")
 @reader()
 def index(request: HtmxHttpRequest) -> HttpResponse:
@@ -46,7 +46,7 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@require_GET
+@require_safe
 @reader()
 def fragment(request: HttpRequest, panel: str) -> HttpResponse:
     if panel not in PANELS:
@@ -64,7 +64,7 @@ def _can_be_a_record_id(text: str) -> bool:
     return 0 < len(text) <= MAX_RECORD_ID and "\x00" not in text
 
 
-@require_GET
+@require_safe
 @reader()
 def record(request: HttpRequest, record_id: str) -> HttpResponse:
     if not _can_be_a_record_id(record_id):

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from records.recording.ingest import (
     IDEMPOTENCY_KEY_RE,
@@ -190,8 +190,8 @@ def _record(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"record_id": record.record_id}, status=201 if created else 200)
 
 
-@csrf_exempt  # GET only, never writes: other methods get 405, not a CSRF 403
-@require_GET
+@csrf_exempt  # GET and HEAD only, never writes: other methods get 405, not a CSRF 403
+@require_safe
 def openapi_json(request: HttpRequest) -> JsonResponse:
     """GET /api/openapi.json: the OpenAPI 3.1 description of the JSON API."""
     return JsonResponse(openapi_document(), json_dumps_params={"indent": 2})
