@@ -355,11 +355,16 @@ def trend_context(query: DashboardQuery) -> dict[str, Any]:
         last=window.end,
         granularity=granularity,
     )
+    zone = timezone.get_current_timezone_name()
     return {
         "granularity": granularity,
         "has_data": any(p.count for p in points),
+        # Days are the server's (settings.TIME_ZONE) calendar days, so they say so; hours are
+        # instants, which the page prints in the reader's zone (with that zone's name).
+        "bucket_note": f"days in {zone}" if granularity == "day" else "hours in your time zone",
         "chart": {
             "unit": granularity,
+            "zone": zone,
             "buckets": [iso_utc(p.bucket) for p in points],
             # Day buckets are dates in the server's time zone: labelled as such, not converted.
             "labels": [
@@ -412,6 +417,7 @@ class InsightRow:
 
 @dataclass(frozen=True)
 class HeatCell:
+    model: str
     score: str
     count: int
     css: str
@@ -440,6 +446,7 @@ def insights_context(query: DashboardQuery) -> dict[str, Any]:
             entry = found.heatmap[item.task_type].get(model)
             cells.append(
                 HeatCell(
+                    model=model,
                     score=fmt_number(entry.avg_score) if entry else DASH,
                     count=entry.count if entry else 0,
                     css=heat_class(entry.avg_score if entry else None),

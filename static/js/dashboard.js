@@ -4,24 +4,36 @@
 (function () {
   "use strict";
 
-  var COLORS = {
-    quality: "#4f46e5",
-    qualityFill: "rgba(79, 70, 229, 0.10)",
-    pi: "#0d9488",
-    piFill: "rgba(13, 148, 136, 0.85)",
-    count: "rgba(100, 116, 139, 0.22)",
-    countBorder: "rgba(100, 116, 139, 0.45)",
-    grid: "rgba(15, 23, 42, 0.06)",
-    text: "#475569",
+  // Chart colours are CSS custom properties (static/css/perfsite.css), so the charts follow the
+  // light or dark scheme like the rest of the page; read again at every draw.
+  var COLOR_VARS = {
+    quality: "--chart-quality",
+    qualityFill: "--chart-quality-fill",
+    pi: "--chart-pi",
+    piFill: "--chart-pi-fill",
+    count: "--chart-count",
+    countBorder: "--chart-count-border",
+    grid: "--chart-grid",
+    text: "--chart-text",
   };
+  var COLORS = {};
+
+  function readColors() {
+    var style = getComputedStyle(document.documentElement);
+    Object.keys(COLOR_VARS).forEach(function (key) {
+      COLORS[key] = style.getPropertyValue(COLOR_VARS[key]).trim();
+    });
+  }
   var rendered = new Set(); // canvas ids drawn once: later redraws skip the animation
 
   // --- Local times ------------------------------------------------------------------------------
+  // Every time shown carries its zone ("1 Dec, 14:05 GMT"): the reader's, named by the browser.
   var dateTime = new Intl.DateTimeFormat(undefined, {
     month: "short",
     day: "numeric",
     hour: "2-digit",
     minute: "2-digit",
+    timeZoneName: "short",
   });
   var fullDateTime = new Intl.DateTimeFormat(undefined, {
     year: "numeric",
@@ -29,7 +41,14 @@
     day: "numeric",
     hour: "2-digit",
     minute: "2-digit",
+    timeZoneName: "short",
   });
+  var zoneName = (function () {
+    var part = dateTime.formatToParts(new Date()).find(function (p) {
+      return p.type === "timeZoneName";
+    });
+    return part ? part.value : Intl.DateTimeFormat().resolvedOptions().timeZone;
+  })();
   var thisYear = new Date().getFullYear();
 
   function localiseTimes(root) {
@@ -65,6 +84,27 @@
     });
   }
 
+  // Day buckets are the server's calendar days (settings.TIME_ZONE, data.zone); hour buckets are
+  // instants, printed in the reader's zone. The axis says which.
+  function bucketTitle(data) {
+    return data.unit === "day" ? "day (" + data.zone + ")" : "hour (" + zoneName + ")";
+  }
+
+  // The models chart's score axis: from a round number a little under the lowest bar, not from
+  // 0, so that 84 against 91 is visible; the axis title says where it starts.
+  function scoreAxis(values) {
+    var known = values.filter(function (v) {
+      return v !== null && v !== undefined;
+    });
+    if (!known.length) return { min: 0, max: 100 };
+    var low = Math.min.apply(null, known);
+    var high = Math.max.apply(null, known);
+    var min = Math.max(0, Math.floor((low - 5) / 5) * 5);
+    var max = Math.min(100, Math.ceil((high + 2) / 5) * 5);
+    if (max - min < 10) min = Math.max(0, max - 10);
+    return { min: min, max: max };
+  }
+
   function baseOptions(animate) {
     return {
       responsive: true,
@@ -85,7 +125,11 @@
     trend: function (data, animate) {
       var options = baseOptions(animate);
       options.scales = {
-        x: { grid: { display: false }, ticks: { color: COLORS.text, maxRotation: 0, autoSkipPadding: 16 } },
+        x: {
+          grid: { display: false },
+          ticks: { color: COLORS.text, maxRotation: 0, autoSkipPadding: 16 },
+          title: { display: true, text: bucketTitle(data), color: COLORS.text },
+        },
         y: {
           position: "left",
           suggestedMax: 100,
@@ -149,9 +193,22 @@
     },
     models: function (data, animate) {
       var options = baseOptions(animate);
+      var axis = scoreAxis(data.quality.concat(data.performance_index));
+      options.indexAxis = "y"; // horizontal bars: long model names stay readable on a phone
+      options.interaction = { mode: "index", intersect: false, axis: "y" };
       options.scales = {
-        x: { grid: { display: false }, ticks: { color: COLORS.text } },
-        y: { beginAtZero: true, max: 100, grid: { color: COLORS.grid }, ticks: { color: COLORS.text } },
+        x: {
+          min: axis.min,
+          max: axis.max,
+          grid: { color: COLORS.grid },
+          ticks: { color: COLORS.text },
+          title: {
+            display: true,
+            text: "score (0–100), axis from " + axis.min + (axis.max < 100 ? " to " + axis.max : ""),
+            color: COLORS.text,
+          },
+        },
+        y: { grid: { display: false }, ticks: { color: COLORS.text } },
       };
       options.plugins.tooltip.callbacks = {
         afterBody: function (items) {
@@ -168,15 +225,15 @@
               label: "Avg quality",
               data: data.quality,
               backgroundColor: COLORS.quality,
-              borderRadius: 6,
-              maxBarThickness: 42,
+              borderRadius: 4,
+              maxBarThickness: 18,
             },
             {
               label: "Performance index",
               data: data.performance_index,
               backgroundColor: COLORS.piFill,
-              borderRadius: 6,
-              maxBarThickness: 42,
+              borderRadius: 4,
+              maxBarThickness: 18,
             },
           ],
         },
@@ -191,14 +248,27 @@
     });
   }
 
+  // Horizontal bars need height per model; set through the CSSOM (allowed by the CSP, unlike a
+  // style attribute in the markup).
+  var BAR_ROW_PX = 34;
+  var BAR_CHROME_PX = 90;
+
+  function sizeBox(canvas, data) {
+    if (canvas.dataset.chart !== "models") return;
+    var box = canvas.parentElement;
+    box.style.height = Math.max(200, BAR_CHROME_PX + BAR_ROW_PX * data.labels.length) + "px";
+  }
+
   function drawCharts(root) {
     if (!window.Chart) return;
     dropDetachedCharts();
+    readColors();
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var build = builders[canvas.dataset.chart];
       var data = readData(canvas);
       if (!build || !data) return;
+      sizeBox(canvas, data);
       var existing = Chart.getChart(canvas);
       if (existing) existing.destroy();
       new Chart(canvas, build(data, !rendered.has(canvas.id)));
@@ -257,7 +327,12 @@
   });
 
   // --- Status -----------------------------------------------------------------------------------
-  var clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  var clock = new Intl.DateTimeFormat(undefined, {
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZoneName: "short",
+  });
 
   function setStatus(text, offline) {
     var status = document.getElementById("live-status");
@@ -266,9 +341,51 @@
     status.querySelector(".live-text").textContent = text;
   }
 
+  // --- Load more: focus goes to the first new row, not to the page body -------------------------
+  var pendingMore = null;
+
   document.addEventListener("htmx:beforeRequest", function (event) {
     var panel = event.detail.elt.closest("[data-panel]");
     if (panel) panel.setAttribute("aria-busy", "true");
+    if (event.detail.elt.hasAttribute("data-load-more")) {
+      var body = event.detail.elt.closest("tbody");
+      pendingMore = {
+        link: event.detail.elt,
+        body: body,
+        shown: body.querySelectorAll("tr[data-record-id]").length,
+      };
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!pendingMore || event.detail.requestConfig.elt !== pendingMore.link) return;
+    var rows = pendingMore.body.querySelectorAll("tr[data-record-id]");
+    var first = rows[pendingMore.shown];
+    pendingMore = null;
+    if (!first) return;
+    var target = first.querySelector("a") || first;
+    if (target === first) first.setAttribute("tabindex", "-1");
+    target.focus();
+  });
+
+  // --- History snapshots: no style attributes -----------------------------------------------------
+  // htmx keeps a copy of the page's markup for Back/Forward. Chart.js sizes its canvases (and
+  // sizeBox their boxes) through element.style, which the copy would hold as style attributes,
+  // and putting those back is an inline style the CSP refuses (style-src-attr). So the copy is
+  // taken without them: removed just before htmx clones the page (it clones right after this
+  // event, synchronously) and put back through the CSSOM right after. Restored pages redraw
+  // their charts from their json_script data (htmx.onLoad below).
+  document.addEventListener("htmx:beforeHistorySave", function (event) {
+    var styled = [];
+    event.detail.historyElt.querySelectorAll("[style]").forEach(function (el) {
+      styled.push([el, el.style.cssText]);
+      el.removeAttribute("style");
+    });
+    queueMicrotask(function () {
+      styled.forEach(function (pair) {
+        pair[0].style.cssText = pair[1];
+      });
+    });
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var panel = event.detail.elt.closest("[data-panel]");
@@ -281,6 +398,15 @@
   });
 
   // --- Start ------------------------------------------------------------------------------------
+  // A change of the system's light or dark setting redraws the charts in the new colours.
+  if (window.matchMedia) {
+    var scheme = window.matchMedia("(prefers-color-scheme: dark)");
+    var redraw = function () {
+      rendered.clear();
+      drawCharts(document);
+    };
+    if (scheme.addEventListener) scheme.addEventListener("change", redraw);
+  }
   document.documentElement.classList.add("js");
   htmx.onLoad(function (root) {
     localiseTimes(root);
