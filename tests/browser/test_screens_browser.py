@@ -25,6 +25,7 @@ from tests.browser.test_dashboard_browser import (
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
+SCHEMES = ("light", "dark")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 ROWS = "[data-panel='recent-records'] tr[data-record-id]"
 
@@ -300,3 +301,23 @@ def test_screenshots_of_the_phone_layout(live_server, browser, demo, scheme):  #
     assert all(path.stat().st_size > 20_000 for path in shots)
     assert page.js_errors == []
     context.close()
+
+
+def test_other_pages_fit_a_phone_in_both_schemes(live_server, browser):
+    """The empty dashboard (its code samples wrap), a record page and the sign-in page."""
+    from tests.factories import TaskRecordFactory
+
+    pages = {scheme: _open(browser, viewport=PHONE, color_scheme=scheme) for scheme in SCHEMES}
+    for page in (p for _, p in pages.values()):
+        page.goto(live_server.url + "/")
+        assert page.locator("#empty-heading").is_visible()
+        _assert_fits(page)
+    record = TaskRecordFactory(description="A long description " * 12)
+    for scheme, (context, page) in pages.items():
+        page.goto(live_server.url + f"/records/{record.record_id}/")
+        _assert_fits(page)
+        page.goto(live_server.url + "/accounts/login/")
+        _assert_fits(page)
+        assert (page.evaluate(LUMINANCE, "body") < 0.1) == (scheme == "dark")
+        assert page.js_errors == []
+        context.close()
