@@ -131,8 +131,7 @@ def test_phone_layout_shows_every_column_and_control(live_server, phone, demo): 
         '"Perf. index"',
         '"Time eff."',
         '"Duration"',
-        '"Result"',
-    ]
+    ]  # time, task, description and Pass/Fail explain themselves
     # The task-type table keeps its share bar, the heat map every model's cell.
     assert phone.locator("tr[data-task-type='coding'] meter").is_visible()
 
