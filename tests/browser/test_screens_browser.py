@@ -289,14 +289,13 @@ def test_screenshots_of_the_phone_layout(live_server, browser, demo, scheme):  #
         SCREENSHOTS.mkdir(exist_ok=True)
         targets.append(SCREENSHOTS)
     shots: list[Path] = []
+    # The top of the page, the models panel (chart and stacked table), the recent records.
+    views = {"": "main", "-models": "models", "-records": "recent-records"}
     for target in targets:
-        page.evaluate("window.scrollTo(0, 0)")
-        shots.append(target / f"phone-{scheme}.png")
-        page.screenshot(path=str(shots[-1]))
-        page.locator("#recent-records").scroll_into_view_if_needed()
-        page.evaluate("document.getElementById('recent-records').scrollIntoView()")
-        shots.append(target / f"phone-{scheme}-records.png")
-        page.screenshot(path=str(shots[-1]))
+        for suffix, anchor in views.items():
+            page.evaluate("id => document.getElementById(id).scrollIntoView()", anchor)
+            shots.append(target / f"phone-{scheme}{suffix}.png")
+            page.screenshot(path=str(shots[-1]))
     assert all(path.stat().st_size > 20_000 for path in shots)
     assert page.js_errors == []
     context.close()
