@@ -5,7 +5,7 @@ read through ``records.stats.aggregates`` (day and hour rollups plus the window'
 hours), so their cost does not grow with the history:
 
 - ``kpi_figures``          -> the KPI cards (called twice: this window and ``window.previous()``)
-- ``recent_records``       -> the recent-records table (keyset pages on (recorded_at, id))
+- ``recent_records``       -> the recent-records table (keyset pages on (sort column, id))
 - ``task_type_breakdown``  -> all nine canonical types, zero rows included
 - ``model_comparison``     -> per model: the TOP_MODELS most used, the rest counted
 - ``trend_series``         -> per hour or per day buckets
@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from dashboard.cursor import Cursor
+from dashboard.cursor import DEFAULT_SORT, SORT_COLUMNS, Cursor, sort_column
 from records.models import AIModel, TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Granularity, Window, truncate
@@ -92,25 +92,59 @@ def recent_records(
     filters: RecordFilters,
     after: Cursor | None = None,
     limit: int = PAGE_SIZE,
+    sort: str = DEFAULT_SORT,
 ) -> RecordPage:
-    """Newest first; ``after`` continues below a cursor (keyset on (recorded_at, id), no OFFSET).
+    """The view's records in ``sort`` order (newest first by default); ``after`` continues
+    below a cursor of the same sort (keyset on (sort column, id), no OFFSET).
 
     One query: ``limit + 1`` rows are read to know whether another page exists.
     """
     limit = max(1, min(limit, MAX_PAGE_ROWS))
-    qs = records_in(window, filters)
-    if after is not None:
-        qs = qs.filter(
-            Q(recorded_at__lt=after.recorded_at) | Q(recorded_at=after.recorded_at, id__lt=after.id)
-        )
-    rows = list(
-        qs.select_related("model")
-        .defer(*_ROW_DEFERRED)
-        .order_by("-recorded_at", "-id")[: limit + 1]
-    )
+    qs = sorted_records(window=window, filters=filters, sort=sort, after=after)
+    rows = list(qs.select_related("model").defer(*_ROW_DEFERRED)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    return RecordPage(records=rows, next_cursor=Cursor.of(rows[-1]) if more else None)
+    return RecordPage(records=rows, next_cursor=Cursor.of(rows[-1], sort) if more else None)
+
+
+def _nullable(field: str) -> bool:
+    return "__" not in field and TaskRecord._meta.get_field(field).null
+
+
+def sorted_records(
+    *, window: Window, filters: RecordFilters, sort: str = DEFAULT_SORT, after: Cursor | None = None
+) -> QuerySet[TaskRecord]:
+    """The view's records in ``sort`` order, after ``after`` when given: the rows of the
+    recent-records table and of the page's export.
+
+    The order is (column, id), both ascending or both descending; NULLs come last in either
+    direction on every database, so a page boundary inside the NULLs is a plain id bound.
+    """
+    column, descending = sort_column(sort)
+    field = SORT_COLUMNS[column][0]
+    qs = records_in(window, filters)
+    if sort == DEFAULT_SORT:  # the (recorded_at, id) index, as ever
+        if after is not None:
+            qs = qs.filter(
+                Q(recorded_at__lt=after.value) | Q(recorded_at=after.value, id__lt=after.id)
+            )
+        return qs.order_by("-recorded_at", "-id")
+    if after is not None:
+        if after.sort != sort:
+            raise ValueError(f"A cursor of sort {after.sort!r} cannot continue sort {sort!r}.")
+        beyond = "lt" if descending else "gt"
+        if after.value is None:
+            qs = qs.filter(**{f"{field}__isnull": True, f"id__{beyond}": after.id})
+        else:
+            later = Q(**{f"{field}__{beyond}": after.value}) | Q(
+                **{field: after.value, f"id__{beyond}": after.id}
+            )
+            if _nullable(field):
+                later |= Q(**{f"{field}__isnull": True})
+            qs = qs.filter(later)
+    if descending:
+        return qs.order_by(F(field).desc(nulls_last=True), F("id").desc())
+    return qs.order_by(F(field).asc(nulls_last=True), F("id").asc())
 
 
 # --- Breakdowns ---------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ Skill and agent rollups keep days only (hours would multiply the rows written pe
 partial day at an edge is read from the record links, or, when the window holds most of that
 day, as the day's rollup minus the links of the records outside the window (for a period ending
 now, that outside part is usually empty): at most three queries per call for those.
+A search (``RecordFilters.search``) is no dimension of the rollups: its totals are summed from
+the matching records alone, found through the search index (records.stats.search).
 """
 
 from __future__ import annotations
@@ -245,10 +247,12 @@ def grouped_sums(
     """What ``totals`` returns, as plain values: the ``by`` values of each group -> its sums
     (COUNTERS, then BUCKET_FIELDS ``with_buckets``). For readers of thousands of groups (a view
     with 10,000 model names), which need no object per group."""
-    if subject == "records":
-        plan = _plan(window, hourly_only="hour" in by)
-    elif "hour" in by or "day" in by:
+    if subject != "records" and ("hour" in by or "day" in by):
         raise ValueError("skill and agent totals are not split by time")
+    if not filters.by_rollups:  # a search: only the matching records can say
+        plan = _Plan(days=None, hours=(), raw=((window.start, False, window.end, True),))
+    elif subject == "records":
+        plan = _plan(window, hourly_only="hour" in by)
     else:
         plan = _days_only_plan(window)
     zone = timezone.get_current_timezone()  # days are the reader's (what TruncDay gives)
