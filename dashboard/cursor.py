@@ -110,7 +110,8 @@ def _value(kind: str, text: str) -> Any:
         if not text.startswith("s"):
             raise ValueError("The cursor's text value is not readable.")
         try:
-            decoded = base64.urlsafe_b64decode(text[1:] + "=" * (-len(text[1:]) % 4)).decode()
+            padded = text[1:] + "=" * (-len(text[1:]) % 4)
+            decoded = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise ValueError("The cursor's text value is not readable.") from exc
         if "\x00" in decoded:  # never stored, and PostgreSQL cannot even compare with it
