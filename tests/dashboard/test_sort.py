@@ -15,6 +15,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def many():
+    return make_sort_records()
+
+
+def make_sort_records():
     """60 records: few distinct values (ties everywhere), NULL durations and efficiencies,
     three models, four types, some recorded at the very same instant."""
     models = [AIModelFactory(name=n) for n in ("GLM 4.6", "Claude Sonnet 4.5", "GPT-5")]
