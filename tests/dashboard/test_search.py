@@ -6,6 +6,8 @@ Run on SQLite and on PostgreSQL (DATABASE_URL): the same queries must find the s
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dashboard.forms import IGNORED_MESSAGES
 from tests.dashboard.html import kpi_value, parse, record_ids, type_counts
@@ -199,3 +201,15 @@ def test_a_search_without_words_is_ignored_and_said_so(client, corpus, q):
     if q.strip():
         expected = IGNORED_MESSAGES["q"].format(value=q[:60])
         assert expected in doc.text
+
+
+@pytest.mark.parametrize("panel", PANELS)
+def test_a_search_costs_no_more_queries_than_the_panel_without_one(client, corpus, panel):
+    """Aggregates with a search read only the matching records: one query where rollups and
+    edge records take two, whatever the number of rows."""
+    with CaptureQueriesContext(connection) as plain:
+        client.get(f"/fragments/{panel}/", {"period": "30d"})
+    with CaptureQueriesContext(connection) as searched:
+        client.get(f"/fragments/{panel}/", {"period": "30d", "q": "parse", "sort": "model"})
+
+    assert len(searched) <= len(plain)
