@@ -309,7 +309,9 @@ def grouped_sums(
             continue
         merge(
             grouped(
-                model.objects.filter(_records_in(ranges, prefix), filters.q(prefix)),
+                model.objects.filter(
+                    _records_in(ranges, prefix, by_time=filters.by_rollups), filters.q(prefix)
+                ),
                 {f"g_{name}": _dimension(name, rollup=False, prefix=prefix) for name in by},
                 _raw_sums(prefix, with_buckets),
             ),
@@ -364,18 +366,29 @@ def _rollup_q(plan: _Plan, *, monthly: bool) -> Q:
     return q
 
 
-def _records_in(ranges: Sequence[Range], prefix: str) -> Q:
-    """Rows (records, or links when ``prefix`` is "record__") whose record falls in ``ranges``."""
-    q = Q()
-    for lo, lo_incl, hi, hi_incl in ranges:
-        part = Q(**{f"recorded_at__{'lte' if hi_incl else 'lt'}": hi})
-        if lo is not None:
-            part &= Q(**{f"recorded_at__{'gte' if lo_incl else 'gt'}": lo})
-        q |= part
+def _records_in(ranges: Sequence[Range], prefix: str, *, by_time: bool = True) -> Q:
+    """Rows (records, or links when ``prefix`` is "record__") whose record falls in ``ranges``.
+
+    ``by_time`` False: the filter itself names the records (a search), so links are found from
+    those records and the time is checked on each one's row.
+    """
+    if prefix and not by_time:
+        return _time_q(ranges, prefix)
+    q = _time_q(ranges, "")
     if prefix:
         # Links of the records in the ranges, found through the records' time index: with the
         # time condition on the joined table instead, SQLite scans every link.
         q = Q(record__in=TaskRecord.objects.filter(q).values("pk"))
+    return q
+
+
+def _time_q(ranges: Sequence[Range], prefix: str) -> Q:
+    q = Q()
+    for lo, lo_incl, hi, hi_incl in ranges:
+        part = Q(**{f"{prefix}recorded_at__{'lte' if hi_incl else 'lt'}": hi})
+        if lo is not None:
+            part &= Q(**{f"{prefix}recorded_at__{'gte' if lo_incl else 'gt'}": lo})
+        q |= part
     return q
 
 
