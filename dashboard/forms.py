@@ -38,6 +38,8 @@ GROUP_SORT_COLUMNS = {
     "avg_quality": "average quality",
     "success_rate": "success rate",
     "avg_performance_index": "performance index",
+    "cost_per_task": "cost per task",
+    "cost_per_pass": "cost per passing task",
 }
 GROUP_SORTS = tuple(f"{sign}{name}" for name in GROUP_SORT_COLUMNS for sign in ("-", ""))
 

@@ -18,6 +18,7 @@ from dashboard.cursor import DEFAULT_SORT, sort_column
 from dashboard.formatting import (
     DASH,
     MINUS,
+    fmt_cost,
     fmt_count,
     fmt_duration,
     fmt_number,
@@ -97,6 +98,13 @@ def delta(
     return Delta(text=text, direction=direction, tone=tone, title=previous_text)
 
 
+def cost_hint(figures: sel.KpiFigures) -> str:
+    """The cost card's note: the period's total and the mean per task, or why there is none."""
+    if figures.total_cost is None:
+        return "no task has a cost"
+    return f"{fmt_cost(figures.total_cost)} in all, {fmt_cost(figures.cost_per_task)} per task"
+
+
 def kpis_context(query: DashboardQuery) -> dict[str, Any]:
     window = query.window
     now = sel.kpi_figures(window=window, filters=query.filters)
@@ -167,6 +175,15 @@ def kpis_context(query: DashboardQuery) -> dict[str, Any]:
             higher_is_better=False,
             magnitude=fmt_duration,
         ),
+        card(
+            "cost_per_pass",
+            "Cost per passing task",
+            fmt_cost,
+            cost_hint(now),
+            digits=4,
+            higher_is_better=False,
+            magnitude=fmt_cost,
+        ),
     ]
     return {
         "cards": cards,
@@ -227,20 +244,27 @@ class SortHeader:
     css: str
     href: str | None  # the page sorted by this column (the other way when it already is)
     aria_sort: str  # "ascending", "descending" or "" (not the sorted column)
+    title: str = ""  # what the column holds, when the label is short
 
 
 def _sort_header(
-    label: str, css: str, column: str | None, *, current: str | None, href: Callable[[str], str]
+    label: str,
+    css: str,
+    column: str | None,
+    *,
+    current: str | None,
+    href: Callable[[str], str],
+    title: str = "",
 ) -> SortHeader:
     if column is None:
-        return SortHeader(label=label, css=css, href=None, aria_sort="")
+        return SortHeader(label=label, css=css, href=None, aria_sort="", title=title)
     if current == column:
         aria, next_sort = "ascending", f"-{column}"
     elif current == f"-{column}":
         aria, next_sort = "descending", column
     else:  # first click: names A to Z, numbers and times highest first
         aria, next_sort = "", column if column in {"task_type", "model", "name"} else f"-{column}"
-    return SortHeader(label=label, css=css, href=href(next_sort), aria_sort=aria)
+    return SortHeader(label=label, css=css, href=href(next_sort), aria_sort=aria, title=title)
 
 
 # The recent-records columns: (header, CSS classes, ?sort= column or None)
@@ -321,6 +345,8 @@ class GroupRow:
     quality_tone: str
     success_rate: str
     avg_performance_index: str
+    cost_per_task: str
+    cost_per_pass: str
     href: str
     selected: bool
 
@@ -345,6 +371,8 @@ def _group_rows(
             quality_tone=score_tone(g.avg_quality),
             success_rate=fmt_percent(g.success_rate),
             avg_performance_index=fmt_number(g.avg_performance_index),
+            cost_per_task=fmt_cost(g.cost_per_task),
+            cost_per_pass=fmt_cost(g.cost_per_pass),
             href=page_url(query, **{param: g.key}),
             selected=g.key == selected,
         )
@@ -368,19 +396,26 @@ def _sorted_groups(groups: list[sel.GroupFigures], sort: str | None) -> list[sel
 
 def _group_headers(query: DashboardQuery, *, param: str, heading: str) -> list[SortHeader]:
     current = getattr(query, param)
-    columns = [(heading, "", "name"), ("Tasks", "num", "count")]
+    columns = [(heading, "", "name", ""), ("Tasks", "num", "count", "")]
     if param == "type_sort":
-        columns.append(("", "col-share", None))
+        columns.append(("", "col-share", None, ""))
     columns += [
-        ("Avg quality", "num", "avg_quality"),
-        ("Success", "num", "success_rate"),
-        ("Perf. index", "num", "avg_performance_index"),
+        ("Avg quality", "num", "avg_quality", ""),
+        ("Success", "num", "success_rate", ""),
+        ("Perf. index", "num", "avg_performance_index", ""),
+        ("Cost / task", "num", "cost_per_task", "Mean cost of the tasks that have one"),
+        ("Cost / pass", "num", "cost_per_pass", "Total cost over the passing tasks"),
     ]
     return [
         _sort_header(
-            label, css, column, current=current, href=lambda sort: page_url(query, **{param: sort})
+            label,
+            css,
+            column,
+            current=current,
+            href=lambda sort: page_url(query, **{param: sort}),
+            title=title,
         )
-        for label, css, column in columns
+        for label, css, column, title in columns
     ]
 
 
@@ -500,6 +535,8 @@ class Pick:
     count: int
     thin: bool
     tone: str
+    sureness: str  # how sure the mean is, in words: its 95% interval
+    margin: str  # "± 10.3": half the interval's width, "" without one
 
     @classmethod
     def of(cls, entry: Entry) -> Pick:
@@ -509,7 +546,22 @@ class Pick:
             count=entry.count,
             thin=entry.thin,
             tone=score_tone(entry.avg_score),
+            sureness=sureness(entry),
+            margin=""
+            if entry.score_low is None
+            else f"\u00b1 {fmt_number((entry.score_high - entry.score_low) / 2)}",
         )
+
+
+def sureness(entry: Entry) -> str:
+    """``mean quality 87.5, 95% CI 77.2\u201397.8 over 4 tasks``; one task has no interval."""
+    tasks = f"{entry.count} task{'s' if entry.count != 1 else ''}"
+    if entry.score_low is None:
+        return f"mean quality {fmt_number(entry.avg_score)} from {tasks}: too few to say how sure"
+    return (
+        f"mean quality {fmt_number(entry.avg_score)}, 95% CI "
+        f"{fmt_number(entry.score_low)}\u2013{fmt_number(entry.score_high)} over {tasks}"
+    )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("records", "0007_task_context_tokens_cost"),
+        ("records", "0008_rollup_cost_tokens_squares"),
     ]
 
     operations = [
