@@ -103,11 +103,28 @@ def recent_records(
     """The view's records in ``sort`` order (newest first by default); ``after`` continues
     below a cursor of the same sort (keyset on (sort column, id), no OFFSET).
 
-    One query: ``limit + 1`` rows are read to know whether another page exists.
+    One query: ``limit + 1`` rows are read to know whether another page exists. A column that
+    may be NULL is read in two parts, the known values and then the NULLs, each in an order its
+    index serves on both databases (an index puts NULLs first on SQLite and last on PostgreSQL,
+    so "NULLs last" in one statement is a sort of the whole window on one of them): two queries
+    on the page where the known values end.
     """
     limit = max(1, min(limit, MAX_PAGE_ROWS))
-    qs = sorted_records(window=window, filters=filters, sort=sort, after=after)
-    rows = list(qs.select_related("model").defer(*_ROW_DEFERRED)[: limit + 1])
+    field = SORT_COLUMNS[sort_column(sort)[0]][0]
+
+    def read(part: str, position: Cursor | None, count: int) -> list[TaskRecord]:
+        qs = sorted_records(window=window, filters=filters, sort=sort, after=position, part=part)
+        return list(qs.select_related("model").defer(*_ROW_DEFERRED)[:count])
+
+    if not _nullable(field):
+        rows = read("all", after, limit + 1)
+    else:
+        rows = []
+        if after is None or after.value is not None:
+            rows = read("known", after, limit + 1)
+        if len(rows) <= limit:
+            position = after if after is not None and after.value is None else None
+            rows += read("null", position, limit + 1 - len(rows))
     more = len(rows) > limit
     rows = rows[:limit]
     return RecordPage(records=rows, next_cursor=Cursor.of(rows[-1], sort) if more else None)
@@ -118,13 +135,19 @@ def _nullable(field: str) -> bool:
 
 
 def sorted_records(
-    *, window: Window, filters: RecordFilters, sort: str = DEFAULT_SORT, after: Cursor | None = None
+    *,
+    window: Window,
+    filters: RecordFilters,
+    sort: str = DEFAULT_SORT,
+    after: Cursor | None = None,
+    part: str = "all",
 ) -> QuerySet[TaskRecord]:
     """The view's records in ``sort`` order, after ``after`` when given: the rows of the
     recent-records table and of the page's export.
 
-    The order is (column, id), both ascending or both descending; NULLs come last in either
+    The order is (column, id), both ascending or both descending, with NULLs last in either
     direction on every database, so a page boundary inside the NULLs is a plain id bound.
+    ``part`` "known" or "null" keeps only the rows whose column is known or NULL.
     """
     column, descending = sort_column(sort)
     field = SORT_COLUMNS[column][0]
@@ -135,19 +158,29 @@ def sorted_records(
                 Q(recorded_at__lt=after.value) | Q(recorded_at=after.value, id__lt=after.id)
             )
         return qs.order_by("-recorded_at", "-id")
+    if after is not None and after.sort != sort:
+        raise ValueError(f"A cursor of sort {after.sort!r} cannot continue sort {sort!r}.")
+    beyond = "lt" if descending else "gt"
+    if part == "null":
+        qs = qs.filter(**{f"{field}__isnull": True})
+        if after is not None:
+            qs = qs.filter(**{f"id__{beyond}": after.id})
+        return qs.order_by("-id" if descending else "id")
+    nullable = _nullable(field)
+    if part == "known" and nullable:
+        qs = qs.filter(**{f"{field}__isnull": False})
     if after is not None:
-        if after.sort != sort:
-            raise ValueError(f"A cursor of sort {after.sort!r} cannot continue sort {sort!r}.")
-        beyond = "lt" if descending else "gt"
-        if after.value is None:
+        if after.value is None:  # only NULLs are left
             qs = qs.filter(**{f"{field}__isnull": True, f"id__{beyond}": after.id})
         else:
             later = Q(**{f"{field}__{beyond}": after.value}) | Q(
                 **{field: after.value, f"id__{beyond}": after.id}
             )
-            if _nullable(field):
+            if nullable and part == "all":
                 later |= Q(**{f"{field}__isnull": True})
             qs = qs.filter(later)
+    if part == "known" or not nullable:  # no NULL among the rows: the index's own order
+        return qs.order_by(f"-{field}", "-id") if descending else qs.order_by(field, "id")
     if descending:
         return qs.order_by(F(field).desc(nulls_last=True), F("id").desc())
     return qs.order_by(F(field).asc(nulls_last=True), F("id").asc())

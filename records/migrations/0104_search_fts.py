@@ -1,7 +1,8 @@
 """Full-text search over records: an FTS5 table kept by triggers on SQLite, a GIN index on a
-tsvector expression on PostgreSQL (records.stats.search holds the SQL of both)."""
+tsvector expression on PostgreSQL (records.stats.search holds the SQL of both); and the
+indexes the recent records' sorts walk."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 def create(apps, schema_editor):
@@ -23,4 +24,24 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(create, drop, elidable=False),
+        migrations.AddIndex(
+            model_name="taskrecord",
+            index=models.Index(fields=["quality_score", "id"], name="record_quality_sort_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="taskrecord",
+            index=models.Index(fields=["performance_index", "id"], name="record_perf_sort_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="taskrecord",
+            index=models.Index(
+                fields=["time_efficiency", "id"], name="record_efficiency_sort_idx"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="taskrecord",
+            index=models.Index(
+                fields=["duration_seconds", "id"], name="record_duration_sort_idx"
+            ),
+        ),
     ]
