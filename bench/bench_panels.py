@@ -9,10 +9,11 @@ For each size it makes a fresh SQLite database (``migrate``, then ``seed_demo --
 subprocess, settings' WAL / IMMEDIATE / cache pragmas), then, in this process, asks every panel
 (``/fragments/<panel>/`` for each panel the dashboard registers), the full page ``/`` and the JSON
 read API (``/api/summary`` and ``/api/recent-performance-records``, with the period's number of
-days; "all" asks the maximum) through Django's test Client for each period, DEBUG off. The sizes
-are measured side by side: after the warm-up requests, each timed round asks the same URL once of
-every size's database in turn, so machine noise falls on all sizes alike. Reports p50 and p95
-(wall) and the median CPU time per request (this process runs Django and SQLite, so it is the
+days; "all" asks the maximum) and the search and sort cases (``SEARCH_SORT_TARGETS``: ``?q=`` and
+``?sort=`` on the page and panels) through Django's test Client for each period, DEBUG off. The
+sizes are measured side by side: after the warm-up requests, each timed round asks the same URL
+once of every size's database in turn, so machine noise falls on all sizes alike. Reports p50 and
+p95 (wall) and the median CPU time per request (this process runs Django and SQLite, so it is the
 cost on an idle core) per size, each panel's ratio of the largest size to the smallest, and the
 queries per request.
 
@@ -101,6 +102,19 @@ API_TARGETS = {
     "api-recent": "dashboard:api-recent-performance-records",
 }
 API_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90, "all": 36_500}
+# Search and sort cases: (page or panel, extra query string). "fix crash" finds one demo
+# description template in eight (two words, both prefixes); "add" one in five or so.
+SEARCH_SORT_TARGETS = {
+    "search-page": ("page", "q=fix+crash"),
+    "search-kpis": ("kpis", "q=fix+crash"),
+    "search-insights": ("insights", "q=fix+crash"),
+    "search-recent": ("recent-records", "q=fix+crash"),
+    "search-broad": ("recent-records", "q=add"),
+    "sort-recent": ("recent-records", "sort=-quality_score"),
+    "sort-nulls": ("recent-records", "sort=duration_seconds"),
+    "sort-search": ("recent-records", "q=fix&sort=-duration_seconds"),
+    "sort-tables": ("page", "type_sort=-avg_quality&model_sort=name"),
+}
 
 
 def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str, str]]:
@@ -109,7 +123,7 @@ def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str,
 
     from dashboard.panels import PANELS
 
-    known = [*PANELS, "page", *API_TARGETS]
+    known = [*PANELS, "page", *API_TARGETS, *SEARCH_SORT_TARGETS]
     unknown = set(names or ()) - set(known)
     if unknown:
         raise SystemExit(f"unknown targets {sorted(unknown)}; choose from {known}")
@@ -120,6 +134,14 @@ def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str,
         for period in periods:
             if name in API_TARGETS:
                 url = f"{reverse(API_TARGETS[name])}?days={API_DAYS[period]}"
+            elif name in SEARCH_SORT_TARGETS:
+                base, extra = SEARCH_SORT_TARGETS[name]
+                path = (
+                    reverse("dashboard:index")
+                    if base == "page"
+                    else reverse("dashboard:fragment", args=[base])
+                )
+                url = f"{path}?period={period}&{extra}"
             elif name == "page":
                 url = f"{reverse('dashboard:index')}?period={period}"
             else:
@@ -241,7 +263,8 @@ def main() -> None:
     parser.add_argument(
         "--targets",
         nargs="+",
-        help="Panel names, 'page', 'api-summary', 'api-recent' (default: all).",
+        help="Panel names, 'page', 'api-summary', 'api-recent', the search and sort cases "
+        f"({', '.join(SEARCH_SORT_TARGETS)}) (default: all).",
     )
     parser.add_argument("--warmup", type=int, default=3, help="Untimed requests per URL and size.")
     parser.add_argument("--repeats", type=int, default=20, help="Timed requests per URL and size.")

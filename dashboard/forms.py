@@ -1,4 +1,5 @@
-"""The dashboard's query string, validated: period, filters, and the recent-records position.
+"""The dashboard's query string, validated: period, filters, search, sorts, and the
+recent-records position.
 
 A bad value never fails the request: the form drops it, the view falls back to the default for
 that parameter, and the page says what was ignored and why.
@@ -13,12 +14,13 @@ from urllib.parse import urlencode
 
 from django import forms
 
-from dashboard.cursor import Cursor
+from dashboard.cursor import DEFAULT_SORT, SORTS, Cursor
 from dashboard.selectors import MAX_PAGE_ROWS, PAGE_SIZE
 from records.models import TASK_TYPE_CHOICES
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import DEFAULT_PERIOD, PERIODS, Window, period_window
 from records.stats.filters import ORIGIN_AUTO, ORIGIN_MANUAL, RecordFilters
+from records.stats.search import MAX_SEARCH, search_words
 
 PERIOD_LABELS = {
     "24h": "24 hours",
@@ -29,6 +31,17 @@ PERIOD_LABELS = {
     "all": "All time",
 }
 ORIGIN_LABELS = {ORIGIN_AUTO: "Automatic (AUTO)", ORIGIN_MANUAL: "Manual"}
+# ?type_sort= and ?model_sort= (the task-type and model tables): column -> header
+GROUP_SORT_COLUMNS = {
+    "name": "name",
+    "count": "tasks",
+    "avg_quality": "average quality",
+    "success_rate": "success rate",
+    "avg_performance_index": "performance index",
+    "cost_per_task": "cost per task",
+    "cost_per_pass": "cost per passing task",
+}
+GROUP_SORTS = tuple(f"{sign}{name}" for name in GROUP_SORT_COLUMNS for sign in ("-", ""))
 
 # What the page says about a parameter it had to ignore; {value} is the value given.
 IGNORED_MESSAGES = {
@@ -42,6 +55,17 @@ IGNORED_MESSAGES = {
     "source": "Unknown source “{value}”: the source filter was ignored. Use auto or manual.",
     "cursor": "The “cursor” position “{value}” could not be read: showing the newest records.",
     "rows": f"“rows” must be a whole number from 1 to {MAX_PAGE_ROWS}: showing {PAGE_SIZE} rows.",
+    "q": f"The search “{{value}}” was ignored: it needs a letter or a digit and at most "
+    f"{MAX_SEARCH} characters.",
+    "sort": "Unknown sort “{value}”: showing the newest records first. Use one of "
+    + ", ".join(SORTS)
+    + ".",
+    "type_sort": "Unknown task-type sort “{value}”: the table keeps its order. Use one of "
+    + ", ".join(GROUP_SORTS)
+    + ".",
+    "model_sort": "Unknown model sort “{value}”: the table keeps its order. Use one of "
+    + ", ".join(GROUP_SORTS)
+    + ".",
 }
 
 
@@ -65,7 +89,11 @@ class DashboardQueryForm(forms.Form):
         label="Source",
         choices=[("", "Auto and manual"), *ORIGIN_LABELS.items()],
     )
-    cursor = forms.CharField(required=False, max_length=60)
+    q = forms.CharField(required=False, label="Search", max_length=MAX_SEARCH)
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORTS])
+    type_sort = forms.ChoiceField(required=False, choices=[(key, key) for key in GROUP_SORTS])
+    model_sort = forms.ChoiceField(required=False, choices=[(key, key) for key in GROUP_SORTS])
+    cursor = forms.CharField(required=False, max_length=400)
     rows = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_ROWS)
 
     def __init__(self, data: Mapping[str, str], *, model_exists: Callable[[str], bool]) -> None:
@@ -78,14 +106,26 @@ class DashboardQueryForm(forms.Form):
             raise forms.ValidationError("No such model.")
         return value
 
+    def clean_q(self) -> str:
+        value = self.cleaned_data["q"]
+        if value and not search_words(value):
+            raise forms.ValidationError("No letter or digit to search for.")
+        return value
+
     def clean_cursor(self) -> Cursor | None:
         value = self.cleaned_data["cursor"]
         if not value:
             return None
         try:
-            return Cursor.decode(value)
+            cursor = Cursor.decode(value)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
+        # A position in one order means nothing in another (a sort given but ignored is the
+        # default order).
+        sort = self.data.get("sort") or DEFAULT_SORT
+        if cursor.sort != (sort if sort in SORTS else DEFAULT_SORT):
+            raise forms.ValidationError("The cursor belongs to another sort.")
+        return cursor
 
 
 @dataclass(frozen=True)
@@ -97,6 +137,9 @@ class DashboardQuery:
     now: datetime
     cursor: Cursor | None = None
     rows: int = PAGE_SIZE
+    sort: str = DEFAULT_SORT  # the recent records' order, SORTS
+    type_sort: str | None = None  # the task-type table's order, GROUP_SORTS; None: canonical
+    model_sort: str | None = None  # the model table's order; None: most used first
     ignored: tuple[str, ...] = field(default=())  # messages about dropped parameters
 
     @property
@@ -110,6 +153,10 @@ class DashboardQuery:
             "model": self.filters.model,
             "task_type": self.filters.task_type,
             "source": self.filters.origin,
+            "q": self.filters.search,
+            "sort": self.sort if self.sort != DEFAULT_SORT else None,
+            "type_sort": self.type_sort,
+            "model_sort": self.model_sort,
         } | overrides
         return {key: value for key, value in values.items() if value}
 
@@ -135,9 +182,13 @@ def parse_query(
             model=clean.get("model") or None,
             task_type=clean.get("task_type") or None,
             origin=clean.get("source") or None,
+            search=clean.get("q") or None,
         ),
         now=now,
         cursor=clean.get("cursor"),
         rows=clean.get("rows") or PAGE_SIZE,
+        sort=clean.get("sort") or DEFAULT_SORT,
+        type_sort=clean.get("type_sort") or None,
+        model_sort=clean.get("model_sort") or None,
         ignored=ignored,
     )

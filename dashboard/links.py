@@ -39,5 +39,11 @@ def panel_urls(query: DashboardQuery, *, keys: Mapping[str, str]) -> dict[str, s
     return {key: fragment_url(panel, query) for panel, key in keys.items()}
 
 
+def export_url(query: DashboardQuery, fmt: str) -> str:
+    """The download of the view's records (``/export/?format=csv|jsonl``), in its order."""
+    params = query.params(format=fmt, type_sort=None, model_sort=None)
+    return _with_query(reverse("dashboard:export"), urlencode(params))
+
+
 def record_url(record_id: str) -> str:
     return reverse("dashboard:record", args=[record_id])

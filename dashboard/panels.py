@@ -14,6 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from dashboard import selectors as sel
+from dashboard.cursor import DEFAULT_SORT, sort_column
 from dashboard.formatting import (
     DASH,
     MINUS,
@@ -30,7 +31,7 @@ from dashboard.formatting import (
     utc_text,
 )
 from dashboard.forms import ORIGIN_LABELS, PERIOD_LABELS, DashboardQuery
-from dashboard.links import fragment_url, page_url, panel_urls, record_url
+from dashboard.links import export_url, fragment_url, page_url, panel_urls, record_url
 from records.models import TASK_TYPE_CHOICES, TaskRecord
 from records.rules.periods import (
     DEFAULT_PERIOD,
@@ -41,6 +42,7 @@ from records.rules.periods import (
 )
 from records.rules.scoring import PASS_THRESHOLD
 from records.stats.insights import MIN_EVIDENCE, TOP_MODELS, Entry, task_insights
+from records.stats.search import MAX_SEARCH
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
@@ -234,12 +236,68 @@ class RecordRow:
         )
 
 
+@dataclass(frozen=True)
+class SortHeader:
+    """A table's column header: a link that sorts by it (None for columns that do not sort)."""
+
+    label: str
+    css: str
+    href: str | None  # the page sorted by this column (the other way when it already is)
+    aria_sort: str  # "ascending", "descending" or "" (not the sorted column)
+    title: str = ""  # what the column holds, when the label is short
+
+
+def _sort_header(
+    label: str,
+    css: str,
+    column: str | None,
+    *,
+    current: str | None,
+    href: Callable[[str], str],
+    title: str = "",
+) -> SortHeader:
+    if column is None:
+        return SortHeader(label=label, css=css, href=None, aria_sort="", title=title)
+    if current == column:
+        aria, next_sort = "ascending", f"-{column}"
+    elif current == f"-{column}":
+        aria, next_sort = "descending", column
+    else:  # first click: names A to Z, numbers and times highest first
+        aria, next_sort = "", column if column in {"task_type", "model", "name"} else f"-{column}"
+    return SortHeader(label=label, css=css, href=href(next_sort), aria_sort=aria, title=title)
+
+
+# The recent-records columns: (header, CSS classes, ?sort= column or None)
+RECORD_COLUMNS = (
+    ("Time", "", "recorded_at"),
+    ("Task", "", "task_type"),
+    ("Description", "", None),
+    ("Model", "", "model"),
+    ("Quality", "num", "quality_score"),
+    ("Perf. index", "num", "performance_index"),
+    ("Time eff.", "num col-opt", "time_efficiency"),
+    ("Duration", "num col-opt", "duration_seconds"),
+    ("Result", "", None),
+)
+
+
+def _sort_caption(sort: str) -> str:
+    column, descending = sort_column(sort)
+    if column == "recorded_at":
+        return "newest first" if descending else "oldest first"
+    name = dict((c, label) for label, _, c in RECORD_COLUMNS if c)[column].lower()
+    if column in {"task_type", "model"}:
+        return f"by {name}, {'Z to A' if descending else 'A to Z'}"
+    return f"by {name}, {'highest' if descending else 'lowest'} first (unknown last)"
+
+
 def recent_records_context(query: DashboardQuery) -> dict[str, Any]:
     page = sel.recent_records(
         window=query.window,
         filters=query.filters,
         after=query.cursor,
         limit=query.rows if query.cursor is None else sel.PAGE_SIZE,
+        sort=query.sort,
     )
     next_cursor = page.next_cursor.encode() if page.next_cursor else None
     return {
@@ -252,7 +310,26 @@ def recent_records_context(query: DashboardQuery) -> dict[str, Any]:
         "at_cursor": query.cursor is not None,
         "newest_href": page_url(query) + "#recent-records",
         "filtered": query.filters.active,
+        "headers": [
+            _sort_header(
+                label,
+                css,
+                column,
+                current=query.sort,
+                href=lambda sort: page_url(query, sort=None if sort == DEFAULT_SORT else sort),
+            )
+            for label, css, column in RECORD_COLUMNS
+        ],
+        "order": _sort_caption(query.sort),
+        "exports": export_links(query),
     }
+
+
+def export_links(query: DashboardQuery) -> list[tuple[str, str]]:
+    """(label, URL) of the downloads of the view's records."""
+    return [
+        (label, export_url(query, fmt)) for fmt, label in (("csv", "CSV"), ("jsonl", "JSON Lines"))
+    ]
 
 
 # --- Task types and models ----------------------------------------------------------------------
@@ -303,10 +380,55 @@ def _group_rows(
     ]
 
 
+def _sorted_groups(groups: list[sel.GroupFigures], sort: str | None) -> list[sel.GroupFigures]:
+    """``groups`` in a table's ``?type_sort=`` / ``?model_sort=`` order (unknown figures last,
+    then by name); as given without one."""
+    if sort is None:
+        return groups
+    column, descending = sort_column(sort)
+    attr = "key" if column == "name" else column
+    known = [g for g in groups if getattr(g, attr) is not None]
+    unknown = [g for g in groups if getattr(g, attr) is None]
+    known.sort(key=lambda g: g.key)
+    known.sort(key=lambda g: getattr(g, attr), reverse=descending)
+    return known + sorted(unknown, key=lambda g: g.key)
+
+
+def _group_headers(query: DashboardQuery, *, param: str, heading: str) -> list[SortHeader]:
+    current = getattr(query, param)
+    columns = [(heading, "", "name", ""), ("Tasks", "num", "count", "")]
+    if param == "type_sort":
+        columns.append(("", "col-share", None, ""))
+    columns += [
+        ("Avg quality", "num", "avg_quality", ""),
+        ("Success", "num", "success_rate", ""),
+        ("Perf. index", "num", "avg_performance_index", ""),
+        ("Cost / task", "num", "cost_per_task", "Mean cost of the tasks that have one"),
+        ("Cost / pass", "num", "cost_per_pass", "Total cost over the passing tasks"),
+    ]
+    return [
+        _sort_header(
+            label,
+            css,
+            column,
+            current=current,
+            href=lambda sort: page_url(query, **{param: sort}),
+            title=title,
+        )
+        for label, css, column, title in columns
+    ]
+
+
 def task_types_context(query: DashboardQuery) -> dict[str, Any]:
     groups = sel.task_type_breakdown(window=query.window, filters=query.filters)
     return {
-        "rows": _group_rows(groups, query, param="task_type", selected=query.filters.task_type),
+        "rows": _group_rows(
+            _sorted_groups(groups, query.type_sort),
+            query,
+            param="task_type",
+            selected=query.filters.task_type,
+        ),
+        "headers": _group_headers(query, param="type_sort", heading="Task type"),
         "total": sum(g.count for g in groups),
         "clear_href": page_url(query, task_type=None) if query.filters.task_type else "",
     }
@@ -327,8 +449,13 @@ def models_context(query: DashboardQuery) -> dict[str, Any]:
     groups = comparison.rows
     return {
         "rows": _group_rows(
-            groups, query, param="model", selected=query.filters.model, total=comparison.total
+            _sorted_groups(groups, query.model_sort),
+            query,
+            param="model",
+            selected=query.filters.model,
+            total=comparison.total,
         ),
+        "headers": _group_headers(query, param="model_sort", heading="Model"),
         "more_models": comparison.more_models,
         "more_text": more_models_text(comparison.more_models, comparison.more_tasks),
         "top_models": TOP_MODELS,
@@ -546,6 +673,7 @@ def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str,
             ("model", "Model", filters.model),
             ("task_type", "Task type", filters.task_type),
             ("source", "Source", ORIGIN_LABELS.get(filters.origin or "")),
+            ("q", "Search", filters.search),
         )
         if value
     ]
@@ -555,7 +683,15 @@ def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str,
         "task_types": [Option(t, label, t == filters.task_type) for t, label in TASK_TYPE_CHOICES],
         "origins": [Option(k, v, k == filters.origin) for k, v in ORIGIN_LABELS.items()],
         "chips": chips,
-        "reset_href": page_url(query, model=None, task_type=None, source=None),
+        "reset_href": page_url(query, model=None, task_type=None, source=None, q=None),
+        "search": filters.search or "",
+        "search_max": MAX_SEARCH,
+        # the tables' orders, kept when a filter changes
+        "hidden": [
+            (name, value)
+            for name, value in query.params().items()
+            if name in {"sort", "type_sort", "model_sort"}
+        ],
         "default_period": DEFAULT_PERIOD,
     }
 

@@ -5,7 +5,7 @@ read through ``records.stats.aggregates`` (day and hour rollups plus the window'
 hours), so their cost does not grow with the history:
 
 - ``kpi_figures``          -> the KPI cards (called twice: this window and ``window.previous()``)
-- ``recent_records``       -> the recent-records table (keyset pages on (recorded_at, id))
+- ``recent_records``       -> the recent-records table (keyset pages on (sort column, id))
 - ``task_type_breakdown``  -> all nine canonical types, zero rows included
 - ``model_comparison``     -> per model: the TOP_MODELS most used, the rest counted
 - ``trend_series``         -> per hour or per day buckets
@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from dashboard.cursor import Cursor
+from dashboard.cursor import DEFAULT_SORT, SORT_COLUMNS, Cursor, sort_column
 from records.models import AIModel, TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Granularity, Window, truncate
@@ -98,25 +98,92 @@ def recent_records(
     filters: RecordFilters,
     after: Cursor | None = None,
     limit: int = PAGE_SIZE,
+    sort: str = DEFAULT_SORT,
 ) -> RecordPage:
-    """Newest first; ``after`` continues below a cursor (keyset on (recorded_at, id), no OFFSET).
+    """The view's records in ``sort`` order (newest first by default); ``after`` continues
+    below a cursor of the same sort (keyset on (sort column, id), no OFFSET).
 
-    One query: ``limit + 1`` rows are read to know whether another page exists.
+    One query: ``limit + 1`` rows are read to know whether another page exists. A column that
+    may be NULL is read in two parts, the known values and then the NULLs, each in an order its
+    index serves on both databases (an index puts NULLs first on SQLite and last on PostgreSQL,
+    so "NULLs last" in one statement is a sort of the whole window on one of them): two queries
+    on the page where the known values end.
     """
     limit = max(1, min(limit, MAX_PAGE_ROWS))
-    qs = records_in(window, filters)
-    if after is not None:
-        qs = qs.filter(
-            Q(recorded_at__lt=after.recorded_at) | Q(recorded_at=after.recorded_at, id__lt=after.id)
-        )
-    rows = list(
-        qs.select_related("model")
-        .defer(*_ROW_DEFERRED)
-        .order_by("-recorded_at", "-id")[: limit + 1]
-    )
+    field = SORT_COLUMNS[sort_column(sort)[0]][0]
+
+    def read(part: str, position: Cursor | None, count: int) -> list[TaskRecord]:
+        qs = sorted_records(window=window, filters=filters, sort=sort, after=position, part=part)
+        return list(qs.select_related("model").defer(*_ROW_DEFERRED)[:count])
+
+    if not _nullable(field):
+        rows = read("all", after, limit + 1)
+    else:
+        rows = []
+        if after is None or after.value is not None:
+            rows = read("known", after, limit + 1)
+        if len(rows) <= limit:
+            position = after if after is not None and after.value is None else None
+            rows += read("null", position, limit + 1 - len(rows))
     more = len(rows) > limit
     rows = rows[:limit]
-    return RecordPage(records=rows, next_cursor=Cursor.of(rows[-1]) if more else None)
+    return RecordPage(records=rows, next_cursor=Cursor.of(rows[-1], sort) if more else None)
+
+
+def _nullable(field: str) -> bool:
+    return "__" not in field and TaskRecord._meta.get_field(field).null
+
+
+def sorted_records(
+    *,
+    window: Window,
+    filters: RecordFilters,
+    sort: str = DEFAULT_SORT,
+    after: Cursor | None = None,
+    part: str = "all",
+) -> QuerySet[TaskRecord]:
+    """The view's records in ``sort`` order, after ``after`` when given: the rows of the
+    recent-records table and of the page's export.
+
+    The order is (column, id), both ascending or both descending, with NULLs last in either
+    direction on every database, so a page boundary inside the NULLs is a plain id bound.
+    ``part`` "known" or "null" keeps only the rows whose column is known or NULL.
+    """
+    column, descending = sort_column(sort)
+    field = SORT_COLUMNS[column][0]
+    qs = records_in(window, filters)
+    if sort == DEFAULT_SORT:  # the (recorded_at, id) index, as ever
+        if after is not None:
+            qs = qs.filter(
+                Q(recorded_at__lt=after.value) | Q(recorded_at=after.value, id__lt=after.id)
+            )
+        return qs.order_by("-recorded_at", "-id")
+    if after is not None and after.sort != sort:
+        raise ValueError(f"A cursor of sort {after.sort!r} cannot continue sort {sort!r}.")
+    beyond = "lt" if descending else "gt"
+    if part == "null":
+        qs = qs.filter(**{f"{field}__isnull": True})
+        if after is not None:
+            qs = qs.filter(**{f"id__{beyond}": after.id})
+        return qs.order_by("-id" if descending else "id")
+    nullable = _nullable(field)
+    if part == "known" and nullable:
+        qs = qs.filter(**{f"{field}__isnull": False})
+    if after is not None:
+        if after.value is None:  # only NULLs are left
+            qs = qs.filter(**{f"{field}__isnull": True, f"id__{beyond}": after.id})
+        else:
+            later = Q(**{f"{field}__{beyond}": after.value}) | Q(
+                **{field: after.value, f"id__{beyond}": after.id}
+            )
+            if nullable and part == "all":
+                later |= Q(**{f"{field}__isnull": True})
+            qs = qs.filter(later)
+    if part == "known" or not nullable:  # no NULL among the rows: the index's own order
+        return qs.order_by(f"-{field}", "-id") if descending else qs.order_by(field, "id")
+    if descending:
+        return qs.order_by(F(field).desc(nulls_last=True), F("id").desc())
+    return qs.order_by(F(field).asc(nulls_last=True), F("id").asc())
 
 
 # --- Breakdowns ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ app_name = "dashboard"
 urlpatterns = [
     path("", views.index, name="index"),
     path("fragments/<slug:panel>/", views.fragment, name="fragment"),
+    path("export/", views.export, name="export"),
     path("records/<path:record_id>/", views.record, name="record"),
     path(
         "api/recent-performance-records",

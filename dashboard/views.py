@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
@@ -13,8 +13,15 @@ from dashboard.access import reader
 from dashboard.detail import record_detail_context
 from dashboard.forms import DashboardQuery, parse_query
 from dashboard.panels import PANELS, page_context, panel_context
-from dashboard.selectors import model_choices, model_exists, record_detail, session_records
+from dashboard.selectors import (
+    model_choices,
+    model_exists,
+    record_detail,
+    session_records,
+    sorted_records,
+)
 from records.recording.schema import MAX_RECORD_ID
+from records.stats.exports import FORMATS, csv_lines, jsonl_lines, queryset_rows
 from records.stats.selectors import has_records
 
 INDEX_TEMPLATE = "dashboard/index.html"
@@ -74,3 +81,33 @@ def record(request: HttpRequest, record_id: str) -> HttpResponse:
         raise Http404(f"No record with id {record_id!r}.")
     context = record_detail_context(found, session=session_records(record=found))
     return render(request, "dashboard/record_detail.html", context)
+
+
+EXPORT_FORMAT_MESSAGE = "“format” must be csv or jsonl; got “{value}”."
+_EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
+
+
+@require_GET
+@reader()
+def export(request: HttpRequest) -> HttpResponse:
+    """The view's records (period, filters, search, sort) as CSV or JSON Lines, streamed, with
+    the columns of ``manage.py export_records``. A parameter the page would ignore is a 400
+    here: a download must be of the view that was asked for."""
+    fmt = request.GET.get("format", "")
+    query = _query(request)
+    errors = list(query.ignored)
+    if fmt not in FORMATS:
+        errors.insert(0, EXPORT_FORMAT_MESSAGE.format(value=fmt[:20]))
+    if errors:
+        return HttpResponse(
+            "\n".join(errors) + "\n", status=400, content_type="text/plain; charset=utf-8"
+        )
+    rows = queryset_rows(
+        sorted_records(window=query.window, filters=query.filters, sort=query.sort)
+    )
+    lines = csv_lines(rows) if fmt == "csv" else jsonl_lines(rows)
+    response = StreamingHttpResponse(lines, content_type=_EXPORT_TYPES[fmt])
+    stamp = query.now.strftime("%Y%m%d-%H%M%S")
+    name = f"perfsite-records-{query.period}-{stamp}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

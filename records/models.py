@@ -130,6 +130,12 @@ class TaskRecord(models.Model):
             models.Index(
                 fields=["recorded_at", "duration_seconds"], name="record_time_duration_idx"
             ),
+            # The recent records sorted by a score or a duration (?sort=): a page walks the
+            # index from its cursor instead of sorting the whole window (dashboard.selectors).
+            models.Index(fields=["quality_score", "id"], name="record_quality_sort_idx"),
+            models.Index(fields=["performance_index", "id"], name="record_perf_sort_idx"),
+            models.Index(fields=["time_efficiency", "id"], name="record_efficiency_sort_idx"),
+            models.Index(fields=["duration_seconds", "id"], name="record_duration_sort_idx"),
         ]
         constraints = [
             models.CheckConstraint(

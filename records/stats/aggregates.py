@@ -7,6 +7,8 @@ Skill and agent rollups keep days only (hours would multiply the rows written pe
 partial day at an edge is read from the record links, or, when the window holds most of that
 day, as the day's rollup minus the links of the records outside the window (for a period ending
 now, that outside part is usually empty): at most three queries per call for those.
+A search (``RecordFilters.search``) is no dimension of the rollups: its totals are summed from
+the matching records alone, found through the search index (records.stats.search).
 """
 
 from __future__ import annotations
@@ -335,10 +337,12 @@ def grouped_sums(
     """What ``totals`` returns, as plain values: the ``by`` values of each group -> its sums
     (COUNTERS, then BUCKET_FIELDS ``with_buckets``). For readers of thousands of groups (a view
     with 10,000 model names), which need no object per group."""
-    if subject == "records":
-        plan = _plan(window, hourly_only="hour" in by)
-    elif "hour" in by or "day" in by:
+    if subject != "records" and ("hour" in by or "day" in by):
         raise ValueError("skill and agent totals are not split by time")
+    if not filters.by_rollups:  # a search: only the matching records can say
+        plan = _Plan(days=None, hours=(), raw=((window.start, False, window.end, True),))
+    elif subject == "records":
+        plan = _plan(window, hourly_only="hour" in by)
     else:
         plan = _days_only_plan(window)
     zone = timezone.get_current_timezone()  # days are the reader's (what TruncDay gives)
@@ -400,7 +404,9 @@ def grouped_sums(
             continue
         merge(
             grouped(
-                model.objects.filter(_records_in(ranges, prefix), filters.q(prefix)),
+                model.objects.filter(
+                    _records_in(ranges, prefix, by_time=filters.by_rollups), filters.q(prefix)
+                ),
                 {f"g_{name}": _dimension(name, rollup=False, prefix=prefix) for name in by},
                 _raw_sums(prefix, with_buckets),
             ),
@@ -455,18 +461,29 @@ def _rollup_q(plan: _Plan, *, monthly: bool) -> Q:
     return q
 
 
-def _records_in(ranges: Sequence[Range], prefix: str) -> Q:
-    """Rows (records, or links when ``prefix`` is "record__") whose record falls in ``ranges``."""
-    q = Q()
-    for lo, lo_incl, hi, hi_incl in ranges:
-        part = Q(**{f"recorded_at__{'lte' if hi_incl else 'lt'}": hi})
-        if lo is not None:
-            part &= Q(**{f"recorded_at__{'gte' if lo_incl else 'gt'}": lo})
-        q |= part
+def _records_in(ranges: Sequence[Range], prefix: str, *, by_time: bool = True) -> Q:
+    """Rows (records, or links when ``prefix`` is "record__") whose record falls in ``ranges``.
+
+    ``by_time`` False: the filter itself names the records (a search), so links are found from
+    those records and the time is checked on each one's row.
+    """
+    if prefix and not by_time:
+        return _time_q(ranges, prefix)
+    q = _time_q(ranges, "")
     if prefix:
         # Links of the records in the ranges, found through the records' time index: with the
         # time condition on the joined table instead, SQLite scans every link.
         q = Q(record__in=TaskRecord.objects.filter(q).values("pk"))
+    return q
+
+
+def _time_q(ranges: Sequence[Range], prefix: str) -> Q:
+    q = Q()
+    for lo, lo_incl, hi, hi_incl in ranges:
+        part = Q(**{f"{prefix}recorded_at__{'lte' if hi_incl else 'lt'}": hi})
+        if lo is not None:
+            part &= Q(**{f"{prefix}recorded_at__{'gte' if lo_incl else 'gt'}": lo})
+        q |= part
     return q
 
 

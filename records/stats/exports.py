@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from records.models import RecordAgent, RecordSkill, TaskRecord
 
@@ -94,6 +94,18 @@ def export_rows(*, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         yield from _as_rows(batch)
 
 
+def queryset_rows(records: QuerySet[TaskRecord]) -> Iterator[dict[str, Any]]:
+    """The rows of ``records`` in their own order (a dashboard view's), read through one
+    chunked iterator; skills and agents are looked up per BATCH rows, so memory stays flat."""
+    batch: list[dict[str, Any]] = []
+    for row in records.values("id", "model__name", *_COLUMNS).iterator(chunk_size=BATCH):
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield from _as_rows(batch)
+            batch = []
+    yield from _as_rows(batch)
+
+
 def rows_for(record_ids: list[str]) -> dict[str, dict[str, Any]]:
     """{record_id: exported row} of the stored records among ``record_ids``."""
     batch = list(
@@ -103,6 +115,8 @@ def rows_for(record_ids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _as_rows(batch: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    if not batch:
+        return
     ids = [row["id"] for row in batch]
     skills = _names(RecordSkill, "skill__name", ids)
     agents = _names(RecordAgent, "agent__name", ids)

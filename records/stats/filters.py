@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from records.models import TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
+from records.stats.search import matching_ids, search_words
 
 # How a record came to be: recorded automatically (AUTO) or assessed by hand. Not to be confused
 # with TaskRecord.source, the write channel (recorder, api, cli, legacy:<file>). The dashboard's
@@ -30,20 +31,32 @@ class RecordFilters:
     model: str | None = None
     task_type: str | None = None
     origin: str | None = None  # ORIGIN_AUTO or ORIGIN_MANUAL
+    # Full-text search (``?q=``, records.stats.search): every word must start a word of the
+    # record's description, task label or record id. Rollup rows know nothing of text, so a read
+    # with a search sums the matching records themselves (``by_rollups`` is False).
+    search: str | None = None
 
     def __post_init__(self) -> None:
         if self.task_type is not None and self.task_type not in CANONICAL_TYPES:
             raise ValueError(f"Unknown task type {self.task_type!r}.")
         if self.origin is not None and self.origin not in ORIGINS:
             raise ValueError(f"Unknown origin {self.origin!r}; use auto or manual.")
+        if self.search is not None and not search_words(self.search):
+            raise ValueError("A search needs at least one letter or digit.")
 
     @property
     def active(self) -> bool:
-        return any((self.model, self.task_type, self.origin))
+        return any((self.model, self.task_type, self.origin, self.search))
+
+    @property
+    def by_rollups(self) -> bool:
+        """Whether rollup rows can answer this filter (they carry every dimension but text)."""
+        return self.search is None
 
     def q(self, prefix: str = "") -> Q:
         """The filter as a Q on records (``prefix`` "record__" from a skill or agent link, ""
-        from a record or a rollup row, which carry the same dimensions)."""
+        from a record or a rollup row, which carry the same dimensions; never a search on
+        rollup rows: see ``by_rollups``)."""
         q = Q()
         if self.model is not None:
             q &= Q(**{f"{prefix}model__name": self.model})
@@ -51,6 +64,8 @@ class RecordFilters:
             q &= Q(**{f"{prefix}task_type": self.task_type})
         if self.origin is not None:
             q &= Q(**{f"{prefix}auto_generated": self.origin == ORIGIN_AUTO})
+        if self.search is not None:
+            q &= Q(**{f"{prefix}pk__in": matching_ids(self.search)})
         return q
 
 

@@ -315,7 +315,7 @@
   document.addEventListener("htmx:configRequest", function (event) {
     var elt = event.detail.elt;
     if (elt && elt.id === "controls") {
-      ["model", "task_type", "source"].forEach(function (name) {
+      ["model", "task_type", "source", "q"].forEach(function (name) {
         if (event.detail.parameters[name] === "") delete event.detail.parameters[name];
       });
     }
@@ -325,6 +325,16 @@
       if (shown > Number(elt.dataset.pageSize)) event.detail.parameters.rows = String(shown);
     }
   });
+
+  // The search box applies on Enter (the form's submit), not on every change: a change event
+  // fired just before that submit would start a second request that the first then aborts.
+  document.addEventListener(
+    "change",
+    function (event) {
+      if (event.target && event.target.id === "filter-q") event.stopPropagation();
+    },
+    true
+  );
 
   // --- Status -----------------------------------------------------------------------------------
   var clock = new Intl.DateTimeFormat(undefined, {

@@ -184,7 +184,7 @@ def test_new_records_appear_on_the_next_poll(client):
 
 
 def test_cursor_round_trips():
-    cursor = Cursor(recorded_at=timezone.now(), id=123)
+    cursor = Cursor(value=timezone.now(), id=123)
 
     assert Cursor.decode(cursor.encode()) == cursor
 

@@ -309,10 +309,11 @@ def test_controls_work_without_javascript(client, mixed_records):
         "model",
         "task_type",
         "source",
+        "q",
     }
     assert form.select("button", attr="type")
     labels = {label.attrs.get("for") for label in form.select("label")}
-    assert {"filter-model", "filter-task-type", "filter-source", "period-24h"} <= labels
+    assert {"filter-model", "filter-task-type", "filter-source", "filter-q", "period-24h"} <= labels
 
 
 def test_no_inline_javascript_on_the_page(client, mixed_records):

@@ -1,0 +1,145 @@
+"""Full-text search over a record's description, task label and record id.
+
+PostgreSQL: a GIN index on ``to_tsvector('simple', DOCUMENT)``; SQLite: an FTS5 table
+(``records_taskrecord_fts``, external content: it stores only the index) that triggers on the
+records table keep in step with every insert, update and delete, whichever door wrote them.
+
+Both databases see the same words, so a search finds the same records on either:
+
+- the document is the description, the label and the record id with every run of characters
+  that is not a letter or a digit turned into a space (PostgreSQL's parser would otherwise keep
+  ``records/services.py`` or ``4.6`` as one token where SQLite's splits them);
+- no stemming and no stop words (PostgreSQL's ``simple`` configuration, FTS5's ``unicode61``
+  with diacritics kept); case is ignored by both;
+- the user's text is cut into the same letter-and-digit words in Python and every word must
+  start a word of the record (``word:*`` / ``"word"*``, joined by AND). Quotes, operators
+  (``OR``, ``NOT``, ``NEAR``, ``-``, ``*``, ``:``, ``&``) and any other punctuation are only
+  separators: nothing the user types reaches the query syntax.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import RawSQL
+
+MAX_SEARCH = 200  # characters of ``?q=``
+MAX_WORDS = 12
+MAX_WORD = 60  # longer words are cut: a prefix of them still finds the record
+
+FTS_TABLE = "records_taskrecord_fts"
+PG_INDEX = "record_search_idx"
+# Kept character for character in the index and in the query, or PostgreSQL cannot use the index.
+PG_DOCUMENT = (
+    "to_tsvector('simple'::regconfig, regexp_replace("
+    "description || ' ' || task_label || ' ' || record_id, '[^[:alnum:]]+', ' ', 'g'))"
+)
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a search, lower-cased: letters and digits only, at most MAX_WORDS."""
+    words = []
+    for word in _WORD.findall(text.lower()):
+        word = word[:MAX_WORD]
+        if word not in words:
+            words.append(word)
+    return words[:MAX_WORDS]
+
+
+def matching_ids(text: str) -> RawSQL:
+    """A subquery of the ids of the records matching ``text`` (which must hold a word)."""
+    words = search_words(text)
+    if not words:
+        raise ValueError("A search needs at least one letter or digit.")
+    if connection.vendor == "postgresql":
+        query = " & ".join(f"{word}:*" for word in words)
+        sql = (
+            f"SELECT id FROM records_taskrecord "
+            f"WHERE {PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, %s)"
+        )
+        return RawSQL(sql, [query])
+    query = " ".join(f'"{word}"*' for word in words)
+    return RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [query])
+
+
+# --- The index: created by migration 0104, repaired after every migrate (SQLite) ---------------
+
+_SQLITE_COLUMNS = "description, task_label, record_id"
+_SQLITE_NEW = "new.description, new.task_label, new.record_id"
+_SQLITE_OLD = "old.description, old.task_label, old.record_id"
+SQLITE_TRIGGERS = {
+    "records_taskrecord_fts_insert": (
+        "AFTER INSERT ON records_taskrecord BEGIN "
+        f"INSERT INTO {FTS_TABLE}(rowid, {_SQLITE_COLUMNS}) VALUES (new.id, {_SQLITE_NEW}); END"
+    ),
+    "records_taskrecord_fts_delete": (
+        "AFTER DELETE ON records_taskrecord BEGIN "
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_SQLITE_COLUMNS}) "
+        f"VALUES ('delete', old.id, {_SQLITE_OLD}); END"
+    ),
+    "records_taskrecord_fts_update": (
+        "AFTER UPDATE OF description, task_label, record_id ON records_taskrecord BEGIN "
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_SQLITE_COLUMNS}) "
+        f"VALUES ('delete', old.id, {_SQLITE_OLD}); "
+        f"INSERT INTO {FTS_TABLE}(rowid, {_SQLITE_COLUMNS}) VALUES (new.id, {_SQLITE_NEW}); END"
+    ),
+}
+
+
+def create_index(conn: BaseDatabaseWrapper) -> None:
+    """Create the search index of ``conn``'s database and fill it from the stored records."""
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON records_taskrecord "
+                f"USING gin (({PG_DOCUMENT}))"
+            )
+        elif conn.vendor == "sqlite":
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+                f"{_SQLITE_COLUMNS}, content='records_taskrecord', content_rowid='id', "
+                "tokenize='unicode61 remove_diacritics 0')"
+            )
+            _create_triggers(cursor)
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+
+
+def drop_index(conn: BaseDatabaseWrapper) -> None:
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            cursor.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
+        elif conn.vendor == "sqlite":
+            for name in SQLITE_TRIGGERS:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+
+
+def _create_triggers(cursor) -> None:
+    for name, body in SQLITE_TRIGGERS.items():
+        cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+
+
+def repair_sqlite_index(conn: BaseDatabaseWrapper) -> bool:
+    """Put back triggers a later migration dropped; True when it had to (and so rebuilt).
+
+    Django's SQLite schema editor rebuilds a table for many changes (a new column with a
+    default, an altered field) and the rebuild drops the table's triggers: after it, writes
+    would no longer reach the search index. Run after every ``migrate`` (records.apps).
+    """
+    if conn.vendor != "sqlite":
+        return False
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name LIKE %s",
+            [f"{FTS_TABLE}%"],
+        )
+        found = {row[0] for row in cursor.fetchall()}
+        if FTS_TABLE not in found or set(SQLITE_TRIGGERS) <= found:
+            return False  # not migrated yet, or whole
+        _create_triggers(cursor)
+        cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+    return True
