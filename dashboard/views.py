@@ -87,7 +87,7 @@ EXPORT_FORMAT_MESSAGE = "“format” must be csv or jsonl; got “{value}”."
 _EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 
 
-@require_GET
+@require_safe
 @reader()
 def export(request: HttpRequest) -> HttpResponse:
     """The view's records (period, filters, search, sort) as CSV or JSON Lines, streamed, with
