@@ -55,7 +55,7 @@ def assert_rollups_exact():
 def test_a_turn_becomes_one_task_with_the_cli_s_tokens_and_cost(
     post, encode, content_type, gzipped
 ):
-    turn, events = a_turn(text="Fix the failing login test")
+    _, events = a_turn(text="Fix the failing login test")
     response = post(
         "logs", encode(logs_request(events)), content_type=content_type, gzipped=gzipped
     )
