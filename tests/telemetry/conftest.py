@@ -5,6 +5,7 @@ import gzip
 import pytest
 
 from records.recording.tokens import token_create
+from tests.integrations.conftest import claude_home  # noqa: F401 (a HOME with the plugin)
 
 
 @pytest.fixture
