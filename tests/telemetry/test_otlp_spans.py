@@ -45,11 +45,13 @@ def test_a_tool_span_that_comes_after_its_task_updates_it(post, recorded):
     memory.clear()
     from opentelemetry import trace
 
-    with trace.use_span(trace.NonRecordingSpan(context)):
-        with tracer.start_as_current_span("execute_tool pytest") as tool:
-            tool.set_attribute("gen_ai.operation.name", "execute_tool")
-            tool.set_attribute("gen_ai.tool.name", "pytest")
-            tool.set_status(Status(StatusCode.ERROR, "exit 1"))
+    with (
+        trace.use_span(trace.NonRecordingSpan(context)),
+        tracer.start_as_current_span("execute_tool pytest") as tool,
+    ):
+        tool.set_attribute("gen_ai.operation.name", "execute_tool")
+        tool.set_attribute("gen_ai.tool.name", "pytest")
+        tool.set_status(Status(StatusCode.ERROR, "exit 1"))
     assert post("traces", body(memory.get_finished_spans())).status_code == 200
     record = TaskRecord.objects.get()
     assert record.issues == ["pytest: exit 1"] and record.task_type == "testing"
