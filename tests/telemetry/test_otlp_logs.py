@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import psycopg
 import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
@@ -233,3 +234,39 @@ def test_metrics_are_accepted_and_counted(post):
     response = post("metrics", request.SerializeToString())
     assert response.status_code == 200
     assert TaskRecord.objects.count() == 0 and ImportRun.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (psycopg.errors.DeadlockDetected("deadlock detected"), "BUSY"),
+        (psycopg.errors.DiskFull("could not extend file: No space left on device"), "FULL"),
+        (psycopg.OperationalError("server closed the connection"), "UNAVAILABLE"),
+    ],
+)
+def test_a_write_that_fails_for_a_while_is_503_with_retry_after_and_the_retry_stores_once(
+    post, monkeypatch, settings, error, kind
+):
+    """The write API's mapping of retryable database errors (records.recording.retry)."""
+    from google.rpc import status_pb2
+
+    from records.recording import retry
+    from records.recording.api import MSG_DATABASE
+    from tests.records.test_write_failures import fail_writes_with
+
+    settings.PERFSITE_WRITE_TIMEOUT = 1.5
+    _, first = a_turn("p-ok")
+    _, second = a_turn("p-fails")
+    body = as_protobuf(logs_request(first + second))
+    fail_writes_with(monkeypatch, error)  # every insert fails, retried within the budget
+    response = post("logs", body)
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(retry.Transient[kind].value)
+    status = status_pb2.Status()
+    status.ParseFromString(response.content)
+    assert status.message == MSG_DATABASE[retry.Transient[kind]]
+    assert TaskRecord.objects.count() == 0
+    monkeypatch.undo()
+    assert post("logs", body).status_code == 200  # the exporter's retry
+    assert TaskRecord.objects.count() == 2
+    assert TaskRecord.objects.get(record_id__endswith="p-ok").input_tokens == 200
