@@ -148,3 +148,29 @@ def test_no_wrong_or_revoked_token_is_401(post, token):
 def test_get_is_405(client):
     response = client.get("/v1/logs", content_type=PROTOBUF)
     assert response.status_code == 405 and response["Allow"] == "POST"
+
+
+def test_more_items_than_a_request_may_carry_is_413(post):
+    from records.recording.otlp.decoding import MAX_ITEMS
+
+    turn = Turn("p-items")
+    events = [turn.tool_result(i / 1000, "Read") for i in range(MAX_ITEMS + 1)]
+    response = post("logs", as_protobuf(logs_request(events)))
+    assert response.status_code == 413
+    assert f"at most {MAX_ITEMS} log records" in status(response).message
+    assert_nothing_stored()
+
+
+def test_a_batch_past_the_write_budget_is_503_and_its_retry_completes_it(post, settings):
+    turns = [Turn(f"p-budget-{n}") for n in range(3)]
+    events = [e for turn in turns for e in (turn.prompt(0, text="Hi"), turn.api_request(1))]
+    body = as_protobuf(logs_request(events))
+    settings.PERFSITE_WRITE_TIMEOUT = 0  # spent before the first task
+    response = post("logs", body)
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert "write budget" in status(response).message
+    assert TaskRecord.objects.count() == 0
+    settings.PERFSITE_WRITE_TIMEOUT = 30
+    assert post("logs", body).status_code == 200
+    assert TaskRecord.objects.count() == 3
+    assert all(r.input_tokens == 100 and len(r.raw) == 1 for r in TaskRecord.objects.all())

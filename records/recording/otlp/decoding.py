@@ -32,6 +32,9 @@ MAX_DECODED_BYTES = 16 * 1024 * 1024
 # Per resource, scope, log record, span, span event or data point. OpenTelemetry SDKs cap a span
 # at 128 attributes by default; a thousand is a client bug or an attack.
 MAX_ATTRIBUTES = 1000
+# Log records, spans or data points in one request. Exporters send 512 by default
+# (OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE); each may be a task to write.
+MAX_ITEMS = 10_000
 # The OTLP/JSON keys whose values are hex ids (protobuf bytes fields).
 _HEX_ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId", "trace_id", "span_id"})
 _HEX_ID_KEYS |= {"parent_span_id"}
@@ -50,6 +53,10 @@ MSG_GZIP = "The body is not valid gzip data."
 MSG_JSON = "The body is not valid OTLP/JSON: {reason}"
 MSG_PROTOBUF = "The body is not a valid OTLP protobuf message: {reason}"
 MSG_ATTRIBUTES = f"An item carries more than {MAX_ATTRIBUTES} attributes: {{where}}."
+MSG_ITEMS = (
+    f"A request may carry at most {MAX_ITEMS} log records, spans or data points; export smaller "
+    "batches (OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE)."
+)
 
 
 class OtlpError(Exception):
@@ -204,12 +211,19 @@ def _encode(message: Message, kind: str) -> tuple[bytes, str]:
     return json_format.MessageToJson(message, indent=None).encode(), JSON
 
 
-def check_attribute_counts(request: Message, signal: Signal) -> None:
-    """OtlpError 400 when any item of the request carries more than MAX_ATTRIBUTES attributes."""
+def check_limits(request: Message, signal: Signal) -> None:
+    """OtlpError 400 when an item of the request carries more than MAX_ATTRIBUTES attributes,
+    413 when the request carries more than MAX_ITEMS items: checked before anything is written."""
+    items = 0
 
     def check(item: Any, where: str) -> None:
+        nonlocal items
         if len(item.attributes) > MAX_ATTRIBUTES:
             raise OtlpError(400, MSG_ATTRIBUTES.format(where=where))
+        if where.startswith(("a log record", "span ", "a data point")):
+            items += 1
+            if items > MAX_ITEMS:
+                raise OtlpError(413, MSG_ITEMS)
 
     if signal is LOGS:
         for resource in request.resource_logs:

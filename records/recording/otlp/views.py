@@ -98,7 +98,7 @@ def _export(request: HttpRequest, signal: Signal) -> HttpResponse:
         elif len(body) > decoding.MAX_DECODED_BYTES:
             raise OtlpError(413, decoding.MSG_TOO_LARGE)
         export = decoding.decode(signal, body, kind)
-        decoding.check_attribute_counts(export, signal)
+        decoding.check_limits(export, signal)
         outcome = _INGEST[signal.name](export, token=auth.token)
         writes.log_outcome(outcome, token=auth.token)
     except OtlpError as exc:

@@ -10,6 +10,7 @@ record, its rollups moved exactly by ``record_update``. What belongs to no task 
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,7 +24,8 @@ from records.models import ApiToken, ImportRun, PendingSpan, TaskRecord
 from records.recording.ingest import IDEMPOTENCY_PREFIX, format_errors, message_dict
 from records.recording.otlp import claude_code, genai
 from records.recording.otlp.attributes import attributes
-from records.recording.otlp.decoding import data_points
+from records.recording.otlp.decoding import OtlpError, data_points
+from records.recording.retry import write_timeout
 from records.recording.schema import clean_task
 from records.recording.services import (
     RecordIdTaken,
@@ -37,6 +39,18 @@ PENDING_FOR = timedelta(days=1)
 MAX_MESSAGES = 20
 MSG_TAKEN = "record {record_id}: stored by another API token (send the hook's token)"
 MSG_IDEM = f"record ids must not start with {IDEMPOTENCY_PREFIX!r}"
+MSG_BUDGET = (
+    "The batch did not fit in the write budget (PERFSITE_WRITE_TIMEOUT); the tasks written so "
+    "far are stored. Retry it: nothing is stored twice."
+)
+
+
+def _within_budget(started: float) -> None:
+    """503 (Retry-After 1) once a request has spent the write budget: gunicorn must never kill
+    the worker mid-request, and the exporter's retry finishes the batch (events are deduplicated,
+    so the tasks already written are not counted twice)."""
+    if time.monotonic() - started > write_timeout():
+        raise OtlpError(503, MSG_BUDGET, Retry_After="1")
 
 
 @dataclass
@@ -92,7 +106,9 @@ def ingest_logs(request: Any, *, token: ApiToken) -> Outcome:
                 at = log.time_unix_nano or log.observed_time_unix_nano
                 event = claude_code.turn_event(name=name, time_ns=at, attrs=attrs)
                 turns.setdefault((session, prompt), []).append(event)
+    started = time.monotonic()
     for (session, prompt), events in turns.items():
+        _within_budget(started)
         try:
             created = _upsert_turn(session, prompt, events, token=token)
         except ValidationError as exc:
@@ -231,7 +247,9 @@ def ingest_traces(request: Any, *, token: ApiToken) -> Outcome:
             for item in _stored_items(record, "genai"):
                 spans.setdefault((item["trace_id"], item["span_id"]), item)
     grouping = genai.group_spans(list(spans.values()))
+    started = time.monotonic()
     for members in grouping.tasks.values():
+        _within_budget(started)
         if not any(
             (s["trace_id"], s["span_id"]) in new_keys or _was_pending(s, pending) for s in members
         ):
