@@ -8,7 +8,7 @@ import http.client
 import json
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -70,10 +70,8 @@ def send(site: Site, body: bytes, *, headers: dict[str, str] | None = None, chun
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the server answered and closed before the rest was sent
         else:
-            try:
+            with suppress(BrokenPipeError, ConnectionResetError):  # answered before all was sent
                 conn.request("POST", "/v1/logs", body=body, headers=all_headers)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
         response = conn.getresponse()
         return response.status, response.read()
     finally:
