@@ -135,7 +135,8 @@ def test_the_real_sdk_exporter(site):
     code = (
         "import json; from records.models import TaskRecord; "
         "r = TaskRecord.objects.get(session_id='conv-live'); "
-        "print(json.dumps([r.issues, list(r.agents.values_list('name', flat=True)), r.output_tokens]))"
+        "agents = list(r.agents.values_list('name', flat=True)); "
+        "print(json.dumps([r.issues, agents, r.output_tokens]))"
     )
     out = live.manage(site.env, "shell", "-c", code).strip().splitlines()[-1]
     assert json.loads(out) == [["reviewer: run_tests: 2 tests failed"], ["reviewer"], 400]
