@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0007_task_context_tokens_cost'),
+        ('records', '0008_rollup_cost_tokens_squares'),
     ]
 
     operations = [
