@@ -9,7 +9,6 @@ record, its rollups moved exactly by ``record_update``. What belongs to no task 
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -248,13 +247,13 @@ def ingest_traces(request: Any, *, token: ApiToken) -> Outcome:
                 spans.setdefault((item["trace_id"], item["span_id"]), item)
     grouping = genai.group_spans(list(spans.values()))
     started = time.monotonic()
+    waiting = {(row.trace_id, row.span_id) for row in pending}
+    changed = new_keys | waiting  # a task gains something only from these
     for members in grouping.tasks.values():
         _within_budget(started)
-        if not any(
-            (s["trace_id"], s["span_id"]) in new_keys or _was_pending(s, pending) for s in members
-        ):
+        if not any((s["trace_id"], s["span_id"]) in changed for s in members):
             continue  # nothing new for a stored task
-        _write_span_task(members, new_keys, pending, stored_tasks, token, outcome)
+        _write_span_task(members, stored=stored_tasks, token=token, outcome=outcome)
     for span in grouping.unassigned:
         if (span["trace_id"], span["span_id"]) in new_keys:
             outcome.unassigned[span["name"][:100] or "(no name)"] += 1
@@ -266,7 +265,6 @@ def ingest_traces(request: Any, *, token: ApiToken) -> Outcome:
             PendingSpan.objects.filter(
                 pk__in=[row.pk for row in pending if (row.trace_id, row.span_id) in used]
             ).delete()
-            waiting = {(row.trace_id, row.span_id) for row in pending}
             PendingSpan.objects.bulk_create(
                 [
                     PendingSpan(
@@ -290,20 +288,16 @@ def ingest_traces(request: Any, *, token: ApiToken) -> Outcome:
     return outcome
 
 
-def _was_pending(span: dict[str, Any], pending: list[PendingSpan]) -> bool:
-    return any(
-        row.span_id == span["span_id"] and row.trace_id == span["trace_id"] for row in pending
-    )
-
-
 def _write_span_task(
     members: list[dict[str, Any]],
-    new_keys: set[tuple[str, str]],
-    pending: list[PendingSpan],
-    stored_tasks: dict[str, TaskRecord],
+    *,
+    stored: dict[str, TaskRecord],
     token: ApiToken,
     outcome: Outcome,
 ) -> None:
+    """Create the task of one root agent span and the spans below it, or rebuild it from all its
+    spans when it is stored already (the raw payload gains only the spans it lacked)."""
+    stored_tasks = stored
     data = genai.task_data(members)
     record_id = data.get("record_id")
     count = len(members)
@@ -371,10 +365,4 @@ def log_outcome(outcome: Outcome, *, token: ApiToken) -> None:
         failed=outcome.rejected,
         files=files,
         errors=[{"reason": reason} for reason in outcome.errors],
-    )
-
-
-def describe(outcome: Outcome) -> str:
-    return json.dumps(
-        {"created": outcome.created, "updated": outcome.updated, "rejected": outcome.rejected}
     )
