@@ -93,3 +93,22 @@ def test_spans_whose_agent_never_comes_are_dropped_after_a_day_and_counted(post,
     assert run.skipped == 1 + len(children)
     names = {entry["name"] for entry in run.files}
     assert "GET /health" in names and "execute_tool run_tests (its parent never came)" in names
+
+
+def test_the_admin_shows_the_ingestion_log_and_the_waiting_spans(post, recorded, admin_client):
+    tracer, memory = recorded
+    run_agent(tracer)
+    *children, _root = memory.get_finished_spans()
+    memory.clear()
+    with tracer.start_as_current_span("GET /health"):
+        pass
+    assert post("traces", body([*children, *memory.get_finished_spans()])).status_code == 200
+    run = ImportRun.objects.get()
+    page = admin_client.get(f"/admin/records/importrun/{run.pk}/change/").content.decode()
+    assert "otlp:/v1/traces" in page and "GET /health" in page
+    listing = admin_client.get("/admin/records/pendingspan/")
+    assert listing.status_code == 200
+    assert children[0].context.span_id.to_bytes(8, "big").hex() in listing.content.decode()
+    waiting = PendingSpan.objects.first()
+    detail = admin_client.get(f"/admin/records/pendingspan/{waiting.pk}/change/")
+    assert detail.status_code == 200 and waiting.span["name"] in detail.content.decode()
