@@ -10,6 +10,7 @@ turn recorded both ways is one record, merged by ``merged_task_data``.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -200,8 +201,6 @@ def _delegation(tool: str, parameters: Any) -> tuple[str | None, str | None]:
     """The skill or sub-agent a tool call names, when Claude Code exports tool parameters
     (``OTEL_LOG_TOOL_DETAILS=1``): the Skill tool's skill, the Agent (Task) tool's type."""
     if isinstance(parameters, str):
-        import json
-
         try:
             parameters = json.loads(parameters)
         except ValueError:
