@@ -16,6 +16,7 @@ from records.models import (
     AIModel,
     ApiToken,
     ImportRun,
+    PendingSpan,
     Rollup,
     Skill,
     SkillRollup,
@@ -316,3 +317,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = tokens_revoke(tokens=queryset)
         self.message_user(request, f"Revoked {count} token(s).")
+
+
+@admin.register(PendingSpan)
+class PendingSpanAdmin(admin.ModelAdmin):
+    """OpenTelemetry spans waiting for their parent (records.recording.otlp): read only."""
+
+    list_display = ["trace_id", "span_id", "received_at", "api_token"]
+    readonly_fields = ["trace_id", "span_id", "received_at", "api_token", "span_readable"]
+    exclude = ["span"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="span")
+    def span_readable(self, obj: PendingSpan) -> str:
+        return pretty_json(obj.span)

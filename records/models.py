@@ -367,3 +367,29 @@ class AgentRollup(RollupBase):
                 name="agent_rollup_key",
             )
         ]
+
+
+class PendingSpan(models.Model):
+    """An OpenTelemetry span whose parent has not arrived yet (records.recording.otlp).
+
+    Exporters send a span when it ends, so a long agent run's tool and model spans reach
+    Perfsite before the agent's own span, which makes them a task. They wait here until it comes;
+    those still waiting after a day are dropped and counted in an import-run row.
+    """
+
+    trace_id = models.CharField(max_length=32)
+    span_id = models.CharField(max_length=16)
+    api_token = models.ForeignKey(
+        "ApiToken", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    received_at = models.DateTimeField()
+    span = models.JSONField(help_text="The span as received (records.recording.otlp.genai).")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["trace_id"], name="pending_span_trace_idx"),
+            models.Index(fields=["received_at"], name="pending_span_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"span {self.span_id} of trace {self.trace_id}"

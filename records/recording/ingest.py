@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from records.models import Agent, AIModel, ApiToken, Skill, TaskRecord
+from records.recording.otlp.claude_code import TELEMETRY_SOURCE
 from records.recording.schema import Task, clean_task_data, json_safe_payload
 from records.recording.services import names_to_objects, record_create, with_lock_retry
 from records.rules.names import default_model_name
@@ -125,7 +126,14 @@ def task_record(
         raise ValidationError(errors)
     if task.record_id is None and record_id is not None:
         task.record_id = record_id
-    return record_create(task=task, source=source, payload=task_data, token=token)
+    record, created = record_create(task=task, source=source, payload=task_data, token=token)
+    if not created and record.source == TELEMETRY_SOURCE and isinstance(task_data, dict):
+        # A Claude Code turn that OpenTelemetry stored first: the plugin hook's task is merged
+        # into it (its files, lines, skills, sub-agents stay; the telemetry's cost wins).
+        from records.recording.otlp.writes import merge_hook_task
+
+        record = merge_hook_task(record=record, task_data=task_data)
+    return record, created
 
 
 def tasks_record(

@@ -33,7 +33,12 @@ JSON_READS = {"dashboard:api-recent-performance-records", "dashboard:api-summary
 # Public on purpose: the OpenAPI document describes the API (no data), and clients need it to
 # learn how to authenticate; the login and logout views must be reachable signed out.
 PUBLIC_URLS = {"records:api-openapi", "login", "logout"}
-TOKEN_URLS = {"records:api-records"}
+TOKEN_URLS = {
+    "records:api-records",
+    "records:otlp-logs",
+    "records:otlp-traces",
+    "records:otlp-metrics",
+}
 
 
 def _named_urls(patterns, namespace: str = "") -> set[str]:
