@@ -24,7 +24,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from dashboard.cursor import Cursor
-from records.models import AIModel, TaskRecord
+from records.models import AIModel, Skill, TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Granularity, Window, truncate
 from records.stats.aggregates import (
@@ -245,6 +245,46 @@ def model_choices(*, selected: str | None = None) -> list[str]:
 def model_exists(name: str) -> bool:
     """Whether a model is called ``name`` (validates ``?model=``). One query."""
     return AIModel.objects.filter(name=name).exists()
+
+
+def skill_exists(name: str) -> bool:
+    """Whether a skill is called ``name`` (validates ``skill:`` slices). One query."""
+    return Skill.objects.filter(name=name).exists()
+
+
+# --- Compare ------------------------------------------------------------------------------------
+
+
+def slice_totals(
+    *,
+    window: Window,
+    filters: RecordFilters,
+    skill: str | None = None,
+    skill_present: bool = True,
+) -> dict[str, Totals]:
+    """One side of /compare/: its totals per task type (types without records absent).
+
+    From the rollups only: two queries, plus up to three for a skill. The records *with* a
+    skill are the skill rollups' totals; those *without* it are the side's totals minus those
+    (every field is a sum, so the difference is exact).
+    """
+    rows = {
+        t.key["task_type"]: t for t in totals(window=window, filters=filters, by=("task_type",))
+    }
+    if skill is None:
+        return rows
+    with_skill = {
+        t.key["task_type"]: t
+        for t in totals(
+            window=window, filters=filters, by=("task_type",), subject="skills", name=skill
+        )
+    }
+    if skill_present:
+        return with_skill
+    for task_type, part in with_skill.items():
+        if task_type in rows:
+            rows[task_type].subtract(part)
+    return {task_type: t for task_type, t in rows.items() if t.count > 0}
 
 
 def record_detail(*, record_id: str) -> TaskRecord | None:

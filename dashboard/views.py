@@ -5,15 +5,23 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.access import reader
+from dashboard.compare import compare_context
 from dashboard.detail import record_detail_context
 from dashboard.forms import DashboardQuery, parse_query
 from dashboard.panels import PANELS, page_context, panel_context
-from dashboard.selectors import model_choices, model_exists, record_detail, session_records
+from dashboard.selectors import (
+    model_choices,
+    model_exists,
+    record_detail,
+    session_records,
+    skill_exists,
+)
+from dashboard.slices import Lookups, parse_sides
 from records.recording.schema import MAX_RECORD_ID
 from records.stats.selectors import has_records
 
@@ -74,3 +82,15 @@ def record(request: HttpRequest, record_id: str) -> HttpResponse:
         raise Http404(f"No record with id {record_id!r}.")
     context = record_detail_context(found, session=session_records(record=found))
     return render(request, "dashboard/record_detail.html", context)
+
+
+@require_safe
+@reader()
+def compare(request: HttpRequest) -> HttpResponse:
+    """Two slices side by side (``?a=KIND:VALUE&b=KIND:VALUE``); a bad slice is a 400 page that
+    names the problem beside the form."""
+    query = _query(request)
+    lookups = Lookups(now=query.now, model_exists=model_exists, skill_exists=skill_exists)
+    sides = parse_sides(request.GET, lookups)
+    context = compare_context(query, sides, model_names=model_choices(selected=None))
+    return render(request, "dashboard/compare.html", context, status=400 if sides.errors else 200)

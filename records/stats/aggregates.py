@@ -79,6 +79,13 @@ class Totals:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
 
+    def subtract(self, other: Totals) -> None:
+        """Take ``other``'s records away (a part of these): every field is a sum, the squares
+        too, so what is left is exactly the totals of the rest. Buckets are left alone (skill
+        and agent rollups keep none)."""
+        for name in COUNTERS:
+            setattr(self, name, getattr(self, name) - getattr(other, name))
+
     @property
     def avg_quality(self) -> float | None:
         return self.quality_tenths / 10 / self.count if self.count else None
@@ -216,6 +223,7 @@ def _plan(window: Window, *, hourly_only: bool) -> _Plan:
 
 
 _ROLLUPS = {"records": Rollup, "skills": SkillRollup, "agents": AgentRollup}
+_NAMED = {"skills": "skill", "agents": "agent"}  # the name column of each subject's rows
 _RAW = {
     "records": (TaskRecord, ""),
     "skills": (RecordSkill, "record__"),
@@ -301,15 +309,22 @@ def totals(
     by: Sequence[str] = (),
     subject: Subject = "records",
     with_buckets: bool = False,
+    name: str | None = None,
 ) -> list[Totals]:
     """Totals of the records in ``window`` matching ``filters``, grouped by ``by``.
 
     ``by`` names: task_type, model, auto_generated, day, hour, and skill (subject "skills") or
-    agent (subject "agents"). Rows come unordered; empty groups are absent.
+    agent (subject "agents"). ``name``: only the records with that skill (subject "skills") or
+    agent ("agents"). Rows come unordered; empty groups are absent.
     """
     found = []
     sums = grouped_sums(
-        window=window, filters=filters, by=by, subject=subject, with_buckets=with_buckets
+        window=window,
+        filters=filters,
+        by=by,
+        subject=subject,
+        with_buckets=with_buckets,
+        name=name,
     )
     for key, values in sums.items():
         total = Totals(dict(zip(by, key, strict=True)), *values[: len(COUNTERS)])
@@ -326,10 +341,14 @@ def grouped_sums(
     by: Sequence[str] = (),
     subject: Subject = "records",
     with_buckets: bool = False,
+    name: str | None = None,
 ) -> dict[tuple, Sequence[int]]:
     """What ``totals`` returns, as plain values: the ``by`` values of each group -> its sums
     (COUNTERS, then BUCKET_FIELDS ``with_buckets``). For readers of thousands of groups (a view
     with 10,000 model names), which need no object per group."""
+    if name is not None and subject not in _NAMED:
+        raise ValueError("only skill and agent totals take a name")
+    named = Q() if name is None else Q(**{f"{_NAMED[subject]}__name": name})
     if subject == "records":
         plan = _plan(window, hourly_only="hour" in by)
     elif "hour" in by or "day" in by:
@@ -377,7 +396,7 @@ def grouped_sums(
         table = _ROLLUPS[subject]
         merge(
             grouped(
-                table.objects.filter(rollup_q, filters.q()),
+                table.objects.filter(rollup_q, filters.q(), named),
                 {f"g_{name}": _dimension(name, rollup=True, prefix="") for name in by},
                 # Cast: PostgreSQL sums bigints as numeric (a Decimal per value in Python).
                 {
@@ -395,7 +414,7 @@ def grouped_sums(
             continue
         merge(
             grouped(
-                model.objects.filter(_records_in(ranges, prefix), filters.q(prefix)),
+                model.objects.filter(_records_in(ranges, prefix), filters.q(prefix), named),
                 {f"g_{name}": _dimension(name, rollup=False, prefix=prefix) for name in by},
                 _raw_sums(prefix, with_buckets),
             ),
