@@ -7,7 +7,7 @@ return plain values ready to print: templates only loop and branch, they never c
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,8 +29,9 @@ from dashboard.formatting import (
     utc_text,
 )
 from dashboard.forms import ORIGIN_LABELS, PERIOD_LABELS, DashboardQuery
-from dashboard.links import fragment_url, page_url, panel_urls, record_url
+from dashboard.links import compare_url, fragment_url, page_url, panel_urls, record_url
 from records.models import TASK_TYPE_CHOICES, TaskRecord
+from records.rules.confidence import MIN_TASKS
 from records.rules.periods import (
     DEFAULT_PERIOD,
     HOURLY_PERIODS,
@@ -253,6 +254,8 @@ class GroupRow:
     avg_performance_index: str
     href: str
     selected: bool
+    compare_href: str = ""  # /compare/ of this row with another (see the panel builders)
+    compare_title: str = ""
 
 
 def _group_rows(
@@ -282,10 +285,64 @@ def _group_rows(
     ]
 
 
+def _with_compare(rows: list[GroupRow], links: dict[str, tuple[str, str]]) -> list[GroupRow]:
+    """``rows`` with the compare link of each key in ``links`` ({key: (href, title)})."""
+    return [
+        replace(row, compare_href=links[row.key][0], compare_title=links[row.key][1])
+        if row.key in links
+        else row
+        for row in rows
+    ]
+
+
+def _previous_period_links(
+    groups: list[sel.GroupFigures], query: DashboardQuery
+) -> dict[str, tuple[str, str]]:
+    """Each task type with tasks: this period against the one before, for that type."""
+    if query.period == "all":
+        return {}
+    a, b = f"period:{query.period}", f"period:prev{query.period}"
+    label = PERIOD_LABELS[query.period].lower()
+    return {
+        g.key: (
+            compare_url(query, a=a, b=b, task_type=g.key),
+            f"Compare {g.key} in the last {label} with the {label} before",
+        )
+        for g in groups
+        if g.count
+    }
+
+
+def best_model_links(
+    groups: list[sel.GroupFigures], query: DashboardQuery
+) -> dict[str, tuple[str, str]]:
+    """Each shown model against the best one (the highest performance index among models with
+    MIN_TASKS tasks, else the most used); the best one against the runner-up."""
+    if len(groups) < 2:
+        return {}
+    supported = [g for g in groups if g.count >= MIN_TASKS] or groups
+    ranked = sorted(
+        supported,
+        key=lambda g: -(g.avg_performance_index if g.avg_performance_index is not None else -1),
+    )
+    best = ranked[0]
+    runner_up = ranked[1] if len(ranked) > 1 else next(g for g in groups if g is not best)
+    links = {}
+    for g in groups:
+        other = runner_up if g is best else best
+        links[g.key] = (
+            compare_url(query, a=f"model:{g.key}", b=f"model:{other.key}", model=None),
+            f"Compare {g.key} with {other.key}"
+            + (" (the runner-up)" if g is best else " (the best model)"),
+        )
+    return links
+
+
 def task_types_context(query: DashboardQuery) -> dict[str, Any]:
     groups = sel.task_type_breakdown(window=query.window, filters=query.filters)
+    rows = _group_rows(groups, query, param="task_type", selected=query.filters.task_type)
     return {
-        "rows": _group_rows(groups, query, param="task_type", selected=query.filters.task_type),
+        "rows": _with_compare(rows, _previous_period_links(groups, query)),
         "total": sum(g.count for g in groups),
         "clear_href": page_url(query, task_type=None) if query.filters.task_type else "",
     }
@@ -304,10 +361,19 @@ def more_models_text(more_models: int, more_tasks: int | None = None) -> str:
 def models_context(query: DashboardQuery) -> dict[str, Any]:
     comparison = sel.model_comparison(window=query.window, filters=query.filters)
     groups = comparison.rows
+    rows = _group_rows(
+        groups, query, param="model", selected=query.filters.model, total=comparison.total
+    )
+    options = [{"value": f"model:{g.key}", "label": g.key} for g in groups]
     return {
-        "rows": _group_rows(
-            groups, query, param="model", selected=query.filters.model, total=comparison.total
-        ),
+        "rows": _with_compare(rows, best_model_links(groups, query)),
+        "picker": {
+            "options": options,
+            "b_default": options[1]["value"] if len(options) > 1 else "",
+            "hidden": sorted(query.params(model=None).items()),
+        }
+        if len(options) > 1
+        else None,
         "more_models": comparison.more_models,
         "more_text": more_models_text(comparison.more_models, comparison.more_tasks),
         "top_models": TOP_MODELS,

@@ -130,7 +130,7 @@ def test_task_type_row_links_to_the_view_filtered_to_it(client):
         for tr in doc.select("tr", attr="data-task-type")
         if tr.attrs["data-task-type"] == "debugging"
     ]
-    link = row[0].one("a")
+    link = row[0].one("th").one("a")  # the name; the row also links to compare
     assert link.attrs["href"] == "/?period=30d&task_type=debugging"
     assert link.attrs["hx-get"] == link.attrs["href"]
     assert link.attrs["hx-push-url"] == "true"
@@ -301,7 +301,7 @@ def test_panels_poll_their_fragment_with_the_same_parameters(client, mixed_recor
 def test_controls_work_without_javascript(client, mixed_records):
     doc = parse(client.get("/").content)
 
-    form = doc.one("form")
+    form = doc.one("form", attr="hx-get")  # the controls (the models panel has a compare form)
     assert (form.attrs["method"], form.attrs["action"]) == ("get", "/")
     assert form.attrs["hx-get"] == "/" and form.attrs["hx-push-url"] == "true"
     assert {el.attrs["name"] for el in form.select(attr="name")} == {
