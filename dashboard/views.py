@@ -13,7 +13,13 @@ from dashboard.access import reader
 from dashboard.detail import record_detail_context
 from dashboard.forms import DashboardQuery, parse_query
 from dashboard.panels import PANELS, page_context, panel_context
-from dashboard.selectors import model_choices, model_exists, record_detail, session_records
+from dashboard.selectors import (
+    filter_choices,
+    model_exists,
+    project_exists,
+    record_detail,
+    session_records,
+)
 from records.recording.schema import MAX_RECORD_ID
 from records.stats.selectors import has_records
 
@@ -25,7 +31,9 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _query(request: HttpRequest) -> DashboardQuery:
-    return parse_query(request.GET, model_exists=model_exists, now=timezone.now())
+    return parse_query(
+        request.GET, model_exists=model_exists, project_exists=project_exists, now=timezone.now()
+    )
 
 
 @require_GET
@@ -33,8 +41,15 @@ def _query(request: HttpRequest) -> DashboardQuery:
 @reader()
 def index(request: HtmxHttpRequest) -> HttpResponse:
     query = _query(request)
-    names = model_choices(selected=query.filters.model)
-    context = page_context(query, model_names=names, has_records=has_records())
+    choices = filter_choices(
+        selected_model=query.filters.model, selected_project=query.filters.project
+    )
+    context = page_context(
+        query,
+        model_names=choices.models,
+        project_names=choices.projects,
+        has_records=has_records(),
+    )
     template = INDEX_TEMPLATE
     # The controls swap the whole #dashboard region (controls, notices and panels) in place.
     if (
