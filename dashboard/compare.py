@@ -7,6 +7,7 @@ queries whatever the number of records) and lets ``verdicts`` say what the numbe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,8 +84,11 @@ def side_scope(side: Slice, query: DashboardQuery) -> Scope:
     return side.narrow(Scope(window=query.window, filters=query.filters))
 
 
-def _form(query: DashboardQuery, sides: Sides, *, model_names: list[str]) -> dict[str, Any]:
+def _form(
+    query: DashboardQuery, sides: Sides, *, model_names: list[str], project_names: list[str]
+) -> dict[str, Any]:
     suggestions = [f"model:{name}" for name in model_names]
+    suggestions += [f"project:{name}" for name in project_names]
     suggestions += [f"period:{key}" for key in PERIODS]
     suggestions += [f"period:prev{key}" for key in PERIODS if key != "all"]
     return {
@@ -105,16 +109,27 @@ def _form(query: DashboardQuery, sides: Sides, *, model_names: list[str]) -> dic
             {"value": key, "label": label, "selected": key == query.filters.origin}
             for key, label in ORIGIN_LABELS.items()
         ],
-        "model": query.filters.model or "",
+        "hidden": sorted(
+            (name, value)
+            for name, value in query.params().items()
+            if name in {"model", "project"}  # filters the form has no field for
+        ),
     }
 
 
 def compare_context(
-    query: DashboardQuery, sides: Sides, *, model_names: list[str]
+    query: DashboardQuery,
+    sides: Sides,
+    *,
+    model_names: Sequence[str],
+    project_names: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """``model_names``, ``project_names``: the names the slice fields suggest."""
     context: dict[str, Any] = {
         "query": query,
-        "form": _form(query, sides, model_names=model_names),
+        "form": _form(
+            query, sides, model_names=list(model_names), project_names=list(project_names)
+        ),
         "ready": sides.ready,
         "examples": [
             {"label": label, "a": a, "b": b, "href": compare_url(query, a=a, b=b)}
@@ -169,4 +184,6 @@ def _filters_text(query: DashboardQuery, a: Slice, b: Slice) -> str:
         parts.append(f"task type {filters.task_type}")
     if filters.origin:
         parts.append(f"source {filters.origin}")
+    if filters.project and "project" not in {a.kind, b.kind}:
+        parts.append(f"project {filters.project}")
     return " · ".join(parts)

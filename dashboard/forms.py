@@ -17,6 +17,7 @@ from dashboard.cursor import Cursor
 from dashboard.selectors import MAX_PAGE_ROWS, PAGE_SIZE
 from records.models import TASK_TYPE_CHOICES
 from records.rules.classification import CANONICAL_TYPES
+from records.rules.names import MAX_NAME
 from records.rules.periods import DEFAULT_PERIOD, PERIODS, Window, period_window
 from records.stats.filters import ORIGIN_AUTO, ORIGIN_MANUAL, RecordFilters
 
@@ -40,6 +41,7 @@ IGNORED_MESSAGES = {
     + ", ".join(CANONICAL_TYPES)
     + ".",
     "source": "Unknown source “{value}”: the source filter was ignored. Use auto or manual.",
+    "project": "No record has the project “{value}”: the project filter was ignored.",
     "cursor": "The “cursor” position “{value}” could not be read: showing the newest records.",
     "rows": f"“rows” must be a whole number from 1 to {MAX_PAGE_ROWS}: showing {PAGE_SIZE} rows.",
 }
@@ -65,12 +67,28 @@ class DashboardQueryForm(forms.Form):
         label="Source",
         choices=[("", "Auto and manual"), *ORIGIN_LABELS.items()],
     )
+    # TaskRecord.project: any project a record names, checked like the model (the menu offers
+    # the most used).
+    project = forms.CharField(required=False, label="Project", max_length=MAX_NAME, strip=False)
     cursor = forms.CharField(required=False, max_length=60)
     rows = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_ROWS)
 
-    def __init__(self, data: Mapping[str, str], *, model_exists: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        data: Mapping[str, str],
+        *,
+        model_exists: Callable[[str], bool],
+        project_exists: Callable[[str], bool] | None = None,
+    ) -> None:
         super().__init__(data)
         self.model_exists = model_exists
+        self.project_exists = project_exists
+
+    def clean_project(self) -> str:
+        value = self.cleaned_data["project"]
+        if value and ("\x00" in value or (self.project_exists and not self.project_exists(value))):
+            raise forms.ValidationError("No such project.")
+        return value
 
     def clean_model(self) -> str:
         value = self.cleaned_data["model"]
@@ -110,6 +128,7 @@ class DashboardQuery:
             "model": self.filters.model,
             "task_type": self.filters.task_type,
             "source": self.filters.origin,
+            "project": self.filters.project,
         } | overrides
         return {key: value for key, value in values.items() if value}
 
@@ -118,10 +137,14 @@ class DashboardQuery:
 
 
 def parse_query(
-    data: Mapping[str, str], *, model_exists: Callable[[str], bool], now: datetime
+    data: Mapping[str, str],
+    *,
+    model_exists: Callable[[str], bool],
+    now: datetime,
+    project_exists: Callable[[str], bool] | None = None,
 ) -> DashboardQuery:
     """Validate ``data`` (request.GET); invalid parameters fall back and are reported."""
-    form = DashboardQueryForm(data, model_exists=model_exists)
+    form = DashboardQueryForm(data, model_exists=model_exists, project_exists=project_exists)
     form.is_valid()
     clean = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
     ignored = tuple(
@@ -135,6 +158,7 @@ def parse_query(
             model=clean.get("model") or None,
             task_type=clean.get("task_type") or None,
             origin=clean.get("source") or None,
+            project=clean.get("project") or None,
         ),
         now=now,
         cursor=clean.get("cursor"),

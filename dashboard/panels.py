@@ -6,7 +6,7 @@ return plain values ready to print: templates only loop and branch, they never c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -559,7 +559,9 @@ class Option:
     selected: bool
 
 
-def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str, Any]:
+def controls_context(
+    query: DashboardQuery, model_names: list[str], project_names: Sequence[str] = ()
+) -> dict[str, Any]:
     filters = query.filters
     chips = [
         (name, label, value, page_url(query, **{name: None}))
@@ -567,25 +569,33 @@ def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str,
             ("model", "Model", filters.model),
             ("task_type", "Task type", filters.task_type),
             ("source", "Source", ORIGIN_LABELS.get(filters.origin or "")),
+            ("project", "Project", filters.project),
         )
         if value
     ]
     return {
         "periods": [Option(key, PERIOD_LABELS[key], key == query.period) for key in PERIODS],
         "models": [Option(n, n, n == filters.model) for n in model_names],
+        "projects": [Option(n, n, n == filters.project) for n in project_names],
         "task_types": [Option(t, label, t == filters.task_type) for t, label in TASK_TYPE_CHOICES],
         "origins": [Option(k, v, k == filters.origin) for k, v in ORIGIN_LABELS.items()],
         "chips": chips,
-        "reset_href": page_url(query, model=None, task_type=None, source=None),
+        "reset_href": page_url(query, model=None, task_type=None, source=None, project=None),
         "default_period": DEFAULT_PERIOD,
     }
 
 
-def page_context(query: DashboardQuery, *, model_names: list[str], has_records: bool) -> dict:
+def page_context(
+    query: DashboardQuery,
+    *,
+    model_names: list[str],
+    has_records: bool,
+    project_names: Sequence[str] = (),
+) -> dict:
     context: dict[str, Any] = {
         "query": query,
         "period_label": PERIOD_LABELS[query.period],
-        "controls": controls_context(query, model_names),
+        "controls": controls_context(query, model_names, project_names),
         "has_records": has_records,
         "self_url": page_url(query),
         "page_size": sel.PAGE_SIZE,  # for the script: a refresh keeps the rows loaded beyond it

@@ -55,6 +55,7 @@ NO_KIND = "“{text}” is not KIND:VALUE; kinds: {kinds}."
 UNKNOWN_KIND = "Unknown slice kind “{kind}”; use one of: {kinds}."
 EMPTY_VALUE = "“{kind}:” needs a value after the colon."
 TOO_LONG = f"A slice is at most {MAX_SLICE} characters."
+NUL_CHARACTER = "A slice cannot contain a NUL character."
 UNKNOWN_MODEL = "No model is called “{value}”."
 UNKNOWN_SKILL = "No skill is called “{value}”."
 UNKNOWN_PROJECT = "No project is called “{value}”."
@@ -137,6 +138,8 @@ def parse_slice(text: str, lookups: Lookups) -> Slice:
     """``KIND:VALUE`` as a Slice, or SliceError saying what is wrong with it."""
     if len(text) > MAX_SLICE:
         raise SliceError(TOO_LONG)
+    if "\x00" in text:  # no stored name has one (PostgreSQL cannot even compare with it)
+        raise SliceError(NUL_CHARACTER)
     kind_name, colon, value = text.partition(":")
     kind_name = kind_name.strip().lower()
     if not colon:

@@ -34,6 +34,7 @@ from records.models import (
     SkillRollup,
     Span,
     TaskRecord,
+    TypeRollup,
 )
 from records.rules.confidence import Sample
 from records.rules.periods import DAY, HOUR, Window, truncate
@@ -45,7 +46,7 @@ Metric = Literal["quality", "performance", "duration", "cost"]
 
 Subject = Literal["records", "skills", "agents"]
 # Group dimensions the database returns as plain text (see ``totals``).
-_TEXT_DIMENSIONS = {"task_type", "model", "skill", "agent"}
+_TEXT_DIMENSIONS = {"task_type", "model", "skill", "agent", "project"}
 EXACT_MEDIAN_LIMIT = 20_000
 
 
@@ -224,6 +225,16 @@ def _plan(window: Window, *, hourly_only: bool) -> _Plan:
 
 _ROLLUPS = {"records": Rollup, "skills": SkillRollup, "agents": AgentRollup}
 _NAMED = {"skills": "skill", "agents": "agent"}  # the name column of each subject's rows
+
+
+def rollup_table(subject: Subject, filters: RecordFilters, by: Sequence[str]) -> type:
+    """The narrowest rollup level that can answer: without a model filter or a model group,
+    the records' totals come from TypeRollup, whose rows do not multiply with the models."""
+    if subject == "records" and filters.model is None and "model" not in by:
+        return TypeRollup
+    return _ROLLUPS[subject]
+
+
 _RAW = {
     "records": (TaskRecord, ""),
     "skills": (RecordSkill, "record__"),
@@ -232,7 +243,7 @@ _RAW = {
 
 
 def _dimension(name: str, *, rollup: bool, prefix: str):
-    if name in {"task_type", "auto_generated"}:
+    if name in {"task_type", "auto_generated", "project"}:
         return F(name if rollup else f"{prefix}{name}")
     if name == "model":
         return F("model__name" if rollup else f"{prefix}model__name")
@@ -313,9 +324,9 @@ def totals(
 ) -> list[Totals]:
     """Totals of the records in ``window`` matching ``filters``, grouped by ``by``.
 
-    ``by`` names: task_type, model, auto_generated, day, hour, and skill (subject "skills") or
-    agent (subject "agents"). ``name``: only the records with that skill (subject "skills") or
-    agent ("agents"). Rows come unordered; empty groups are absent.
+    ``by`` names: task_type, model, auto_generated, project, day, hour, and skill (subject
+    "skills") or agent (subject "agents"). ``name``: only the records with that skill (subject
+    "skills") or agent ("agents"). Rows come unordered; empty groups are absent.
     """
     found = []
     sums = grouped_sums(
@@ -393,7 +404,7 @@ def grouped_sums(
 
     rollup_q = _rollup_q(plan, monthly="day" not in by)
     if rollup_q:
-        table = _ROLLUPS[subject]
+        table = rollup_table(subject, filters, by)
         merge(
             grouped(
                 table.objects.filter(rollup_q, filters.q(), named),

@@ -30,6 +30,9 @@ class RecordFilters:
     model: str | None = None
     task_type: str | None = None
     origin: str | None = None  # ORIGIN_AUTO or ORIGIN_MANUAL
+    # TaskRecord.project (the repository or folder an agent worked in); every rollup level has
+    # it in its key, so a project filter is read from rollups like the others.
+    project: str | None = None
 
     def __post_init__(self) -> None:
         if self.task_type is not None and self.task_type not in CANONICAL_TYPES:
@@ -39,7 +42,7 @@ class RecordFilters:
 
     @property
     def active(self) -> bool:
-        return any((self.model, self.task_type, self.origin))
+        return any((self.model, self.task_type, self.origin, self.project))
 
     def q(self, prefix: str = "") -> Q:
         """The filter as a Q on records (``prefix`` "record__" from a skill or agent link, ""
@@ -51,6 +54,8 @@ class RecordFilters:
             q &= Q(**{f"{prefix}task_type": self.task_type})
         if self.origin is not None:
             q &= Q(**{f"{prefix}auto_generated": self.origin == ORIGIN_AUTO})
+        if self.project:
+            q &= Q(**{f"{prefix}project": self.project})
         return q
 
 

@@ -107,8 +107,11 @@ def one(node, tag=None, cls=None, **attrs):
 # --- data ----------------------------------------------------------------------------------------
 
 
-def record(model, score, *, task_type="debugging", duration=300.0, cost=None, skills=(), hours=2):
+def record(
+    model, score, *, task_type="debugging", duration=300.0, cost=None, skills=(), hours=2, **extra
+):
     data = {
+        **extra,
         "task_type": task_type,
         "description": f"{task_type} task",
         "overall_score": score,
@@ -307,6 +310,23 @@ def test_explicit_days_are_whole_local_days(client):
     assert one(doc, data_side="a").text == f"{first} to {last}"
 
 
+def test_project_against_project(client):
+    for score in (90, 92, 94, 91, 93, 95):
+        record(GLM, score, project="perfsite")
+    for score in (60, 62, 64, 61, 63):
+        record(GLM, score, project="legacy-tool")
+    record(SONNET, 99, project="legacy-tool")
+
+    response, doc = compare(client, "project:perfsite", "project:legacy-tool", model=GLM)
+    assert response.status_code == 200
+    assert counts(one(doc, "tr", data_task_type="debugging")) == (6, 5)  # the model filter holds
+    row = metric_row(doc, "debugging", "quality")
+    expected = welch([90, 92, 94, 91, 93, 95], [60, 62, 64, 61, 63])
+    assert bounds(row)[0] == pytest.approx(expected[0], abs=1e-6)
+    assert verdict_of(row).startswith("Tasks in perfsite score ")
+    assert "than tasks in legacy-tool" in verdict_of(row)
+
+
 def test_view_filters_apply_to_both_sides(client, two_models):
     response, doc = compare(client, f"model:{GLM}", f"model:{SONNET}", task_type="testing")
 
@@ -336,7 +356,8 @@ def test_a_model_is_found_by_its_raw_name_too(client, two_models):
         (f"model:{GLM}", "", "b", slices.MISSING_SIDE.format(side="b")),
         (f"model:{GLM}", f"model:{GLM}", "b", "Both sides are"),
         ("skill:nothing", "", "a", slices.UNKNOWN_SKILL.format(value="nothing")),
-        ("project:perfsite", "project:other", "a", "project"),
+        ("project:nowhere", "project:other", "a", slices.UNKNOWN_PROJECT.format(value="nowhere")),
+        ("model:GLM\x004.6", f"model:{SONNET}", "a", slices.NUL_CHARACTER),
         ("model:", f"model:{SONNET}", "a", slices.EMPTY_VALUE.format(kind="model")),
     ],
 )

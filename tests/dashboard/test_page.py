@@ -183,7 +183,7 @@ def test_filters_are_kept_in_the_controls(client, mixed_records):
         select.attrs["name"]: [o.attrs["value"] for o in select.select("option", attr="selected")]
         for select in doc.select("select")
     }
-    assert selected == {"model": ["GLM 4.6"], "task_type": [], "source": ["manual"]}
+    assert selected == {"model": ["GLM 4.6"], "task_type": [], "source": ["manual"], "project": []}
 
 
 def test_kpis_compare_with_the_previous_window_of_the_same_length(client):
@@ -309,10 +309,11 @@ def test_controls_work_without_javascript(client, mixed_records):
         "model",
         "task_type",
         "source",
+        "project",
     }
     assert form.select("button", attr="type")
     labels = {label.attrs.get("for") for label in form.select("label")}
-    assert {"filter-model", "filter-task-type", "filter-source", "period-24h"} <= labels
+    assert {"filter-model", "filter-task-type", "filter-source", "filter-project"} <= labels
 
 
 def test_no_inline_javascript_on_the_page(client, mixed_records):
