@@ -7,14 +7,15 @@
 
 For each size it makes a fresh SQLite database (``migrate``, then ``seed_demo --records N`` in a
 subprocess, settings' WAL / IMMEDIATE / cache pragmas), then, in this process, asks every panel
-(``/fragments/<panel>/`` for each panel the dashboard registers), the full page ``/`` and the JSON
-read API (``/api/summary`` and ``/api/recent-performance-records``, with the period's number of
-days; "all" asks the maximum) through Django's test Client for each period, DEBUG off. The sizes
+(``/fragments/<panel>/`` for each panel the dashboard registers), the full page ``/``, the compare
+view (``/compare/`` of two models, a skill used or not, the period against the one before) and the
+JSON read API (``/api/summary`` and ``/api/recent-performance-records``, with the period's number
+of days; "all" asks the maximum) through Django's test Client for each period, DEBUG off. The sizes
 are measured side by side: after the warm-up requests, each timed round asks the same URL once of
 every size's database in turn, so machine noise falls on all sizes alike. Reports p50 and p95
-(wall) and the median CPU time per request (this process runs Django and SQLite, so it is the
-cost on an idle core) per size, each panel's ratio of the largest size to the smallest, and the
-queries per request.
+(wall) and the median CPU time per request (this process runs Django and SQLite, so it is the cost
+on an idle core) per size, each panel's ratio of the largest size to the smallest, and the queries
+per request.
 
 Prints the figures as JSON on stdout and a table on stderr. Not part of the test suite.
 """
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -101,6 +103,12 @@ API_TARGETS = {
     "api-recent": "dashboard:api-recent-performance-records",
 }
 API_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90, "all": 36_500}
+# /compare/ of demo slices: two models, a skill used or not, the period against the one before.
+COMPARE_TARGETS = {
+    "compare-models": {"a": "model:GLM 4.6", "b": "model:Claude Sonnet 4.5"},
+    "compare-skill": {"a": "skill:code-analysis", "b": "noskill:code-analysis"},
+    "compare-periods": {"a": "period:{period}", "b": "period:prev{period}"},
+}
 
 
 def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str, str]]:
@@ -109,7 +117,7 @@ def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str,
 
     from dashboard.panels import PANELS
 
-    known = [*PANELS, "page", *API_TARGETS]
+    known = [*PANELS, "page", *API_TARGETS, *COMPARE_TARGETS]
     unknown = set(names or ()) - set(known)
     if unknown:
         raise SystemExit(f"unknown targets {sorted(unknown)}; choose from {known}")
@@ -120,6 +128,11 @@ def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str,
         for period in periods:
             if name in API_TARGETS:
                 url = f"{reverse(API_TARGETS[name])}?days={API_DAYS[period]}"
+            elif name in COMPARE_TARGETS:
+                if name == "compare-periods" and period == "all":
+                    continue  # all time has no period before it
+                sides = {k: v.format(period=period) for k, v in COMPARE_TARGETS[name].items()}
+                url = f"{reverse('dashboard:compare')}?{urlencode(sides | {'period': period})}"
             elif name == "page":
                 url = f"{reverse('dashboard:index')}?period={period}"
             else:
@@ -241,7 +254,8 @@ def main() -> None:
     parser.add_argument(
         "--targets",
         nargs="+",
-        help="Panel names, 'page', 'api-summary', 'api-recent' (default: all).",
+        help="Panel names, 'page', 'api-summary', 'api-recent', 'compare-models', "
+        "'compare-skill', 'compare-periods' (default: all).",
     )
     parser.add_argument("--warmup", type=int, default=3, help="Untimed requests per URL and size.")
     parser.add_argument("--repeats", type=int, default=20, help="Timed requests per URL and size.")
