@@ -52,7 +52,9 @@ def _overall(rows: dict[str, Totals]) -> Totals:
     return total
 
 
-def compare_groups(a: Slice, b: Slice, a_rows: dict[str, Totals], b_rows: dict[str, Totals]):
+def compare_groups(
+    a: Slice, b: Slice, a_rows: dict[str, Totals], b_rows: dict[str, Totals]
+) -> list[Group]:
     """The overall group, then each canonical type that has records on either side."""
     groups = [
         Group(

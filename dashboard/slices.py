@@ -191,7 +191,10 @@ def parse_sides(data: Mapping[str, str], lookups: Lookups) -> Sides:
         complement = KINDS[parsed["a"].kind].complement
         if complement is not None:
             given["b"] = complement(parsed["a"])
-            parsed["b"] = parse_slice(given["b"], lookups)
+            try:
+                parsed["b"] = parse_slice(given["b"], lookups)
+            except SliceError as exc:
+                errors["b"] = str(exc)
     for side in ("a", "b"):
         if side not in parsed and side not in errors:
             errors[side] = MISSING_SIDE.format(side=side)

@@ -11,14 +11,16 @@ from __future__ import annotations
 import math
 import re
 import statistics
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from dashboard import slices
+from dashboard import slices, verdicts
 from records.models import TaskRecord
 from records.recorder import record_task_performance
+from records.rules.confidence import Interval
 from tests.dashboard.html import parse
 
 pytestmark = pytest.mark.django_db
@@ -460,3 +462,56 @@ def test_task_type_rows_link_to_this_period_against_the_one_before(client, two_m
     assert "a=period%3A30d" in href and "b=period%3Aprev30d" in href
     assert "task_type=debugging" in href
     assert client.get(href).status_code == 200
+
+
+# --- the pure parts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Side:
+    subject: str
+    plural: bool
+
+
+def test_sentences_for_durations_and_costs():
+    a, b = _Side("GLM 4.6", False), _Side("tasks without code-analysis", True)
+    by_key = {spec.key: spec for spec in verdicts.METRICS}
+
+    slower, clear = verdicts.verdict(
+        by_key["duration"], Interval(95.0, 30.0, 160.0), 40, 50, a=a, b=b, task_type="testing"
+    )
+    assert clear
+    assert slower == (
+        "GLM 4.6 takes 1m 35s longer per task in testing than tasks without code-analysis, "
+        "95% CI 30s\u20132m 40s, 40 vs 50 timed tasks."
+    )
+    cheaper, clear = verdicts.verdict(by_key["cost"], Interval(-0.25, -0.4, -0.1), 12, 9, a=b, b=a)
+    assert clear
+    assert cheaper == (
+        "Tasks without code-analysis cost $0.2500 less per task than GLM 4.6, "
+        "95% CI $0.1000\u2013$0.4000, 12 vs 9 priced tasks."
+    )
+    none, clear = verdicts.verdict(by_key["cost"], None, 12, 0, a=a, b=b)
+    assert not clear
+    assert none == "Not enough data: no priced tasks for tasks without code-analysis."
+
+
+def test_a_new_kind_of_slice_is_one_registration(client, monkeypatch, two_models):
+    """Issue 20's "advised" slice will be one parser: here a toy kind narrowing the source."""
+
+    def parse(value, lookups):
+        if value not in {"auto", "manual"}:
+            raise slices.SliceError("origin is auto or manual")
+        return slices.Slice(
+            "origin", value, value, f"{value} tasks", True, slices._with_filters(origin=value)
+        )
+
+    monkeypatch.setitem(slices.KINDS, "origin", slices.SliceKind("origin", "origin:auto", parse))
+    response, doc = compare(client, "origin:auto", "origin:manual")
+
+    assert response.status_code == 200
+    assert counts(one(doc, "tr", data_overall=True)) == (
+        len(GLM_SCORES) + len(SONNET_SCORES) + 2,
+        0,
+    )
+    assert compare(client, "origin:sometimes", "origin:auto")[0].status_code == 400
