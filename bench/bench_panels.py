@@ -7,15 +7,16 @@
 
 For each size it makes a fresh SQLite database (``migrate``, then ``seed_demo --records N`` in a
 subprocess, settings' WAL / IMMEDIATE / cache pragmas), then, in this process, asks every panel
-(``/fragments/<panel>/`` for each panel the dashboard registers), the full page ``/`` and the JSON
-read API (``/api/summary`` and ``/api/recent-performance-records``, with the period's number of
-days; "all" asks the maximum) and the search and sort cases (``SEARCH_SORT_TARGETS``: ``?q=`` and
-``?sort=`` on the page and panels) through Django's test Client for each period, DEBUG off. The
-sizes are measured side by side: after the warm-up requests, each timed round asks the same URL
-once of every size's database in turn, so machine noise falls on all sizes alike. Reports p50 and
-p95 (wall) and the median CPU time per request (this process runs Django and SQLite, so it is the
-cost on an idle core) per size, each panel's ratio of the largest size to the smallest, and the
-queries per request.
+(``/fragments/<panel>/`` for each panel the dashboard registers), the full page ``/``, the compare
+view (``/compare/`` of two models, a skill used or not, the period against the one before), the
+search and sort cases (``SEARCH_SORT_TARGETS``: ``?q=`` and ``?sort=`` on the page and panels) and
+the JSON read API (``/api/summary`` and ``/api/recent-performance-records``, with the period's
+number of days; "all" asks the maximum) through Django's test Client for each period, DEBUG off. The
+sizes are measured side by side: after the warm-up requests, each timed round asks the same URL once
+of every size's database in turn, so machine noise falls on all sizes alike. Reports p50 and p95
+(wall) and the median CPU time per request (this process runs Django and SQLite, so it is the cost
+on an idle core) per size, each panel's ratio of the largest size to the smallest, and the queries
+per request.
 
 Prints the figures as JSON on stdout and a table on stderr. Not part of the test suite.
 """
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -115,6 +117,12 @@ SEARCH_SORT_TARGETS = {
     "sort-search": ("recent-records", "q=fix&sort=-duration_seconds"),
     "sort-tables": ("page", "type_sort=-avg_quality&model_sort=name"),
 }
+# /compare/ of demo slices: two models, a skill used or not, the period against the one before.
+COMPARE_TARGETS = {
+    "compare-models": {"a": "model:GLM 4.6", "b": "model:Claude Sonnet 4.5"},
+    "compare-skill": {"a": "skill:code-analysis", "b": "noskill:code-analysis"},
+    "compare-periods": {"a": "period:{period}", "b": "period:prev{period}"},
+}
 
 
 def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str, str]]:
@@ -123,7 +131,7 @@ def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str,
 
     from dashboard.panels import PANELS
 
-    known = [*PANELS, "page", *API_TARGETS, *SEARCH_SORT_TARGETS]
+    known = [*PANELS, "page", *API_TARGETS, *SEARCH_SORT_TARGETS, *COMPARE_TARGETS]
     unknown = set(names or ()) - set(known)
     if unknown:
         raise SystemExit(f"unknown targets {sorted(unknown)}; choose from {known}")
@@ -142,6 +150,11 @@ def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str,
                     else reverse("dashboard:fragment", args=[base])
                 )
                 url = f"{path}?period={period}&{extra}"
+            elif name in COMPARE_TARGETS:
+                if name == "compare-periods" and period == "all":
+                    continue  # all time has no period before it
+                sides = {k: v.format(period=period) for k, v in COMPARE_TARGETS[name].items()}
+                url = f"{reverse('dashboard:compare')}?{urlencode(sides | {'period': period})}"
             elif name == "page":
                 url = f"{reverse('dashboard:index')}?period={period}"
             else:
@@ -264,7 +277,8 @@ def main() -> None:
         "--targets",
         nargs="+",
         help="Panel names, 'page', 'api-summary', 'api-recent', the search and sort cases "
-        f"({', '.join(SEARCH_SORT_TARGETS)}) (default: all).",
+        f"({', '.join(SEARCH_SORT_TARGETS)}), the compare cases ({', '.join(COMPARE_TARGETS)}) "
+        "(default: all).",
     )
     parser.add_argument("--warmup", type=int, default=3, help="Untimed requests per URL and size.")
     parser.add_argument("--repeats", type=int, default=20, help="Timed requests per URL and size.")

@@ -9,13 +9,14 @@ from functools import wraps
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from dashboard.access import reader
 from dashboard.legacy_json import recent_performance_records as legacy_recent
+from records.rules.names import MAX_NAME
 from records.stats.selectors import MAX_SUMMARY_DAYS, performance_summary, validate_days
 
 DEFAULT_DAYS = 30
@@ -43,9 +44,12 @@ def _days(raw: str | None) -> int:
     return validate_days(int(raw.strip()))
 
 
-def days_endpoint(answer: Callable[[int], Any]) -> Callable[[HttpRequest], HttpResponse]:
-    """A read-only JSON endpoint of ``?days=N``: ``answer(days)`` as JSON, or 400 naming a bad
-    ``days``. GET and HEAD only, never writes, so CSRF-exempt (other methods get 405, not 403)."""
+def days_endpoint(
+    answer: Callable[[int, QueryDict], Any],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """A read-only JSON endpoint of ``?days=N``: ``answer(days, query)`` as JSON, or 400 naming
+    a bad parameter (``ValueError`` from ``answer`` is keyed by its first argument). GET and
+    HEAD only, never writes, so CSRF-exempt (other methods get 405, not 403)."""
 
     @csrf_exempt
     @require_safe
@@ -58,18 +62,39 @@ def days_endpoint(answer: Callable[[int], Any]) -> Callable[[HttpRequest], HttpR
         except ValueError:
             error = f"{DAYS_ERROR}; got {raw[:40]!r}."
             return SafeJsonResponse({"errors": {"days": [error]}}, status=400)
-        return SafeJsonResponse(answer(days))
+        try:
+            return SafeJsonResponse(answer(days, request.GET))
+        except ParameterError as exc:
+            return SafeJsonResponse({"errors": {exc.name: [exc.message]}}, status=400)
 
     return endpoint
 
 
+class ParameterError(ValueError):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name, self.message = name, message
+
+
+PROJECT_ERROR = f"project must be a project's name, at most {MAX_NAME} characters"
+
+
+def _project(query: QueryDict) -> str | None:
+    """``?project=NAME`` (TaskRecord.project); absent or empty: every project."""
+    value = query.get("project", "")
+    if len(value) > MAX_NAME or "\x00" in value:
+        raise ParameterError("project", f"{PROJECT_ERROR}; got {value[:40]!r}.")
+    return value or None
+
+
 @days_endpoint
-def recent_performance_records(days: int) -> dict[str, Any]:
+def recent_performance_records(days: int, query: QueryDict) -> dict[str, Any]:
     """``GET /api/recent-performance-records?days=N`` (default 30)."""
     return legacy_recent(days=days, now=timezone.now())
 
 
 @days_endpoint
-def summary(days: int) -> dict[str, Any]:
-    """``GET /api/summary?days=N`` (default 30): ``get_performance_summary(days)`` as JSON."""
-    return performance_summary(days=days)
+def summary(days: int, query: QueryDict) -> dict[str, Any]:
+    """``GET /api/summary?days=N[&project=NAME]`` (default 30 days, every project):
+    ``get_performance_summary(days, project)`` as JSON."""
+    return performance_summary(days=days, project=_project(query))

@@ -18,6 +18,7 @@ from dashboard.cursor import DEFAULT_SORT, SORTS, Cursor
 from dashboard.selectors import MAX_PAGE_ROWS, PAGE_SIZE
 from records.models import TASK_TYPE_CHOICES
 from records.rules.classification import CANONICAL_TYPES
+from records.rules.names import MAX_NAME
 from records.rules.periods import DEFAULT_PERIOD, PERIODS, Window, period_window
 from records.stats.filters import ORIGIN_AUTO, ORIGIN_MANUAL, RecordFilters
 from records.stats.search import MAX_SEARCH, search_words
@@ -53,6 +54,7 @@ IGNORED_MESSAGES = {
     + ", ".join(CANONICAL_TYPES)
     + ".",
     "source": "Unknown source “{value}”: the source filter was ignored. Use auto or manual.",
+    "project": "No record has the project “{value}”: the project filter was ignored.",
     "cursor": "The “cursor” position “{value}” could not be read: showing the newest records.",
     "rows": f"“rows” must be a whole number from 1 to {MAX_PAGE_ROWS}: showing {PAGE_SIZE} rows.",
     "q": f"The search “{{value}}” was ignored: it needs a letter or a digit and at most "
@@ -93,12 +95,28 @@ class DashboardQueryForm(forms.Form):
     sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORTS])
     type_sort = forms.ChoiceField(required=False, choices=[(key, key) for key in GROUP_SORTS])
     model_sort = forms.ChoiceField(required=False, choices=[(key, key) for key in GROUP_SORTS])
+    # TaskRecord.project: any project a record names, checked like the model (the menu offers
+    # the most used).
+    project = forms.CharField(required=False, label="Project", max_length=MAX_NAME, strip=False)
     cursor = forms.CharField(required=False, max_length=400)
     rows = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_ROWS)
 
-    def __init__(self, data: Mapping[str, str], *, model_exists: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        data: Mapping[str, str],
+        *,
+        model_exists: Callable[[str], bool],
+        project_exists: Callable[[str], bool] | None = None,
+    ) -> None:
         super().__init__(data)
         self.model_exists = model_exists
+        self.project_exists = project_exists
+
+    def clean_project(self) -> str:
+        value = self.cleaned_data["project"]
+        if value and ("\x00" in value or (self.project_exists and not self.project_exists(value))):
+            raise forms.ValidationError("No such project.")
+        return value
 
     def clean_model(self) -> str:
         value = self.cleaned_data["model"]
@@ -157,6 +175,7 @@ class DashboardQuery:
             "sort": self.sort if self.sort != DEFAULT_SORT else None,
             "type_sort": self.type_sort,
             "model_sort": self.model_sort,
+            "project": self.filters.project,
         } | overrides
         return {key: value for key, value in values.items() if value}
 
@@ -165,10 +184,14 @@ class DashboardQuery:
 
 
 def parse_query(
-    data: Mapping[str, str], *, model_exists: Callable[[str], bool], now: datetime
+    data: Mapping[str, str],
+    *,
+    model_exists: Callable[[str], bool],
+    now: datetime,
+    project_exists: Callable[[str], bool] | None = None,
 ) -> DashboardQuery:
     """Validate ``data`` (request.GET); invalid parameters fall back and are reported."""
-    form = DashboardQueryForm(data, model_exists=model_exists)
+    form = DashboardQueryForm(data, model_exists=model_exists, project_exists=project_exists)
     form.is_valid()
     clean = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
     ignored = tuple(
@@ -183,6 +206,7 @@ def parse_query(
             task_type=clean.get("task_type") or None,
             origin=clean.get("source") or None,
             search=clean.get("q") or None,
+            project=clean.get("project") or None,
         ),
         now=now,
         cursor=clean.get("cursor"),

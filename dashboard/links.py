@@ -47,3 +47,9 @@ def export_url(query: DashboardQuery, fmt: str) -> str:
 
 def record_url(record_id: str) -> str:
     return reverse("dashboard:record", args=[record_id])
+
+
+def compare_url(query: DashboardQuery, *, a: str, b: str, **overrides: str | None) -> str:
+    """``/compare/`` of slices ``a`` and ``b`` (``KIND:VALUE``) within the view ``query``."""
+    params = {"a": a, "b": b} | query.params(**overrides)
+    return _with_query(reverse("dashboard:compare"), urlencode(params))

@@ -6,8 +6,8 @@ return plain values ready to print: templates only loop and branch, they never c
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,8 +31,16 @@ from dashboard.formatting import (
     utc_text,
 )
 from dashboard.forms import ORIGIN_LABELS, PERIOD_LABELS, DashboardQuery
-from dashboard.links import export_url, fragment_url, page_url, panel_urls, record_url
+from dashboard.links import (
+    compare_url,
+    export_url,
+    fragment_url,
+    page_url,
+    panel_urls,
+    record_url,
+)
 from records.models import TASK_TYPE_CHOICES, TaskRecord
+from records.rules.confidence import MIN_TASKS
 from records.rules.periods import (
     DEFAULT_PERIOD,
     HOURLY_PERIODS,
@@ -245,6 +253,7 @@ class SortHeader:
     href: str | None  # the page sorted by this column (the other way when it already is)
     aria_sort: str  # "ascending", "descending" or "" (not the sorted column)
     title: str = ""  # what the column holds, when the label is short
+    hidden_label: str = ""  # for screen readers, when the column shows no label
 
 
 def _sort_header(
@@ -257,7 +266,10 @@ def _sort_header(
     title: str = "",
 ) -> SortHeader:
     if column is None:
-        return SortHeader(label=label, css=css, href=None, aria_sort="", title=title)
+        hidden = {"col-share": "Share of tasks", "col-compare": "Compare"}.get(css, "")
+        return SortHeader(
+            label=label, css=css, href=None, aria_sort="", title=title, hidden_label=hidden
+        )
     if current == column:
         aria, next_sort = "ascending", f"-{column}"
     elif current == f"-{column}":
@@ -349,6 +361,8 @@ class GroupRow:
     cost_per_pass: str
     href: str
     selected: bool
+    compare_href: str = ""  # /compare/ of this row with another (see the panel builders)
+    compare_title: str = ""
 
 
 def _group_rows(
@@ -405,6 +419,7 @@ def _group_headers(query: DashboardQuery, *, param: str, heading: str) -> list[S
         ("Perf. index", "num", "avg_performance_index", ""),
         ("Cost / task", "num", "cost_per_task", "Mean cost of the tasks that have one"),
         ("Cost / pass", "num", "cost_per_pass", "Total cost over the passing tasks"),
+        ("", "col-compare", None, ""),
     ]
     return [
         _sort_header(
@@ -419,15 +434,69 @@ def _group_headers(query: DashboardQuery, *, param: str, heading: str) -> list[S
     ]
 
 
+def _with_compare(rows: list[GroupRow], links: dict[str, tuple[str, str]]) -> list[GroupRow]:
+    """``rows`` with the compare link of each key in ``links`` ({key: (href, title)})."""
+    return [
+        replace(row, compare_href=links[row.key][0], compare_title=links[row.key][1])
+        if row.key in links
+        else row
+        for row in rows
+    ]
+
+
+def _previous_period_links(
+    groups: list[sel.GroupFigures], query: DashboardQuery
+) -> dict[str, tuple[str, str]]:
+    """Each task type with tasks: this period against the one before, for that type."""
+    if query.period == "all":
+        return {}
+    a, b = f"period:{query.period}", f"period:prev{query.period}"
+    label = PERIOD_LABELS[query.period].lower()
+    return {
+        g.key: (
+            compare_url(query, a=a, b=b, task_type=g.key),
+            f"Compare {g.key} in the last {label} with the {label} before",
+        )
+        for g in groups
+        if g.count
+    }
+
+
+def best_model_links(
+    groups: list[sel.GroupFigures], query: DashboardQuery
+) -> dict[str, tuple[str, str]]:
+    """Each shown model against the best one (the highest performance index among models with
+    MIN_TASKS tasks, else the most used); the best one against the runner-up."""
+    if len(groups) < 2:
+        return {}
+    supported = [g for g in groups if g.count >= MIN_TASKS] or groups
+    ranked = sorted(
+        supported,
+        key=lambda g: -(g.avg_performance_index if g.avg_performance_index is not None else -1),
+    )
+    best = ranked[0]
+    runner_up = ranked[1] if len(ranked) > 1 else next(g for g in groups if g is not best)
+    links = {}
+    for g in groups:
+        other = runner_up if g is best else best
+        links[g.key] = (
+            compare_url(query, a=f"model:{g.key}", b=f"model:{other.key}", model=None),
+            f"Compare {g.key} with {other.key}"
+            + (" (the runner-up)" if g is best else " (the best model)"),
+        )
+    return links
+
+
 def task_types_context(query: DashboardQuery) -> dict[str, Any]:
     groups = sel.task_type_breakdown(window=query.window, filters=query.filters)
+    rows = _group_rows(
+        _sorted_groups(groups, query.type_sort),
+        query,
+        param="task_type",
+        selected=query.filters.task_type,
+    )
     return {
-        "rows": _group_rows(
-            _sorted_groups(groups, query.type_sort),
-            query,
-            param="task_type",
-            selected=query.filters.task_type,
-        ),
+        "rows": _with_compare(rows, _previous_period_links(groups, query)),
         "headers": _group_headers(query, param="type_sort", heading="Task type"),
         "total": sum(g.count for g in groups),
         "clear_href": page_url(query, task_type=None) if query.filters.task_type else "",
@@ -447,15 +516,24 @@ def more_models_text(more_models: int, more_tasks: int | None = None) -> str:
 def models_context(query: DashboardQuery) -> dict[str, Any]:
     comparison = sel.model_comparison(window=query.window, filters=query.filters)
     groups = comparison.rows
+    rows = _group_rows(
+        _sorted_groups(groups, query.model_sort),
+        query,
+        param="model",
+        selected=query.filters.model,
+        total=comparison.total,
+    )
+    options = [{"value": f"model:{g.key}", "label": g.key} for g in groups]
     return {
-        "rows": _group_rows(
-            _sorted_groups(groups, query.model_sort),
-            query,
-            param="model",
-            selected=query.filters.model,
-            total=comparison.total,
-        ),
+        "rows": _with_compare(rows, best_model_links(groups, query)),
         "headers": _group_headers(query, param="model_sort", heading="Model"),
+        "picker": {
+            "options": options,
+            "b_default": options[1]["value"] if len(options) > 1 else "",
+            "hidden": sorted(query.params(model=None).items()),
+        }
+        if len(options) > 1
+        else None,
         "more_models": comparison.more_models,
         "more_text": more_models_text(comparison.more_models, comparison.more_tasks),
         "top_models": TOP_MODELS,
@@ -665,7 +743,9 @@ class Option:
     selected: bool
 
 
-def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str, Any]:
+def controls_context(
+    query: DashboardQuery, model_names: list[str], project_names: Sequence[str] = ()
+) -> dict[str, Any]:
     filters = query.filters
     chips = [
         (name, label, value, page_url(query, **{name: None}))
@@ -674,16 +754,20 @@ def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str,
             ("task_type", "Task type", filters.task_type),
             ("source", "Source", ORIGIN_LABELS.get(filters.origin or "")),
             ("q", "Search", filters.search),
+            ("project", "Project", filters.project),
         )
         if value
     ]
     return {
         "periods": [Option(key, PERIOD_LABELS[key], key == query.period) for key in PERIODS],
         "models": [Option(n, n, n == filters.model) for n in model_names],
+        "projects": [Option(n, n, n == filters.project) for n in project_names],
         "task_types": [Option(t, label, t == filters.task_type) for t, label in TASK_TYPE_CHOICES],
         "origins": [Option(k, v, k == filters.origin) for k, v in ORIGIN_LABELS.items()],
         "chips": chips,
-        "reset_href": page_url(query, model=None, task_type=None, source=None, q=None),
+        "reset_href": page_url(
+            query, model=None, task_type=None, source=None, project=None, q=None
+        ),
         "search": filters.search or "",
         "search_max": MAX_SEARCH,
         # the tables' orders, kept when a filter changes
@@ -696,11 +780,17 @@ def controls_context(query: DashboardQuery, model_names: list[str]) -> dict[str,
     }
 
 
-def page_context(query: DashboardQuery, *, model_names: list[str], has_records: bool) -> dict:
+def page_context(
+    query: DashboardQuery,
+    *,
+    model_names: list[str],
+    has_records: bool,
+    project_names: Sequence[str] = (),
+) -> dict:
     context: dict[str, Any] = {
         "query": query,
         "period_label": PERIOD_LABELS[query.period],
-        "controls": controls_context(query, model_names),
+        "controls": controls_context(query, model_names, project_names),
         "has_records": has_records,
         "self_url": page_url(query),
         "page_size": sel.PAGE_SIZE,  # for the script: a refresh keeps the rows loaded beyond it

@@ -17,6 +17,7 @@ rows, and none builds a statement per model, skill or agent name: lists meant fo
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from dashboard.cursor import DEFAULT_SORT, SORT_COLUMNS, Cursor, sort_column
-from records.models import AIModel, TaskRecord
+from records.models import AIModel, Skill, TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Granularity, Window, truncate
 from records.stats.aggregates import (
@@ -35,7 +36,7 @@ from records.stats.aggregates import (
     totals,
 )
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
-from records.stats.insights import TOP_MODELS
+from records.stats.insights import TOP_MODELS, most_used
 
 PAGE_SIZE = 25
 MAX_PAGE_ROWS = 500
@@ -303,27 +304,97 @@ def trend_series(
 RECENT_USE_RECORDS = 1_000
 
 
-def model_choices(*, selected: str | None = None) -> list[str]:
-    """The model filter's choices, by name: the TOP_MODELS models most used among the
-    RECENT_USE_RECORDS newest records, plus ``selected``. One query, read through the records'
-    time index, whatever the number of models; ``?model=`` still takes any model
-    (``model_exists``)."""
+@dataclass(frozen=True)
+class FilterChoices:
+    models: list[str]
+    projects: list[str]
+
+
+def filter_choices(
+    *, selected_model: str | None = None, selected_project: str | None = None
+) -> FilterChoices:
+    """The model and project filters' choices, by name: the TOP_MODELS models (and projects;
+    records without one left out) most used among the RECENT_USE_RECORDS newest records, plus
+    the selected ones. One query, read through the records' time index, whatever the number of
+    names (at most RECENT_USE_RECORDS groups come back); ``?model=`` and ``?project=`` still
+    take any stored name (``model_exists``, ``project_exists``)."""
     newest = TaskRecord.objects.order_by("-recorded_at", "-id").values("pk")[:RECENT_USE_RECORDS]
-    names = set(
+    groups = (
         TaskRecord.objects.filter(pk__in=newest)
-        .values("model__name")
+        .values("model__name", "project")
         .annotate(n=Count("pk"))
-        .order_by("-n", "model__name")
-        .values_list("model__name", flat=True)[:TOP_MODELS]
+        .order_by()
+        .values_list("model__name", "project", "n")
     )
-    if selected:
-        names.add(selected)
-    return sorted(names)
+    models: Counter[str] = Counter()
+    projects: Counter[str] = Counter()
+    for model, project, n in groups:
+        models[model] += n
+        if project:
+            projects[project] += n
+    model_names = set(most_used(models))
+    project_names = set(most_used(projects))
+    if selected_model:
+        model_names.add(selected_model)
+    if selected_project:
+        project_names.add(selected_project)
+    return FilterChoices(models=sorted(model_names), projects=sorted(project_names))
+
+
+def model_choices(*, selected: str | None = None) -> list[str]:
+    """The model filter's choices (``filter_choices``)."""
+    return filter_choices(selected_model=selected).models
+
+
+def project_exists(name: str) -> bool:
+    """Whether a record names the project ``name`` (validates ``?project=``). One query, on the
+    partial (project, recorded_at) index."""
+    return TaskRecord.objects.filter(project=name).exclude(project="").exists()
 
 
 def model_exists(name: str) -> bool:
     """Whether a model is called ``name`` (validates ``?model=``). One query."""
     return AIModel.objects.filter(name=name).exists()
+
+
+def skill_exists(name: str) -> bool:
+    """Whether a skill is called ``name`` (validates ``skill:`` slices). One query."""
+    return Skill.objects.filter(name=name).exists()
+
+
+# --- Compare ------------------------------------------------------------------------------------
+
+
+def slice_totals(
+    *,
+    window: Window,
+    filters: RecordFilters,
+    skill: str | None = None,
+    skill_present: bool = True,
+) -> dict[str, Totals]:
+    """One side of /compare/: its totals per task type (types without records absent).
+
+    From the rollups only: two queries, plus up to three for a skill. The records *with* a
+    skill are the skill rollups' totals; those *without* it are the side's totals minus those
+    (every field is a sum, so the difference is exact).
+    """
+    rows = {
+        t.key["task_type"]: t for t in totals(window=window, filters=filters, by=("task_type",))
+    }
+    if skill is None:
+        return rows
+    with_skill = {
+        t.key["task_type"]: t
+        for t in totals(
+            window=window, filters=filters, by=("task_type",), subject="skills", name=skill
+        )
+    }
+    if skill_present:
+        return with_skill
+    for task_type, part in with_skill.items():
+        if task_type in rows:
+            rows[task_type].subtract(part)
+    return {task_type: t for task_type, t in rows.items() if t.count > 0}
 
 
 def record_detail(*, record_id: str) -> TaskRecord | None:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("fragments/<slug:panel>/", views.fragment, name="fragment"),
     path("export/", views.export, name="export"),
     path("records/<path:record_id>/", views.record, name="record"),
+    path("compare/", views.compare, name="compare"),
     path(
         "api/recent-performance-records",
         api.recent_performance_records,

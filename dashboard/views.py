@@ -10,16 +10,20 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.access import reader
+from dashboard.compare import compare_context
 from dashboard.detail import record_detail_context
 from dashboard.forms import DashboardQuery, parse_query
 from dashboard.panels import PANELS, page_context, panel_context
 from dashboard.selectors import (
-    model_choices,
+    filter_choices,
     model_exists,
+    project_exists,
     record_detail,
     session_records,
+    skill_exists,
     sorted_records,
 )
+from dashboard.slices import Lookups, parse_sides
 from records.recording.schema import MAX_RECORD_ID
 from records.stats.exports import FORMATS, csv_lines, jsonl_lines, queryset_rows
 from records.stats.selectors import has_records
@@ -32,7 +36,9 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _query(request: HttpRequest) -> DashboardQuery:
-    return parse_query(request.GET, model_exists=model_exists, now=timezone.now())
+    return parse_query(
+        request.GET, model_exists=model_exists, project_exists=project_exists, now=timezone.now()
+    )
 
 
 @require_safe
@@ -40,8 +46,15 @@ def _query(request: HttpRequest) -> DashboardQuery:
 @reader()
 def index(request: HtmxHttpRequest) -> HttpResponse:
     query = _query(request)
-    names = model_choices(selected=query.filters.model)
-    context = page_context(query, model_names=names, has_records=has_records())
+    choices = filter_choices(
+        selected_model=query.filters.model, selected_project=query.filters.project
+    )
+    context = page_context(
+        query,
+        model_names=choices.models,
+        project_names=choices.projects,
+        has_records=has_records(),
+    )
     template = INDEX_TEMPLATE
     # The controls swap the whole #dashboard region (controls, notices and panels) in place.
     if (
@@ -111,3 +124,23 @@ def export(request: HttpRequest) -> HttpResponse:
     name = f"perfsite-records-{query.period}-{stamp}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@require_safe
+@reader()
+def compare(request: HttpRequest) -> HttpResponse:
+    """Two slices side by side (``?a=KIND:VALUE&b=KIND:VALUE``); a bad slice is a 400 page that
+    names the problem beside the form."""
+    query = _query(request)
+    lookups = Lookups(
+        now=query.now,
+        model_exists=model_exists,
+        skill_exists=skill_exists,
+        project_exists=project_exists,
+    )
+    sides = parse_sides(request.GET, lookups)
+    choices = filter_choices()
+    context = compare_context(
+        query, sides, model_names=choices.models, project_names=choices.projects
+    )
+    return render(request, "dashboard/compare.html", context, status=400 if sides.errors else 200)

@@ -279,22 +279,32 @@ SQUARE_COUNTERS = ("quality_sq", "performance_sq", "duration_sq", "cost_sq")
 
 
 class RollupBase(models.Model):
-    """Exact totals of records per (span, start, task type, model, AUTO), so long periods sum a
-    few hundred rows instead of a million.
+    """Exact totals of records per key: (span, start, task type, AUTO, project) plus, in every
+    table but TypeRollup, the model (and the skill or agent), so long periods sum a few hundred
+    rows instead of a million.
+
+    Levels (the reads take the narrowest table that can answer, records.stats.aggregates):
+    TypeRollup has no model dimension (the KPIs, trend and task types of a view without a model
+    filter: its rows do not grow with the number of models), Rollup adds the model, SkillRollup
+    and AgentRollup add the model and a skill or agent. ``project`` (TaskRecord.project, "" when
+    none) is part of every key, so ``?project=`` filters every read from rollups like the
+    other filters; a record's rows multiply by nothing (a record has one project), but a view
+    spread over many projects has a row per project where it had one.
 
     Each record counts in its hour (span "h"), its UTC day (span "d") and its UTC month (span "m")
-    in Rollup, and in its day and month only in SkillRollup and AgentRollup; a period reads whole
-    months, then whole days, then whole hours at its edges, then the records (or links) of its
-    partial hours (or days). Scores are sums of tenths (every stored score has one decimal) and
-    durations sums of milliseconds: integers, so totals rebuilt from records equal the incremental
-    ones exactly. Kept in the same transaction as every write (records.stats.rollups).
+    in TypeRollup and Rollup, and in its day and month only in SkillRollup and AgentRollup; a
+    period reads whole months, then whole days, then whole hours at its edges, then the records
+    (or links) of its partial hours (or days). Scores are sums of tenths (every stored score has
+    one decimal) and durations sums of milliseconds: integers, so totals rebuilt from records
+    equal the incremental ones exactly. Kept in the same transaction as every write
+    (records.stats.rollups).
     """
 
     span = models.CharField(max_length=1, choices=Span.choices)
     start = models.DateTimeField()
     task_type = models.CharField(max_length=20, choices=TASK_TYPE_CHOICES)
-    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="+")
     auto_generated = models.BooleanField()
+    project = models.CharField(max_length=200, blank=True, default="")
     count = models.BigIntegerField(default=0)
     success_count = models.BigIntegerField(default=0)
     pass_count = models.BigIntegerField(default=0)
@@ -327,13 +337,39 @@ class RollupBase(models.Model):
         return f"{self.get_span_display()} {self.start:%Y-%m-%d %H}h {self.task_type}: {self.count}"
 
 
-class Rollup(RollupBase):
+# The key of the levels with a model (Rollup; SkillRollup and AgentRollup add their name).
+ROLLUP_MODEL_KEY = ["span", "start", "task_type", "model", "auto_generated", "project"]
+
+
+class ModelRollupBase(RollupBase):
+    """A rollup level keyed by model too."""
+
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class TypeRollup(RollupBase):
+    """The level without the model: per (span, start, task type, AUTO, project). Also counts
+    records per duration bucket (BUCKET_FIELDS, added below), for medians."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["span", "start", "task_type", "auto_generated", "project"],
+                name="type_rollup_key",
+            )
+        ]
+
+
+class Rollup(ModelRollupBase):
     """Also counts records per duration bucket (BUCKET_FIELDS, added below), for medians."""
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["span", "start", "task_type", "model", "auto_generated"],
+                fields=ROLLUP_MODEL_KEY,
                 name="rollup_key",
             )
         ]
@@ -343,27 +379,28 @@ class Rollup(RollupBase):
 # the bounds is a schema change: makemigrations sees it).
 for _name in BUCKET_FIELDS:
     Rollup.add_to_class(_name, models.BigIntegerField(default=0))
+    TypeRollup.add_to_class(_name, models.BigIntegerField(default=0))
 
 
-class SkillRollup(RollupBase):
+class SkillRollup(ModelRollupBase):
     skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["span", "start", "task_type", "model", "auto_generated", "skill"],
+                fields=[*ROLLUP_MODEL_KEY, "skill"],
                 name="skill_rollup_key",
             )
         ]
 
 
-class AgentRollup(RollupBase):
+class AgentRollup(ModelRollupBase):
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["span", "start", "task_type", "model", "auto_generated", "agent"],
+                fields=[*ROLLUP_MODEL_KEY, "agent"],
                 name="agent_rollup_key",
             )
         ]

@@ -29,6 +29,7 @@ def record_task_performance(
     return record.record_id
 
 
-def get_performance_summary(days: int = 30) -> dict[str, Any]:
-    """Totals, averages, per-type and per-model figures and insights for the last ``days`` days."""
-    return selectors.performance_summary(days=days)
+def get_performance_summary(days: int = 30, project: str | None = None) -> dict[str, Any]:
+    """Totals, averages, per-type and per-model figures and insights for the last ``days`` days
+    (of one ``project``, a TaskRecord.project, when given)."""
+    return selectors.performance_summary(days=days, project=project)

@@ -19,7 +19,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("records", "0008_rollup_cost_tokens_squares"),
+        ("records", "0101_otlp_pending_spans"),
     ]
 
     operations = [

@@ -210,6 +210,7 @@ def seed_demo(
                     output_tokens=row["output_tokens"],
                     cache_read_tokens=row["cache_read_tokens"],
                     cache_creation_tokens=row["cache_creation_tokens"],
+                    project=row["project"],
                     skill_ids=row["skill_ids"],
                     agent_ids=row["agent_ids"],
                 )

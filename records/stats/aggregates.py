@@ -36,6 +36,7 @@ from records.models import (
     SkillRollup,
     Span,
     TaskRecord,
+    TypeRollup,
 )
 from records.rules.confidence import Sample
 from records.rules.periods import DAY, HOUR, Window, truncate
@@ -47,7 +48,7 @@ Metric = Literal["quality", "performance", "duration", "cost"]
 
 Subject = Literal["records", "skills", "agents"]
 # Group dimensions the database returns as plain text (see ``totals``).
-_TEXT_DIMENSIONS = {"task_type", "model", "skill", "agent"}
+_TEXT_DIMENSIONS = {"task_type", "model", "skill", "agent", "project"}
 EXACT_MEDIAN_LIMIT = 20_000
 
 
@@ -81,6 +82,13 @@ class Totals:
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
+
+    def subtract(self, other: Totals) -> None:
+        """Take ``other``'s records away (a part of these): every field is a sum, the squares
+        too, so what is left is exactly the totals of the rest. Buckets are left alone (skill
+        and agent rollups keep none)."""
+        for name in COUNTERS:
+            setattr(self, name, getattr(self, name) - getattr(other, name))
 
     @property
     def avg_quality(self) -> float | None:
@@ -219,6 +227,17 @@ def _plan(window: Window, *, hourly_only: bool) -> _Plan:
 
 
 _ROLLUPS = {"records": Rollup, "skills": SkillRollup, "agents": AgentRollup}
+_NAMED = {"skills": "skill", "agents": "agent"}  # the name column of each subject's rows
+
+
+def rollup_table(subject: Subject, filters: RecordFilters, by: Sequence[str]) -> type:
+    """The narrowest rollup level that can answer: without a model filter or a model group,
+    the records' totals come from TypeRollup, whose rows do not multiply with the models."""
+    if subject == "records" and filters.model is None and "model" not in by:
+        return TypeRollup
+    return _ROLLUPS[subject]
+
+
 _RAW = {
     "records": (TaskRecord, ""),
     "skills": (RecordSkill, "record__"),
@@ -227,7 +246,7 @@ _RAW = {
 
 
 def _dimension(name: str, *, rollup: bool, prefix: str):
-    if name in {"task_type", "auto_generated"}:
+    if name in {"task_type", "auto_generated", "project"}:
         return F(name if rollup else f"{prefix}{name}")
     if name == "model":
         return F("model__name" if rollup else f"{prefix}model__name")
@@ -308,15 +327,22 @@ def totals(
     by: Sequence[str] = (),
     subject: Subject = "records",
     with_buckets: bool = False,
+    name: str | None = None,
 ) -> list[Totals]:
     """Totals of the records in ``window`` matching ``filters``, grouped by ``by``.
 
-    ``by`` names: task_type, model, auto_generated, day, hour, and skill (subject "skills") or
-    agent (subject "agents"). Rows come unordered; empty groups are absent.
+    ``by`` names: task_type, model, auto_generated, project, day, hour, and skill (subject
+    "skills") or agent (subject "agents"). ``name``: only the records with that skill (subject
+    "skills") or agent ("agents"). Rows come unordered; empty groups are absent.
     """
     found = []
     sums = grouped_sums(
-        window=window, filters=filters, by=by, subject=subject, with_buckets=with_buckets
+        window=window,
+        filters=filters,
+        by=by,
+        subject=subject,
+        with_buckets=with_buckets,
+        name=name,
     )
     for key, values in sums.items():
         total = Totals(dict(zip(by, key, strict=True)), *values[: len(COUNTERS)])
@@ -333,10 +359,14 @@ def grouped_sums(
     by: Sequence[str] = (),
     subject: Subject = "records",
     with_buckets: bool = False,
+    name: str | None = None,
 ) -> dict[tuple, Sequence[int]]:
     """What ``totals`` returns, as plain values: the ``by`` values of each group -> its sums
     (COUNTERS, then BUCKET_FIELDS ``with_buckets``). For readers of thousands of groups (a view
     with 10,000 model names), which need no object per group."""
+    if name is not None and subject not in _NAMED:
+        raise ValueError("only skill and agent totals take a name")
+    named = Q() if name is None else Q(**{f"{_NAMED[subject]}__name": name})
     if subject != "records" and ("hour" in by or "day" in by):
         raise ValueError("skill and agent totals are not split by time")
     if not filters.by_rollups:  # a search: only the matching records can say
@@ -383,10 +413,10 @@ def grouped_sums(
 
     rollup_q = _rollup_q(plan, monthly="day" not in by)
     if rollup_q:
-        table = _ROLLUPS[subject]
+        table = rollup_table(subject, filters, by)
         merge(
             grouped(
-                table.objects.filter(rollup_q, filters.q()),
+                table.objects.filter(rollup_q, filters.q(), named),
                 {f"g_{name}": _dimension(name, rollup=True, prefix="") for name in by},
                 # Cast: PostgreSQL sums bigints as numeric (a Decimal per value in Python).
                 {
@@ -405,7 +435,9 @@ def grouped_sums(
         merge(
             grouped(
                 model.objects.filter(
-                    _records_in(ranges, prefix, by_time=filters.by_rollups), filters.q(prefix)
+                    _records_in(ranges, prefix, by_time=filters.by_rollups),
+                    filters.q(prefix),
+                    named,
                 ),
                 {f"g_{name}": _dimension(name, rollup=False, prefix=prefix) for name in by},
                 _raw_sums(prefix, with_buckets),

@@ -31,6 +31,9 @@ class RecordFilters:
     model: str | None = None
     task_type: str | None = None
     origin: str | None = None  # ORIGIN_AUTO or ORIGIN_MANUAL
+    # TaskRecord.project (the repository or folder an agent worked in); every rollup level has
+    # it in its key, so a project filter is read from rollups like the others.
+    project: str | None = None
     # Full-text search (``?q=``, records.stats.search): every word must start a word of the
     # record's description, task label or record id. Rollup rows know nothing of text, so a read
     # with a search sums the matching records themselves (``by_rollups`` is False).
@@ -46,7 +49,7 @@ class RecordFilters:
 
     @property
     def active(self) -> bool:
-        return any((self.model, self.task_type, self.origin, self.search))
+        return any((self.model, self.task_type, self.origin, self.project, self.search))
 
     @property
     def by_rollups(self) -> bool:
@@ -64,6 +67,8 @@ class RecordFilters:
             q &= Q(**{f"{prefix}task_type": self.task_type})
         if self.origin is not None:
             q &= Q(**{f"{prefix}auto_generated": self.origin == ORIGIN_AUTO})
+        if self.project:
+            q &= Q(**{f"{prefix}project": self.project})
         if self.search is not None:
             q &= Q(**{f"{prefix}pk__in": matching_ids(self.search)})
         return q

@@ -1,5 +1,5 @@
-"""Rollups: exact totals per (hour, day or month, task type, model, AUTO), and per day and month
-for each skill and agent.
+"""Rollups: exact totals per (hour, day or month, task type, AUTO, project), the same per model,
+and per day and month for each model and skill or agent (the levels: records.models.RollupBase).
 
 Every write path calls ``apply_rollups`` inside its own transaction with the facts of the records
 it adds (+1) or removes (-1), so a rollup is never out of step with the records it sums. The
@@ -30,6 +30,7 @@ from records.models import (
     SkillRollup,
     Span,
     TaskRecord,
+    TypeRollup,
 )
 from records.rules.periods import truncate
 from records.rules.scoring import passes
@@ -79,6 +80,7 @@ class Facts:
     output_tokens: int | None = None
     cache_read_tokens: int | None = None
     cache_creation_tokens: int | None = None
+    project: str = ""
     skill_ids: Sequence[int] = field(default_factory=tuple)
     agent_ids: Sequence[int] = field(default_factory=tuple)
 
@@ -101,6 +103,7 @@ class Facts:
             output_tokens=record.output_tokens,
             cache_read_tokens=record.cache_read_tokens,
             cache_creation_tokens=record.cache_creation_tokens,
+            project=record.project,
             skill_ids=tuple(skill_ids),
             agent_ids=tuple(agent_ids),
         )
@@ -155,7 +158,8 @@ def half_up(value: float) -> int:
 
 
 def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
-    """Add (sign=1) or subtract (sign=-1) records' contributions to their hour, day and month.
+    """Add (sign=1) or subtract (sign=-1) records' contributions to their hour, day and month,
+    in every rollup level (TypeRollup, Rollup, SkillRollup, AgentRollup).
 
     Call inside the transaction that writes or deletes the records. Each key collects its
     records' counter tuples and sums them column by column at the end (C-level ``sum``), which
@@ -163,35 +167,45 @@ def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
     """
     no_bucket = (0,) * len(BUCKET_FIELDS)
     parts: dict[type[RollupBase], dict[tuple, list[tuple[int, ...]]]] = {
+        TypeRollup: defaultdict(list),
         Rollup: defaultdict(list),
         SkillRollup: defaultdict(list),
         AgentRollup: defaultdict(list),
     }
-    records, skills, agents = parts[Rollup], parts[SkillRollup], parts[AgentRollup]
+    types, records = parts[TypeRollup], parts[Rollup]
+    skills, agents = parts[SkillRollup], parts[AgentRollup]
     for fact in facts:
         counters = fact.counters()
         bucket = fact.bucket()
         with_buckets = counters + (no_bucket if bucket is None else ONE_HOT[bucket])
         hour = truncate(fact.recorded_at, "hour")
-        records[(HOUR, hour, fact.task_type, fact.model_id, fact.auto_generated)].append(
-            with_buckets
-        )
-        key = (fact.task_type, fact.model_id, fact.auto_generated)
         day = hour.replace(hour=0)
-        for span_key in ((DAY, day, *key), (MONTH, day.replace(day=1), *key)):
-            records[span_key].append(with_buckets)
-            for skill in fact.skill_ids:  # skills and agents: day and month rows only
-                skills[(*span_key, skill)].append(counters)
+        type_key = (fact.task_type, fact.auto_generated, fact.project)
+        key = (fact.task_type, fact.model_id, fact.auto_generated, fact.project)
+        for span, start in ((HOUR, hour), (DAY, day), (MONTH, day.replace(day=1))):
+            types[(span, start, *type_key)].append(with_buckets)
+            records[(span, start, *key)].append(with_buckets)
+            if span == HOUR:  # skills and agents: day and month rows only
+                continue
+            for skill in fact.skill_ids:
+                skills[(span, start, *key, skill)].append(counters)
             for agent in fact.agent_ids:
-                agents[(*span_key, agent)].append(counters)
+                agents[(span, start, *key, agent)].append(counters)
     for table, rows in parts.items():
         sums = {key: [sum(col) for col in zip(*items, strict=True)] for key, items in rows.items()}
         _upsert(table, sums, sign)
 
 
 def _key_columns(table: type[RollupBase]) -> list[str]:
+    """A table's key in the order ``apply_rollups`` builds it."""
+    if table is TypeRollup:
+        return ["span", "start", "task_type", "auto_generated", "project"]
     extra = {SkillRollup: ["skill_id"], AgentRollup: ["agent_id"]}.get(table, [])
-    return ["span", "start", "task_type", "model_id", "auto_generated", *extra]
+    return ["span", "start", "task_type", "model_id", "auto_generated", "project", *extra]
+
+
+BUCKETED = (TypeRollup, Rollup)  # the levels that count records per duration bucket
+ROLLUP_TABLES = (TypeRollup, Rollup, SkillRollup, AgentRollup)
 
 
 @functools.cache
@@ -200,7 +214,7 @@ def _upsert_sql(table: type[RollupBase], vendor: str) -> tuple[str, str, int]:
     qn = connection.ops.quote_name
     name = qn(table._meta.db_table)
     keys = _key_columns(table)
-    sums = [*COUNTERS, *BUCKET_FIELDS] if table is Rollup else list(COUNTERS)
+    sums = [*COUNTERS, *BUCKET_FIELDS] if table in BUCKETED else list(COUNTERS)
     columns = [*keys, *sums]
     updates = ", ".join(f"{qn(c)} = {name}.{qn(c)} + excluded.{qn(c)}" for c in sums)
     upsert = (
@@ -260,6 +274,7 @@ FACT_FIELDS = [
     "output_tokens",
     "cache_read_tokens",
     "cache_creation_tokens",
+    "project",
 ]
 
 
@@ -267,7 +282,7 @@ def rebuild_rollups() -> int:
     """Recompute every rollup from the records; returns how many records were summed."""
     total = 0
     with transaction.atomic():
-        for table in (Rollup, SkillRollup, AgentRollup):
+        for table in ROLLUP_TABLES:
             table.objects.all().delete()
         last_id = 0
         while True:

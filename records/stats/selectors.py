@@ -10,6 +10,7 @@ from django.utils import timezone
 from records.models import TaskRecord
 from records.rules.periods import days_window
 from records.stats.aggregates import one_decimal, overall, totals
+from records.stats.filters import RecordFilters
 from records.stats.insights import task_insights
 
 MAX_SUMMARY_DAYS = 36_500
@@ -24,21 +25,24 @@ def validate_days(days: Any) -> int:
     return days
 
 
-def performance_summary(*, days: int = 30, now: datetime | None = None) -> dict[str, Any]:
-    """The recorder's summary: totals, per type, per model and insights over the last ``days``.
+def performance_summary(
+    *, days: int = 30, now: datetime | None = None, project: str | None = None
+) -> dict[str, Any]:
+    """The recorder's summary: totals, per type, per model and insights over the last ``days``
+    (of one ``project`` only when given).
 
     ``success_rate`` is a percentage (0-100) of tasks whose ``success`` is true. Read from the
     rollups, so it costs the same at a thousand records as at a million.
     """
     days = validate_days(days)
     window = days_window(days, now or timezone.now())
-    total = overall(window=window)
+    filters = RecordFilters(project=project or None)
+    read = {"window": window, "filters": filters}
+    total = overall(**read)
     by_type = sorted(
-        totals(window=window, by=("task_type",)), key=lambda t: (-t.count, t.key["task_type"])
+        totals(**read, by=("task_type",)), key=lambda t: (-t.count, t.key["task_type"])
     )
-    by_model = sorted(
-        totals(window=window, by=("model",)), key=lambda t: (-t.count, t.key["model"])
-    )
+    by_model = sorted(totals(**read, by=("model",)), key=lambda t: (-t.count, t.key["model"]))
     return {
         "period_days": days,
         "total_tasks": total.count,
@@ -54,8 +58,8 @@ def performance_summary(*, days: int = 30, now: datetime | None = None) -> dict[
         },
         "period_start": window.start.isoformat(),
         "period_end": window.end.isoformat(),
-        "insights": task_insights(window=window).summary(),
-    }
+        "insights": task_insights(**read).summary(),
+    } | ({"project": project} if project else {})
 
 
 def has_records() -> bool:

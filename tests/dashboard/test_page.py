@@ -130,7 +130,7 @@ def test_task_type_row_links_to_the_view_filtered_to_it(client):
         for tr in doc.select("tr", attr="data-task-type")
         if tr.attrs["data-task-type"] == "debugging"
     ]
-    link = row[0].one("a")
+    link = row[0].one("th").one("a")  # the name; the row also links to compare
     assert link.attrs["href"] == "/?period=30d&task_type=debugging"
     assert link.attrs["hx-get"] == link.attrs["href"]
     assert link.attrs["hx-push-url"] == "true"
@@ -183,7 +183,7 @@ def test_filters_are_kept_in_the_controls(client, mixed_records):
         select.attrs["name"]: [o.attrs["value"] for o in select.select("option", attr="selected")]
         for select in doc.select("select")
     }
-    assert selected == {"model": ["GLM 4.6"], "task_type": [], "source": ["manual"]}
+    assert selected == {"model": ["GLM 4.6"], "task_type": [], "source": ["manual"], "project": []}
 
 
 def test_kpis_compare_with_the_previous_window_of_the_same_length(client):
@@ -301,7 +301,7 @@ def test_panels_poll_their_fragment_with_the_same_parameters(client, mixed_recor
 def test_controls_work_without_javascript(client, mixed_records):
     doc = parse(client.get("/").content)
 
-    form = doc.one("form")
+    form = doc.one("form", attr="hx-get")  # the controls (the models panel has a compare form)
     assert (form.attrs["method"], form.attrs["action"]) == ("get", "/")
     assert form.attrs["hx-get"] == "/" and form.attrs["hx-push-url"] == "true"
     assert {el.attrs["name"] for el in form.select(attr="name")} == {
@@ -309,11 +309,13 @@ def test_controls_work_without_javascript(client, mixed_records):
         "model",
         "task_type",
         "source",
+        "project",
         "q",
     }
     assert form.select("button", attr="type")
     labels = {label.attrs.get("for") for label in form.select("label")}
-    assert {"filter-model", "filter-task-type", "filter-source", "filter-q", "period-24h"} <= labels
+    expected = {"filter-model", "filter-task-type", "filter-source", "filter-project", "filter-q"}
+    assert expected | {"period-24h"} <= labels
 
 
 def test_no_inline_javascript_on_the_page(client, mixed_records):

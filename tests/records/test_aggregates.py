@@ -66,6 +66,8 @@ FILTERS = [
     RecordFilters(model="GLM 4.6"),
     RecordFilters(task_type="debugging", origin="auto"),
     RecordFilters(origin="manual"),
+    RecordFilters(project="storefront"),
+    RecordFilters(project="billing-service", model="Claude Sonnet 4.5", origin="auto"),
 ]
 
 
@@ -79,6 +81,8 @@ def direct(window, filters, prefix=""):
         q &= Q(**{f"{prefix}task_type": filters.task_type})
     if filters.origin is not None:
         q &= Q(**{f"{prefix}auto_generated": filters.origin == "auto"})
+    if filters.project:
+        q &= Q(**{f"{prefix}project": filters.project})
     return q
 
 
@@ -117,6 +121,29 @@ def test_grouped_totals_match_the_records(history, window):
     assert got == expected
 
 
+PROJECT_GROUPS = [("task_type",), ("project", "auto_generated"), ("project", "model")]
+
+
+@pytest.mark.parametrize("window", WINDOWS[:5])
+@pytest.mark.parametrize("by", PROJECT_GROUPS)
+@pytest.mark.parametrize("filters", [RecordFilters(), FILTERS[4], FILTERS[2]])
+def test_grouped_totals_by_project_and_type_match_the_records(history, window, by, filters):
+    """Without a model filter or group the totals come from TypeRollup, with one from Rollup:
+    both equal the records (project, auto and task type are in both keys)."""
+    fields = [{"model": "model__name"}.get(name, name) for name in by]
+    expected = {
+        tuple(row[f] for f in fields): (row["n"], row["q"])
+        for row in TaskRecord.objects.filter(direct(window, filters))
+        .values(*fields)
+        .annotate(n=Count("pk"), q=Sum(Round(F("quality_score") * 10)))
+    }
+    got = {
+        tuple(t.key[name] for name in by): (t.count, t.quality_tenths)
+        for t in totals(window=window, filters=filters, by=by)
+    }
+    assert expected and got == expected
+
+
 # Skill and agent rollups keep days: a partial day at an edge is read from the links when the
 # window holds less than half of it, else as the day's row minus the links outside the window.
 # These cuts take each branch at each edge (NOW is 14:37, past mid-day).
@@ -133,7 +160,7 @@ DAY_EDGE_WINDOWS = [
 
 @pytest.mark.parametrize("window", WINDOWS + DAY_EDGE_WINDOWS)
 @pytest.mark.parametrize("subject", ["skills", "agents"])
-@pytest.mark.parametrize("filters", FILTERS[:3])
+@pytest.mark.parametrize("filters", [*FILTERS[:3], *FILTERS[4:]])
 def test_skill_and_agent_totals_match_the_links(history, window, subject, filters):
     name, links = ("skill", RecordSkill) if subject == "skills" else ("agent", RecordAgent)
     expected = {
@@ -186,7 +213,7 @@ def test_median_without_durations_is_none(history):
 
 
 @pytest.mark.parametrize("window", WINDOWS)
-@pytest.mark.parametrize("filters", FILTERS[:2])
+@pytest.mark.parametrize("filters", [*FILTERS[:2], FILTERS[4]])
 def test_cost_tokens_and_spread_match_the_records(history, window, filters):
     """Cost, tokens and the standard deviations read from the rollups (plus edge records) equal
     a direct computation over the same records."""

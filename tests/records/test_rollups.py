@@ -10,12 +10,12 @@ from django.apps import apps
 from django.core.management import call_command
 from django.urls import reverse
 
-from records.models import AgentRollup, Rollup, SkillRollup, TaskRecord
+from records.models import AgentRollup, Rollup, SkillRollup, TaskRecord, TypeRollup
 from records.recorder import record_task_performance
 
 pytestmark = pytest.mark.django_db
 
-TABLES = (Rollup, SkillRollup, AgentRollup)
+TABLES = (TypeRollup, Rollup, SkillRollup, AgentRollup)
 
 
 def snapshot():
@@ -107,10 +107,55 @@ def test_month_rows_count_every_record_once():
 def test_migration_0004_builds_the_month_rows_of_stored_records():
     """Databases made before month rollups get them from their day rows, equal to a rebuild."""
     call_command("seed_demo", "--records", "600", "--seed", "4", stdout=StringIO())
+    # 0004 predates the project key (0106): its month rows are those of records without one.
+    TaskRecord.objects.update(project="")
+    rebuild()
     expected = snapshot()
-    for table in TABLES:
+    for table in (Rollup, SkillRollup, AgentRollup):  # the tables 0004 knew
         table.objects.filter(span="m").delete()
 
     importlib.import_module("records.migrations.0004_rollup_months").add_month_rows(apps, None)
 
     assert without_ids(snapshot()) == without_ids(expected)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_at_0007_with_records_migrates_to_exact_rollups():
+    """0106 adds the project key and TypeRollup and rebuilds the rollups of stored records with
+    the live rebuild; 0008 (which used to) no longer does, so a database at 0007 with records
+    migrates through both and ends with rollups equal to a rebuild."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes("records")
+    executor.migrate([("records", "0007_task_context_tokens_cost")])
+    old = executor.loader.project_state([("records", "0007_task_context_tokens_cost")]).apps
+    model = old.get_model("records", "AIModel").objects.create(name="GLM 4.6")
+    records = old.get_model("records", "TaskRecord")
+    at = datetime(2026, 6, 3, 9, 30, tzinfo=UTC)
+    for i in range(6):
+        records.objects.create(
+            record_id=f"old-{i}",
+            recorded_at=at + timedelta(days=i * 11, minutes=7 * i),
+            task_type=["coding", "testing"][i % 2],
+            model=model,
+            quality_score=80 + i,
+            performance_index=70 + i,
+            duration_seconds=100.0 * (i + 1),
+            project=["", "alpha", "beta"][i % 3],
+            cost_usd=0.25 * i,
+            input_tokens=1000 * i,
+            source="recorder",
+        )
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)
+        migrated = snapshot()
+        assert sum(r.count for r in Rollup.objects.filter(span="m")) == 6
+        assert set(Rollup.objects.values_list("project", flat=True)) == {"", "alpha", "beta"}
+        assert sum(r.count for r in TypeRollup.objects.filter(span="h")) == 6
+        rebuild()
+        assert without_ids(migrated) == without_ids(snapshot())
+    finally:
+        MigrationExecutor(connection).migrate(latest)
