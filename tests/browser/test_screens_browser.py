@@ -146,6 +146,20 @@ def test_phone_layout_shows_every_column_and_control(live_server, phone, demo): 
     assert phone.js_errors == []
 
 
+def test_no_table_scrolls_sideways_at_tablet_and_desktop_widths(live_server, browser, demo):  # noqa: F811
+    """Tables stack by the width of their own box (container queries), so the half-width models
+    panel and a tablet's records table become cards instead of hiding columns off to the side."""
+    for width in (700, 768, 1024, 1100, 1280, 1440):
+        context, page = _open(browser, viewport={"width": width, "height": 900})
+        page.goto(live_server.url + "/?period=30d")
+        wait_for_charts(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.evaluate(SIDEWAYS) == [], width
+        assert page.locator("tr.load-more-row a").is_visible()
+        assert page.js_errors == []
+        context.close()
+
+
 def test_focus_lands_on_the_first_new_row_after_load_more(live_server, page, demo):  # noqa: F811
     page.goto(live_server.url + "/?period=90d")
     wait_for_charts(page)
