@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("fragments/<slug:panel>/", views.fragment, name="fragment"),
     path("records/<path:record_id>/", views.record, name="record"),
+    path("alerts/", views.alerts, name="alerts"),
     path(
         "api/recent-performance-records",
         api.recent_performance_records,

@@ -10,6 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.access import reader
+from dashboard.alerts import alerts_page_context
 from dashboard.detail import record_detail_context
 from dashboard.forms import DashboardQuery, parse_query
 from dashboard.panels import PANELS, page_context, panel_context
@@ -74,3 +75,9 @@ def record(request: HttpRequest, record_id: str) -> HttpResponse:
         raise Http404(f"No record with id {record_id!r}.")
     context = record_detail_context(found, session=session_records(record=found))
     return render(request, "dashboard/record_detail.html", context)
+
+
+@require_GET
+@reader()
+def alerts(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/alerts.html", alerts_page_context())

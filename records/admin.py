@@ -316,3 +316,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = tokens_revoke(tokens=queryset)
         self.message_user(request, f"Revoked {count} token(s).")
+
+
+# Alert rules, their state changes and notifications (records/alerts/admin.py).
+from records.alerts import admin as alerts_admin  # noqa: E402, F401

@@ -360,3 +360,13 @@ class AgentRollup(RollupBase):
                 name="agent_rollup_key",
             )
         ]
+
+
+# Alert rules and their history live in records/alerts/ but belong to this app (one migrations
+# folder); importing them here registers them.
+from records.alerts.models import (  # noqa: E402, F401
+    AlertEvent,
+    AlertRule,
+    AlertSample,
+    NotificationAttempt,
+)
