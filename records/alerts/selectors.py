@@ -28,9 +28,8 @@ def firing_rules(*, limit: int = BANNER_LIMIT) -> tuple[list[AlertRule], int]:
 def rules_overview() -> QuerySet[AlertRule]:
     """Every rule, firing first, with its newest HISTORY_SHOWN state changes (and their
     notifications) and its sparkline samples: four queries whatever the history holds."""
-    return AlertRule.objects.order_by(
-        "-state", "name"
-    ).prefetch_related(  # "ok" < "firing": firing first
+    firing_first = AlertRule.objects.order_by("state", "name")  # "firing" < "ok"
+    return firing_first.prefetch_related(
         Prefetch(
             "events",
             queryset=AlertEvent.objects.order_by("-at", "-id")[:HISTORY_SHOWN],

@@ -25,6 +25,7 @@ READ_URLS = {
     "dashboard:index": ["/"],
     "dashboard:fragment": [f"/fragments/{panel}/" for panel in PANELS],  # insights too, once in
     "dashboard:record": [f"/records/{RECORD_ID}/"],
+    "dashboard:alerts": ["/alerts/"],
     "dashboard:api-recent-performance-records": ["/api/recent-performance-records?days=7"],
     "dashboard:api-summary": ["/api/summary?days=7"],
 }
