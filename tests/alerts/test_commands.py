@@ -144,7 +144,7 @@ def test_the_loop_stops_cleanly_on_a_signal(tmp_path, how):
     )
     try:
         assert "every 30 s" in process.stdout.readline()
-        assert process.stdout.readline().startswith("Checked 1 rules")
+        assert process.stdout.readline().startswith("Checked 1 rule")
         process.send_signal(how)
         out, err = process.communicate(timeout=30)
     finally:

@@ -303,5 +303,5 @@ def test_check_alerts_command_reports_the_change(capsys):
     call_command("check_alerts")
 
     out = capsys.readouterr().out
-    assert "Checked 1 rules: 1 firing, 1 changed." in out
+    assert "Checked 1 rule: 1 firing, 1 changed." in out
     assert "Perfsite alert FIRING: pass" in out

@@ -44,8 +44,9 @@ class Command(BaseCommand):
 
     def report(self, result: CheckResult) -> None:
         firing = sum(1 for e in result.evaluations if e.rule.state == "firing")
+        n = len(result.evaluations)
         self.stdout.write(
-            f"Checked {len(result.evaluations)} rules: {firing} firing, "
+            f"Checked {n} rule{'' if n == 1 else 's'}: {firing} firing, "
             f"{len(result.changes)} changed."
         )
         for event in result.changes:
