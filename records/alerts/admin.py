@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from records.alerts.models import AlertEvent, AlertRule, NotificationAttempt
 
@@ -18,13 +20,6 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
-
-
-class AlertEventInline(ReadOnlyInline):
-    model = AlertEvent
-    fields = ["at", "state", "value", "previous_value", "threshold", "task_count", "summary"]
-    ordering = ["-at", "-id"]
-    max_num = 20
 
 
 @admin.register(AlertRule)
@@ -43,7 +38,14 @@ class AlertRuleAdmin(admin.ModelAdmin):
     ]
     list_filter = ["state", "enabled", "metric", "condition", "window_kind"]
     search_fields = ["name", "model", "project", "skill", "agent"]
-    readonly_fields = ["state", "state_since", "last_checked_at", "last_value", "last_task_count"]
+    readonly_fields = [
+        "state",
+        "state_since",
+        "last_checked_at",
+        "last_value",
+        "last_task_count",
+        "history",
+    ]
     fieldsets = [
         (None, {"fields": ["name", "enabled"]}),
         (
@@ -69,7 +71,14 @@ class AlertRuleAdmin(admin.ModelAdmin):
             {"fields": readonly_fields},
         ),
     ]
-    inlines = [AlertEventInline]
+
+    @admin.display(description="state changes")
+    def history(self, rule: AlertRule) -> str:
+        """A link to the rule's events (an inline would list every one of them)."""
+        if rule.pk is None:
+            return "-"
+        url = reverse("admin:records_alertevent_changelist") + f"?rule__id__exact={rule.pk}"
+        return format_html('<a href="{}">{} state changes</a>', url, rule.events.count())
 
 
 class NotificationInline(ReadOnlyInline):
@@ -80,7 +89,7 @@ class NotificationInline(ReadOnlyInline):
 @admin.register(AlertEvent)
 class AlertEventAdmin(admin.ModelAdmin):
     list_display = ["rule", "at", "state", "value", "threshold", "task_count"]
-    list_filter = ["state"]
+    list_filter = ["state", "rule"]
     list_select_related = ["rule"]
     search_fields = ["rule__name"]
     inlines = [NotificationInline]

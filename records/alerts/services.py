@@ -62,12 +62,17 @@ def _evaluate(rule: AlertRule, now: datetime) -> Evaluation:
         previous_value=previous_value,
         previous_count=0 if previous is None else previous.figures.count,
     )
-    new_state = rule.state
-    if broken is True:
-        new_state = State.FIRING
-    elif broken is False:
-        new_state = State.OK
     with transaction.atomic():
+        # The state as stored now, locked: a second checker running at the same time waits
+        # here and then sees this one's change instead of storing (and notifying) it again.
+        rule.state = (
+            AlertRule.objects.select_for_update().values_list("state", flat=True).get(pk=rule.pk)
+        )
+        new_state = rule.state
+        if broken is True:
+            new_state = State.FIRING
+        elif broken is False:
+            new_state = State.OK
         rule.last_checked_at = now
         rule.last_value = value
         rule.last_task_count = current.figures.count

@@ -80,6 +80,25 @@ def test_the_alerts_page_shows_each_rule_state_history_and_sparkline(client, fir
     assert rules["Coding pass rate"].select("p", cls="footnote")[0].text == "No state change yet."
 
 
+def test_the_page_reads_a_fixed_number_of_queries(client, firing, django_assert_max_num_queries):
+    for minutes in range(20):  # more history changes nothing
+        evaluate_rules(now=timezone.now() + timedelta(minutes=minutes))
+
+    with django_assert_max_num_queries(4):
+        assert client.get("/alerts/").status_code == 200
+
+
+def test_the_admin_links_a_rule_to_its_state_changes(admin_client, firing):
+    bad, _ = firing
+
+    page = admin_client.get(f"/admin/records/alertrule/{bad.pk}/change/").content.decode()
+
+    assert f"/admin/records/alertevent/?rule__id__exact={bad.pk}" in page
+    assert "1 state changes" in page
+    events = admin_client.get(f"/admin/records/alertevent/?rule__id__exact={bad.pk}")
+    assert "Debugging pass rate" in events.content.decode()
+
+
 def test_the_page_without_rules_says_how_to_add_one(client):
     html = client.get("/alerts/").content.decode()
 
@@ -146,6 +165,7 @@ def test_a_disabled_rule_is_not_in_the_banner(client, firing):
         "/admin/records/alertrule/add/",
         "/admin/records/alertrule/{pk}/change/",
         "/admin/records/alertevent/",
+        "/admin/records/alertevent/?rule__id__exact={pk}",
         "/admin/records/notificationattempt/",
     ],
 )

@@ -35,7 +35,10 @@ class Command(BaseCommand):
         try:
             while not stop.is_set():
                 close_old_connections()
-                self.report(check_alerts())
+                try:
+                    self.report(check_alerts())
+                except Exception as error:  # the database away for a while: try again later
+                    self.stderr.write(f"Check failed: {type(error).__name__}: {error}")
                 stop.wait(every)
         finally:
             for sig, handler in previous.items():
