@@ -143,6 +143,8 @@ def main() -> None:
         figures[n]["queries"] = len(queries)
         figures[n]["rules"] = len(evaluated)
         figures[n]["firing"] = sum(1 for e in evaluated if e.rule.state == "firing")
+        if len(evaluated) != len(rules()):  # a rule failed (logged): its figures would lie
+            raise SystemExit(f"only {len(evaluated)} of {len(rules())} rules evaluated at {n:,}")
     load_before = machine()["load_average"]
     for _ in range(args.repeats):
         for n, wrapper in wrappers.items():
