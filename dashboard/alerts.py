@@ -105,6 +105,7 @@ class RuleCard:
     value: str
     checked_iso: str
     checked_text: str
+    since_iso: str
     since_text: str
     channels: str
     spark: Sparkline
@@ -129,6 +130,7 @@ def _card(rule: AlertRule) -> RuleCard:
         value=format_value(rule.metric, rule.last_value),
         checked_iso=iso_utc(rule.last_checked_at) if rule.last_checked_at else "",
         checked_text=utc_text(rule.last_checked_at) if rule.last_checked_at else "never",
+        since_iso=iso_utc(rule.state_since) if rule.state_since else "",
         since_text=utc_text(rule.state_since) if rule.state_since else "",
         channels=f"{len(channels)} channel{'s' if len(channels) != 1 else ''}",
         spark=sparkline(

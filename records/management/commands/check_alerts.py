@@ -55,6 +55,7 @@ class Command(BaseCommand):
         for event in result.changes:
             self.stdout.write(f"  {event.summary}")
         for sent in result.deliveries:
-            status = "sent" if sent.ok else f"FAILED after {sent.attempts} attempts: {sent.error}"
+            tries = f"{sent.attempts} attempt{'' if sent.attempts == 1 else 's'}"
+            status = "sent" if sent.ok else f"FAILED after {tries}: {sent.error}"
             self.stdout.write(f"  {sent.channel} {sent.target}: {status}")
         self.stdout.flush()
