@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from dashboard import selectors as sel
 from dashboard.cursor import DEFAULT_SORT, sort_column
+from dashboard.alerts import alerts_banner_context
 from dashboard.formatting import (
     DASH,
     MINUS,
@@ -728,7 +729,10 @@ PANELS: dict[str, tuple[str, Callable[[DashboardQuery], dict[str, Any]]]] = {
     "models": ("models", models_context),
     "trend": ("trend", trend_context),
     "insights": ("insights", insights_context),
+    "alerts": ("alerts", alerts_banner_context),
 }
+# Panels shown even before any record is stored (the others wait for data).
+ALWAYS_SHOWN = frozenset({"alerts"})
 
 
 def panel_context(panel: str, query: DashboardQuery) -> dict[str, Any]:
@@ -796,7 +800,7 @@ def page_context(
         "page_size": sel.PAGE_SIZE,  # for the script: a refresh keeps the rows loaded beyond it
         "urls": panel_urls(query, keys={panel: key for panel, (key, _) in PANELS.items()}),
     }
-    if has_records:
-        for key, builder in PANELS.values():
+    for panel, (key, builder) in PANELS.items():
+        if has_records or panel in ALWAYS_SHOWN:
             context[key] = builder(query)
     return context

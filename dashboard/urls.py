@@ -9,6 +9,7 @@ urlpatterns = [
     path("export/", views.export, name="export"),
     path("records/<path:record_id>/", views.record, name="record"),
     path("compare/", views.compare, name="compare"),
+    path("alerts/", views.alerts, name="alerts"),
     path(
         "api/recent-performance-records",
         api.recent_performance_records,

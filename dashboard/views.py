@@ -11,6 +11,7 @@ from django_htmx.middleware import HtmxDetails
 
 from dashboard.access import reader
 from dashboard.compare import compare_context
+from dashboard.alerts import alerts_page_context
 from dashboard.detail import record_detail_context
 from dashboard.forms import DashboardQuery, parse_query
 from dashboard.panels import PANELS, page_context, panel_context
@@ -144,3 +145,9 @@ def compare(request: HttpRequest) -> HttpResponse:
         query, sides, model_names=choices.models, project_names=choices.projects
     )
     return render(request, "dashboard/compare.html", context, status=400 if sides.errors else 200)
+
+
+@require_safe
+@reader()
+def alerts(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/alerts.html", alerts_page_context())

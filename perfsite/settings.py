@@ -194,6 +194,68 @@ CONTENT_SECURITY_POLICY = (
 PERFSITE_MODEL = os.environ.get("PERFSITE_MODEL", "")
 PERFSITE_REQUIRE_LOGIN = env_bool("PERFSITE_REQUIRE_LOGIN", False)
 
+# --- Alerts (docs/alerts.md) -------------------------------------------------------------------
+# Webhooks carry X-Perfsite-Signature: sha256=HMAC-SHA256(body) with this secret (unsigned when
+# empty). PERFSITE_BASE_URL (https://perfsite.example) makes the links in notifications absolute.
+PERFSITE_WEBHOOK_SECRET = os.environ.get("PERFSITE_WEBHOOK_SECRET", "")
+PERFSITE_BASE_URL = os.environ.get("PERFSITE_BASE_URL", "")
+# Each notification: up to this many attempts, waiting BACKOFF, 2x, 4x... seconds between them,
+# each network call giving up after TIMEOUT seconds.
+PERFSITE_ALERT_ATTEMPTS = int(os.environ.get("PERFSITE_ALERT_ATTEMPTS", "4"))
+PERFSITE_ALERT_BACKOFF = float(os.environ.get("PERFSITE_ALERT_BACKOFF", "2"))
+PERFSITE_ALERT_TIMEOUT = float(os.environ.get("PERFSITE_ALERT_TIMEOUT", "10"))
+
+
+def email_settings(environ) -> dict:
+    """Django's email settings from EMAIL_URL (smtp://user:password@host:port, smtp+tls://,
+    smtps://, console://) or the separate EMAIL_HOST, EMAIL_PORT... variables."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    found = {
+        "EMAIL_HOST": environ.get("EMAIL_HOST", "localhost"),
+        "EMAIL_PORT": int(environ.get("EMAIL_PORT", "25")),
+        "EMAIL_HOST_USER": environ.get("EMAIL_HOST_USER", ""),
+        "EMAIL_HOST_PASSWORD": environ.get("EMAIL_HOST_PASSWORD", ""),
+        "EMAIL_USE_TLS": env_bool("EMAIL_USE_TLS", False),
+        "EMAIL_USE_SSL": env_bool("EMAIL_USE_SSL", False),
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    }
+    url = environ.get("EMAIL_URL", "").strip()
+    if url:
+        parts = urlsplit(url)
+        schemes = {"smtp": (False, False), "smtp+tls": (True, False), "smtps": (False, True)}
+        if parts.scheme == "console":
+            found["EMAIL_BACKEND"] = "django.core.mail.backends.console.EmailBackend"
+        elif parts.scheme in schemes:
+            query = parse_qs(parts.query)
+            tls, ssl = schemes[parts.scheme]
+            tls = tls or query.get("tls", [""])[0].lower() in {"1", "true", "yes", "on"}
+            found.update(
+                EMAIL_HOST=parts.hostname or "localhost",
+                EMAIL_PORT=parts.port or (465 if ssl else 587 if tls else 25),
+                EMAIL_HOST_USER=unquote(parts.username or ""),
+                EMAIL_HOST_PASSWORD=unquote(parts.password or ""),
+                EMAIL_USE_TLS=tls,
+                EMAIL_USE_SSL=ssl,
+            )
+        else:
+            raise ImproperlyConfigured(
+                f"EMAIL_URL: unknown scheme {parts.scheme!r}; use smtp, smtp+tls, smtps or console."
+            )
+    return found
+
+
+_EMAIL = email_settings(os.environ)
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL["EMAIL_HOST"]
+EMAIL_PORT = _EMAIL["EMAIL_PORT"]
+EMAIL_HOST_USER = _EMAIL["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _EMAIL["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = _EMAIL["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _EMAIL["EMAIL_USE_SSL"]
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "perfsite@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

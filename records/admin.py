@@ -336,3 +336,7 @@ class PendingSpanAdmin(admin.ModelAdmin):
     @admin.display(description="span")
     def span_readable(self, obj: PendingSpan) -> str:
         return pretty_json(obj.span)
+
+
+# Alert rules, their state changes and notifications (records/alerts/admin.py).
+from records.alerts import admin as alerts_admin  # noqa: E402, F401

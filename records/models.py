@@ -430,3 +430,13 @@ class PendingSpan(models.Model):
 
     def __str__(self) -> str:
         return f"span {self.span_id} of trace {self.trace_id}"
+
+
+# Alert rules and their history live in records/alerts/ but belong to this app (one migrations
+# folder); importing them here registers them.
+from records.alerts.models import (  # noqa: E402, F401
+    AlertEvent,
+    AlertRule,
+    AlertSample,
+    NotificationAttempt,
+)

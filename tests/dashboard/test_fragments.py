@@ -15,7 +15,7 @@ from tests.factories import AIModelFactory, TaskRecordFactory
 
 pytestmark = pytest.mark.django_db
 
-PANELS = ("kpis", "recent-records", "task-types", "models", "trend", "insights")
+PANELS = ("kpis", "recent-records", "task-types", "models", "trend", "insights", "alerts")
 # Queries per fragment: the check of ?model= when one is given, then the panel's own.
 # Aggregates read rollups and the window's partial hours: two queries each, whatever the rows.
 MAX_QUERIES = {
@@ -27,10 +27,12 @@ MAX_QUERIES = {
     # model totals (2), skill and agent totals (3 each: day rollups, edge links added, edge
     # links taken away from a day row) and two UNION ALL reads for the trends
     "insights": 11,
+    "alerts": 1,  # the firing rules (their count too only when the banner is full)
 }
 # The page: the model filter's choices, has-records check, then every panel's own (kpis compare
-# with the previous window, so short periods cost the most): 26 at most, whatever the rows.
-PAGE_QUERIES = 26
+# with the previous window, so short periods cost the most) and the alerts banner: 27 at most,
+# whatever the rows.
+PAGE_QUERIES = 27
 
 
 def make_records(n: int, *, start: int = 0) -> list:

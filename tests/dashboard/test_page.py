@@ -293,7 +293,15 @@ def test_panels_poll_their_fragment_with_the_same_parameters(client, mixed_recor
     polled = {el.attrs["data-panel"]: el.attrs["hx-get"] for el in doc.select(attr="data-poll")}
     assert polled == {
         panel: f"/fragments/{panel}/?period=3d&model=GLM+4.6"
-        for panel in ("kpis", "trend", "models", "task-types", "insights", "recent-records")
+        for panel in (
+            "kpis",
+            "trend",
+            "models",
+            "task-types",
+            "insights",
+            "recent-records",
+            "alerts",
+        )
     }
     assert {el.attrs["hx-trigger"] for el in doc.select(attr="data-poll")} == {"poll"}
 

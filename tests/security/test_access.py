@@ -27,6 +27,7 @@ READ_URLS = {
     "dashboard:record": [f"/records/{RECORD_ID}/"],
     "dashboard:export": ["/export/?format=csv", "/export/?format=jsonl"],
     "dashboard:compare": ["/compare/", "/compare/?a=period:7d&b=period:prev7d"],
+    "dashboard:alerts": ["/alerts/"],
     "dashboard:api-recent-performance-records": ["/api/recent-performance-records?days=7"],
     "dashboard:api-summary": ["/api/summary?days=7"],
 }
