@@ -14,8 +14,8 @@ from typing import Any
 from django.utils import timezone
 
 from dashboard import selectors as sel
-from dashboard.cursor import DEFAULT_SORT, sort_column
 from dashboard.alerts import alerts_banner_context
+from dashboard.cursor import DEFAULT_SORT, sort_column
 from dashboard.formatting import (
     DASH,
     MINUS,

@@ -10,8 +10,8 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.access import reader
-from dashboard.compare import compare_context
 from dashboard.alerts import alerts_page_context
+from dashboard.compare import compare_context
 from dashboard.detail import record_detail_context
 from dashboard.forms import DashboardQuery, parse_query
 from dashboard.panels import PANELS, page_context, panel_context
