@@ -19,8 +19,8 @@ from operator import add
 from typing import Any, Literal
 
 from django.db import connection
-from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Cast, Round, TruncDay, TruncHour
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Floor, Round, TruncDay, TruncHour
 from django.utils import timezone
 
 from records.models import (
@@ -177,6 +177,10 @@ def _dimension(name: str, *, rollup: bool, prefix: str):
     raise ValueError(f"cannot group by {name!r}")
 
 
+def _tenths(name: str):
+    return Floor(F(name) * 10 + Value(0.5))
+
+
 def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
     def f(name: str) -> str:
         return f"{prefix}{name}"
@@ -186,9 +190,11 @@ def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
         "count": Count(pk),
         "success_count": Count(pk, filter=Q(**{f("success"): True})),
         "pass_count": Count(pk, filter=Q(**{f("quality_score__gte"): PASS_THRESHOLD})),
-        "quality_tenths": Sum(Round(F(f("quality_score")) * 10)),
-        "performance_tenths": Sum(Round(F(f("performance_index")) * 10)),
-        "efficiency_tenths": Sum(Round(F(f("time_efficiency")) * 10)),
+        # Whole tenths rounded half up, as records.rules.scoring.tenths (and the rollups) count
+        # them: a given score may have more decimals (69.375 counts as 69.4).
+        "quality_tenths": Sum(_tenths(f("quality_score"))),
+        "performance_tenths": Sum(_tenths(f("performance_index"))),
+        "efficiency_tenths": Sum(_tenths(f("time_efficiency"))),
         "efficiency_count": Count(f("time_efficiency")),
         "duration_ms": Sum(Round(F(f("duration_seconds")) * 1000)),
         "duration_count": Count(f("duration_seconds")),

@@ -30,7 +30,7 @@ from records.models import (
     TaskRecord,
 )
 from records.rules.periods import truncate
-from records.rules.scoring import passes
+from records.rules.scoring import passes, tenths
 
 COUNTERS = (
     "count",
@@ -90,9 +90,9 @@ class Facts:
             1,
             int(self.success),
             int(passes(self.quality_score)),
-            round(self.quality_score * 10),
-            round(self.performance_index * 10),
-            0 if eff is None else round(eff * 10),
+            tenths(self.quality_score),
+            tenths(self.performance_index),
+            0 if eff is None else tenths(eff),
             0 if eff is None else 1,
             0 if duration is None else round(duration * 1000),
             0 if duration is None else 1,
