@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from dashboard.access import reader
+from dashboard.legacy_json import old_recent_performance_records
 from dashboard.legacy_json import recent_performance_records as legacy_recent
 from records.stats.selectors import MAX_SUMMARY_DAYS, performance_summary, validate_days
 
@@ -43,9 +44,12 @@ def _days(raw: str | None) -> int:
     return validate_days(int(raw.strip()))
 
 
-def days_endpoint(answer: Callable[[int], Any]) -> Callable[[HttpRequest], HttpResponse]:
+def days_endpoint(
+    answer: Callable[[int], Any], *, without_days: Callable[[], Any] | None = None
+) -> Callable[[HttpRequest], HttpResponse]:
     """A read-only JSON endpoint of ``?days=N``: ``answer(days)`` as JSON, or 400 naming a bad
-    ``days``. GET only and never writes, so CSRF-exempt (other methods get 405, not 403)."""
+    ``days``; without ``days``, ``without_days()`` when given (else DEFAULT_DAYS). GET only and
+    never writes, so CSRF-exempt (other methods get 405, not 403)."""
 
     @csrf_exempt
     @require_GET
@@ -53,6 +57,8 @@ def days_endpoint(answer: Callable[[int], Any]) -> Callable[[HttpRequest], HttpR
     @wraps(answer)
     def endpoint(request: HttpRequest) -> HttpResponse:
         raw = request.GET.get("days")
+        if raw is None and without_days is not None:
+            return SafeJsonResponse(without_days())
         try:
             days = _days(raw)
         except ValueError:
@@ -63,10 +69,17 @@ def days_endpoint(answer: Callable[[int], Any]) -> Callable[[HttpRequest], HttpR
     return endpoint
 
 
-@days_endpoint
-def recent_performance_records(days: int) -> dict[str, Any]:
-    """``GET /api/recent-performance-records?days=N`` (default 30)."""
+def _old_recent() -> dict[str, Any]:
+    return old_recent_performance_records(now=timezone.now())
+
+
+def _recent(days: int) -> dict[str, Any]:
+    """``GET /api/recent-performance-records?days=N``; without ``days``, the old tool's own
+    response (the newest 50 of all records, its keys only: ``_old_recent``)."""
     return legacy_recent(days=days, now=timezone.now())
+
+
+recent_performance_records = days_endpoint(_recent, without_days=_old_recent)
 
 
 @days_endpoint

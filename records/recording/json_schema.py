@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from records.recording.schema import (
+    MAX_BREAKDOWN,
     MAX_COMPLEXITY,
     MAX_COST,
     MAX_COUNT,
     MAX_DURATION,
-    MAX_BREAKDOWN,
     MAX_ITEM_TEXT,
     MAX_LABEL,
     MAX_LIST_ITEMS,

@@ -170,6 +170,8 @@ def _dimension(name: str, *, rollup: bool, prefix: str):
     # stored row costs far more.
     if name == "day":
         return F("start") if rollup else TruncDay(f"{prefix}recorded_at")
+    if name == "month":  # month, day and hour rows and the edge records' days, folded in merge
+        return F("start") if rollup else TruncDay(f"{prefix}recorded_at")
     if name == "hour":
         return F("start") if rollup else TruncHour(f"{prefix}recorded_at")
     if name in {"skill", "agent"}:
@@ -225,8 +227,9 @@ def totals(
 ) -> list[Totals]:
     """Totals of the records in ``window`` matching ``filters``, grouped by ``by``.
 
-    ``by`` names: task_type, model, auto_generated, day, hour, and skill (subject "skills") or
-    agent (subject "agents"). Rows come unordered; empty groups are absent.
+    ``by`` names: task_type, model, auto_generated, day, hour, month (UTC months: read from the
+    month rollups), and skill (subject "skills") or agent (subject "agents"). Rows come
+    unordered; empty groups are absent.
     """
     found = []
     sums = grouped_sums(
@@ -253,7 +256,7 @@ def grouped_sums(
     with 10,000 model names), which need no object per group."""
     if subject == "records":
         plan = _plan(window, hourly_only="hour" in by)
-    elif "hour" in by or "day" in by:
+    elif {"hour", "day", "month"} & set(by):
         raise ValueError("skill and agent totals are not split by time")
     else:
         plan = _days_only_plan(window)
@@ -285,10 +288,13 @@ def grouped_sums(
         ROUND) or a Decimal, integers in every case. Rollup rows are the many (one per name
         and task type at most), so they are taken as they are."""
         day = by.index("day") if starts and "day" in by else None
+        month = by.index("month") if "month" in by else None
         for row in rows:
             key = row[:width]
             if day is not None:
                 key = (*key[:day], truncate(key[day], "day", tz=zone), *key[day + 1 :])
+            if month is not None:
+                key = (*key[:month], truncate(key[month], "month", tz=zone), *key[month + 1 :])
             values = row[width:] if starts else [sign * int(v) if v else 0 for v in row[width:]]
             known = sums_by_key.get(key)
             sums_by_key[key] = values if known is None else list(map(add, known, values))
