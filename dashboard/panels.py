@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -358,7 +358,8 @@ def trend_context(query: DashboardQuery) -> dict[str, Any]:
     """The trend, in buckets picked from the span (``granularity_for``: at most about 100
     points); "all time" spans from the view's first record."""
     window = query.window
-    first = window.start
+    # The window excludes its start: its first bucket is the one of the instant after it.
+    first = None if window.start is None else window.start + timedelta(microseconds=1)
     if first is None:
         first = sel.first_record_at(filters=query.filters)
     granularity = granularity_for(first or window.end, window.end)
