@@ -519,3 +519,20 @@ def test_month_totals_equal_the_records_of_each_month():
     rows = {row.key["month"].date(): row.count for row in totals(window=window, by=("month",))}
 
     assert rows == {date(2024, 1, 1): 1, date(2024, 2, 1): 2, date(2024, 3, 1): 1}
+
+
+def test_range_and_weeks_follow_the_servers_time_zone(client, settings):
+    settings.TIME_ZONE = "Europe/Berlin"  # UTC+2 until 26 Oct 2025, then UTC+1
+    inside = TaskRecordFactory(recorded_at=datetime(2025, 10, 20, 22, 30, tzinfo=UTC))  # 00:30
+    TaskRecordFactory(recorded_at=datetime(2025, 10, 21, 22, 30, tzinfo=UTC))  # the 22nd, 00:30
+
+    assert _row_ids(client.get("/", {"from": "2025-10-21", "to": "2025-10-21"})) == {
+        inside.record_id
+    }
+    # Sunday 26 Oct, 23:30 local, is still the week of Monday 20 Oct; Monday 27 Oct 00:30 not.
+    TaskRecordFactory(recorded_at=datetime(2025, 10, 26, 22, 30, tzinfo=UTC))
+    TaskRecordFactory(recorded_at=datetime(2025, 10, 26, 23, 30, tzinfo=UTC))
+    data = _trend(client, **{"from": "2025-06-02", "to": "2025-12-28"})
+    assert data["unit"] == "week"
+    counts = dict(zip(data["labels"], data["count"], strict=True))
+    assert counts["2025-10-20"] == 3 and counts["2025-10-27"] == 1
