@@ -251,6 +251,11 @@
       ["model", "task_type", "source"].forEach(function (name) {
         if (event.detail.parameters[name] === "") delete event.detail.parameters[name];
       });
+      // A chosen preset replaces a custom range (the server lets it win; the URL says so too).
+      if (event.detail.parameters.period) {
+        delete event.detail.parameters.from;
+        delete event.detail.parameters.to;
+      }
     }
     if (elt && elt.dataset && elt.dataset.panel === "recent-records") {
       var shown = elt.querySelectorAll("tr[data-record-id]").length;
