@@ -383,11 +383,13 @@ def trend_context(query: DashboardQuery) -> dict[str, Any]:
     first = None if window.start is None else window.start + timedelta(microseconds=1)
     if first is None:
         first = sel.first_record_at(filters=query.filters)
-    granularity = granularity_for(first or window.end, window.end)
+    # A custom range may end in the future, which holds no records: the chart stops now.
+    last = max(first or query.now, min(window.end, query.now)) if query.custom else window.end
+    granularity = granularity_for(first or last, last)
     points = fill_buckets(
         sel.trend_series(window=window, filters=query.filters, granularity=granularity),
         first=first,
-        last=window.end,
+        last=last,
         granularity=granularity,
     )
     years = {timezone.localtime(p.bucket).year for p in points}

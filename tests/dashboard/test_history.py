@@ -536,3 +536,14 @@ def test_range_and_weeks_follow_the_servers_time_zone(client, settings):
     assert data["unit"] == "week"
     counts = dict(zip(data["labels"], data["count"], strict=True))
     assert counts["2025-10-20"] == 3 and counts["2025-10-27"] == 1
+
+
+def test_a_range_into_the_future_stops_the_trend_now(client):
+    TaskRecordFactory(minutes_ago=60)
+    start = timezone.localdate() - timedelta(days=20)
+
+    data = _trend(client, **{"from": start.isoformat(), "to": "2030-12-31"})
+
+    assert data["unit"] == "day" and len(data["labels"]) == 21
+    assert data["labels"][-1] == timezone.localdate().isoformat()
+    assert sum(data["count"]) == 1
