@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from dashboard.access import reader
+from dashboard.legacy_json import old_recent_performance_records
 from dashboard.legacy_json import recent_performance_records as legacy_recent
 from records.rules.names import MAX_NAME
 from records.stats.selectors import MAX_SUMMARY_DAYS, performance_summary, validate_days
@@ -46,10 +47,13 @@ def _days(raw: str | None) -> int:
 
 def days_endpoint(
     answer: Callable[[int, QueryDict], Any],
+    *,
+    without_days: Callable[[], Any] | None = None,
 ) -> Callable[[HttpRequest], HttpResponse]:
     """A read-only JSON endpoint of ``?days=N``: ``answer(days, query)`` as JSON, or 400 naming
-    a bad parameter (``ValueError`` from ``answer`` is keyed by its first argument). GET and
-    HEAD only, never writes, so CSRF-exempt (other methods get 405, not 403)."""
+    a bad parameter (``ParameterError`` from ``answer`` names it); without ``days``,
+    ``without_days()`` when given (else DEFAULT_DAYS). GET and HEAD only, never writes, so
+    CSRF-exempt (other methods get 405, not 403)."""
 
     @csrf_exempt
     @require_safe
@@ -57,6 +61,8 @@ def days_endpoint(
     @wraps(answer)
     def endpoint(request: HttpRequest) -> HttpResponse:
         raw = request.GET.get("days")
+        if raw is None and without_days is not None:
+            return SafeJsonResponse(without_days())
         try:
             days = _days(raw)
         except ValueError:
@@ -87,10 +93,17 @@ def _project(query: QueryDict) -> str | None:
     return value or None
 
 
-@days_endpoint
-def recent_performance_records(days: int, query: QueryDict) -> dict[str, Any]:
-    """``GET /api/recent-performance-records?days=N`` (default 30)."""
+def _old_recent() -> dict[str, Any]:
+    return old_recent_performance_records(now=timezone.now())
+
+
+def _recent(days: int, query: QueryDict) -> dict[str, Any]:
+    """``GET /api/recent-performance-records?days=N``; without ``days``, the old tool's own
+    response (the newest 50 of all records, its keys only: ``_old_recent``)."""
     return legacy_recent(days=days, now=timezone.now())
+
+
+recent_performance_records = days_endpoint(_recent, without_days=_old_recent)
 
 
 @days_endpoint

@@ -8,6 +8,7 @@ from dashboard.formatting import (
     DASH,
     fmt_cost,
     fmt_duration,
+    fmt_exact,
     fmt_number,
     fmt_signed,
     fmt_tokens,
@@ -22,7 +23,55 @@ from dashboard.formatting import (
 )
 from dashboard.links import page_url_for, record_url
 from records.models import TaskRecord
+from records.recording.schema import BREAKDOWN_META, given_scores
 from records.rules.scoring import PASS_THRESHOLD
+
+GIVEN_TEXT = "given by the source"
+COMPUTED_TEXT = "computed by Perfsite"
+
+
+def _origin(name: str, value: float | None, given: set[str]) -> str:
+    """How a stored score came to be, as the record page says it ("" when there is none)."""
+    if value is None:
+        return ""
+    return GIVEN_TEXT if name in given else COMPUTED_TEXT
+
+
+def _scores(record: TaskRecord, given: set[str]) -> list[dict[str, str]]:
+    rows = [
+        ("quality_score", "Quality score", record.quality_score, fmt_exact, True),
+        ("performance_index", "Performance index", record.performance_index, fmt_exact, True),
+        ("time_efficiency", "Time efficiency", record.time_efficiency, fmt_exact, True),
+        ("quality_improvement", "Quality improvement", record.quality_improvement, None, False),
+    ]
+    return [
+        {
+            "key": key,
+            "label": label,
+            "value": fmt(value) if fmt else fmt_signed(value),
+            "tone": score_tone(value) if toned else "none",
+            "origin": _origin(key, value, given),
+            "given": key in given,
+        }
+        for key, label, value, fmt, toned in rows
+    ]
+
+
+def _breakdowns(breakdown: dict, given: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """The source's own breakdown (when it gave one) and the formula's components (when the
+    formula computed the quality); internal flags are neither."""
+    source = breakdown.get("source") if "breakdown" in given else None
+    components = [
+        (key, json_inline(value))
+        for key, value in sorted(breakdown.items())
+        if key not in BREAKDOWN_META
+    ]
+    return {
+        "source": [(key, json_inline(value)) for key, value in source.items()]
+        if isinstance(source, dict)
+        else [],
+        "formula": [] if "quality_score" in given else components,
+    }
 
 
 def _cost_text(record: TaskRecord) -> str:
@@ -37,26 +86,14 @@ def record_detail_context(record: TaskRecord, *, session: list[TaskRecord]) -> d
     """The record page; ``session`` is the record's session, its other turns included."""
     breakdown = record.score_breakdown if isinstance(record.score_breakdown, dict) else {}
     raw = record.raw if isinstance(record.raw, list) else [record.raw]
+    given = given_scores(breakdown)
     return {
         "record": record,
         "iso": iso_utc(record.recorded_at),
         "time_text": utc_text(record.recorded_at),
         "created_iso": iso_utc(record.created_at),
         "created_text": utc_text(record.created_at),
-        "scores": [
-            ("Quality score", fmt_number(record.quality_score), score_tone(record.quality_score)),
-            (
-                "Performance index",
-                fmt_number(record.performance_index),
-                score_tone(record.performance_index),
-            ),
-            (
-                "Time efficiency",
-                fmt_number(record.time_efficiency),
-                score_tone(record.time_efficiency),
-            ),
-            ("Quality improvement", fmt_signed(record.quality_improvement), "none"),
-        ],
+        "scores": _scores(record, given),
         "facts": [
             ("Task type", record.task_type),
             ("Task label (as given)", or_dash(record.task_label)),
@@ -97,7 +134,8 @@ def record_detail_context(record: TaskRecord, *, session: list[TaskRecord]) -> d
             }
             for turn in session
         ],
-        "breakdown": [(key, json_inline(value)) for key, value in sorted(breakdown.items())],
+        "breakdown": _breakdowns(breakdown, given),
+        "quality_given": "quality_score" in given,
         "skills": [s.name for s in record.skills.all()],
         "agents": [a.name for a in record.agents.all()],
         "issues": json_list(record.issues),

@@ -30,6 +30,17 @@ def fmt_number(value: float | None, digits: int = 1) -> str:
     return DASH if value is None else f"{value:,.{digits}f}"
 
 
+def fmt_exact(value: float | None, digits: int = 3) -> str:
+    """A stored score with the decimals it has (at least one, at most ``digits``): a given
+    69.375 prints as 69.375, a computed 97.4 as 97.4."""
+    if value is None:
+        return DASH
+    for places in range(1, digits + 1):
+        if round(value, places) == round(value, digits):
+            return f"{value:,.{places}f}"
+    return f"{value:,.{digits}f}"
+
+
 def fmt_percent(value: float | None) -> str:
     return DASH if value is None else f"{value:.1f}%"
 

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from django import forms
+from django.utils import timezone
 
 from dashboard.cursor import DEFAULT_SORT, SORTS, Cursor
 from dashboard.selectors import MAX_PAGE_ROWS, PAGE_SIZE
 from records.models import TASK_TYPE_CHOICES
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.names import MAX_NAME
-from records.rules.periods import DEFAULT_PERIOD, PERIODS, Window, period_window
+from records.rules.periods import (
+    DEFAULT_PERIOD,
+    MAX_RANGE_YEAR,
+    MIN_RANGE_YEAR,
+    PERIODS,
+    Window,
+    period_window,
+    range_window,
+)
 from records.stats.filters import ORIGIN_AUTO, ORIGIN_MANUAL, RecordFilters
 from records.stats.search import MAX_SEARCH, search_words
 
@@ -68,7 +77,22 @@ IGNORED_MESSAGES = {
     "model_sort": "Unknown model sort “{value}”: the table keeps its order. Use one of "
     + ", ".join(GROUP_SORTS)
     + ".",
+    "from": "The range start “{value}” was ignored: {error} Showing the last 7 days.",
+    "to": "The range end “{value}” was ignored: {error} Showing the last 7 days.",
 }
+# Field errors of a custom range (``?from=YYYY-MM-DD&to=YYYY-MM-DD``).
+MSG_RANGE_DATE = (
+    f"Give a date as YYYY-MM-DD, in the years {MIN_RANGE_YEAR}-{MAX_RANGE_YEAR}, e.g. 2025-10-21."
+)
+MSG_RANGE_BOTH = "Give both a start (from) and an end (to) date."
+MSG_RANGE_ORDER = "The end (to) must not be before the start (from)."
+RANGE_FIELDS = ("from", "to")
+
+
+def range_text(first: date, last: date) -> str:
+    """``21 Oct 2025 to 27 Oct 2025`` (one day: ``21 Oct 2025``)."""
+    text = f"{first.day} {first:%b %Y}"
+    return text if first == last else f"{text} to {last.day} {last:%b %Y}"
 
 
 class DashboardQueryForm(forms.Form):
@@ -111,12 +135,43 @@ class DashboardQueryForm(forms.Form):
         super().__init__(data)
         self.model_exists = model_exists
         self.project_exists = project_exists
+        # A custom range: "from" and "to" are the names in the URL (not Python identifiers).
+        for name in RANGE_FIELDS:
+            self.fields[name] = forms.DateField(
+                required=False,
+                input_formats=["%Y-%m-%d"],
+                error_messages={"invalid": MSG_RANGE_DATE},
+            )
 
     def clean_project(self) -> str:
         value = self.cleaned_data["project"]
         if value and ("\x00" in value or (self.project_exists and not self.project_exists(value))):
             raise forms.ValidationError("No such project.")
         return value
+
+    def _clean_range_day(self, name: str) -> date | None:
+        value = self.cleaned_data.get(name)
+        if value is not None and not MIN_RANGE_YEAR <= value.year <= MAX_RANGE_YEAR:
+            raise forms.ValidationError(MSG_RANGE_DATE)
+        return value
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for name in RANGE_FIELDS:
+            if name in self.errors:
+                continue
+            try:
+                data[name] = self._clean_range_day(name)
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
+        if set(RANGE_FIELDS) & set(self.errors):
+            return data
+        first, last = data.get("from"), data.get("to")
+        if (first is None) != (last is None):
+            self.add_error("to" if last is None else "from", MSG_RANGE_BOTH)
+        elif first is not None and last is not None and last < first:
+            self.add_error("to", MSG_RANGE_ORDER)
+        return data
 
     def clean_model(self) -> str:
         value = self.cleaned_data["model"]
@@ -159,15 +214,46 @@ class DashboardQuery:
     type_sort: str | None = None  # the task-type table's order, GROUP_SORTS; None: canonical
     model_sort: str | None = None  # the model table's order; None: most used first
     ignored: tuple[str, ...] = field(default=())  # messages about dropped parameters
+    # A custom range of days (both included), instead of the period; None: the period.
+    first_day: date | None = None
+    last_day: date | None = None
+    range_errors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def custom(self) -> bool:
+        return self.first_day is not None and self.last_day is not None
 
     @property
     def window(self) -> Window:
+        if self.first_day is not None and self.last_day is not None:
+            tz = timezone.get_current_timezone()
+            return range_window(self.first_day, self.last_day, tz=tz)
         return period_window(self.period, self.now)
 
+    @property
+    def period_label(self) -> str:
+        """ "7 days", "All time", or the custom range: "21 Oct 2025 to 27 Oct 2025"."""
+        if self.first_day is not None and self.last_day is not None:
+            return range_text(self.first_day, self.last_day)
+        return PERIOD_LABELS[self.period]
+
+    @property
+    def heading(self) -> str:
+        """What the panels cover, after a "·": "last 7 days", "all time", or the range."""
+        if self.custom or self.period == "all":
+            return self.period_label if self.custom else "all time"
+        return f"last {self.period_label.lower()}"
+
     def params(self, **overrides: str | None) -> dict[str, str]:
-        """The view's shareable parameters (defaults left out), with ``overrides`` applied."""
+        """The view's shareable parameters (defaults left out), with ``overrides`` applied.
+
+        A custom range is kept as ``from``/``to`` until a period is chosen (``period=...``
+        among the overrides drops it)."""
+        custom = self.custom and not overrides.get("period")
         values = {
-            "period": self.period if self.period != DEFAULT_PERIOD else None,
+            "period": self.period if self.period != DEFAULT_PERIOD and not custom else None,
+            "from": self.first_day.isoformat() if custom and self.first_day else None,
+            "to": self.last_day.isoformat() if custom and self.last_day else None,
             "model": self.filters.model,
             "task_type": self.filters.task_type,
             "source": self.filters.origin,
@@ -194,12 +280,21 @@ def parse_query(
     form = DashboardQueryForm(data, model_exists=model_exists, project_exists=project_exists)
     form.is_valid()
     clean = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
+    # A preset named in the URL wins over a range (the presets' links and radios send one).
+    preset = bool(clean.get("period"))
+    range_errors = {name: tuple(form.errors[name]) for name in RANGE_FIELDS if name in form.errors}
     ignored = tuple(
-        IGNORED_MESSAGES[name].format(value=str(data.get(name, ""))[:60])
+        IGNORED_MESSAGES[name].format(
+            value=str(data.get(name, ""))[:60], error=" ".join(form.errors[name])
+        )
         for name in form.fields
-        if name in form.errors
+        if name in form.errors and not (preset and name in RANGE_FIELDS)
     )
+    custom = not preset and not range_errors and clean.get("from") and clean.get("to")
     return DashboardQuery(
+        first_day=clean["from"] if custom else None,
+        last_day=clean["to"] if custom else None,
+        range_errors={} if preset else range_errors,
         period=clean.get("period") or DEFAULT_PERIOD,
         filters=RecordFilters(
             model=clean.get("model") or None,

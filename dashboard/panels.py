@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -31,7 +31,7 @@ from dashboard.formatting import (
     trend_label,
     utc_text,
 )
-from dashboard.forms import ORIGIN_LABELS, PERIOD_LABELS, DashboardQuery
+from dashboard.forms import ORIGIN_LABELS, PERIOD_LABELS, DashboardQuery, range_text
 from dashboard.links import (
     compare_url,
     export_url,
@@ -44,10 +44,10 @@ from records.models import TASK_TYPE_CHOICES, TaskRecord
 from records.rules.confidence import MIN_TASKS
 from records.rules.periods import (
     DEFAULT_PERIOD,
-    HOURLY_PERIODS,
     PERIODS,
     Granularity,
     bucket_starts,
+    granularity_for,
 )
 from records.rules.scoring import PASS_THRESHOLD
 from records.stats.insights import MIN_EVIDENCE, TOP_MODELS, Entry, task_insights
@@ -107,6 +107,14 @@ def delta(
     return Delta(text=text, direction=direction, tone=tone, title=previous_text)
 
 
+def _length_label(query: DashboardQuery) -> str:
+    """The view's length as the KPI comparison names it: "7 days", or a custom range's days."""
+    if query.first_day is not None and query.last_day is not None:
+        days = (query.last_day - query.first_day).days + 1
+        return f"{days} day{'s' if days != 1 else ''}"
+    return PERIOD_LABELS[query.period]
+
+
 def cost_hint(figures: sel.KpiFigures) -> str:
     """The cost card's note: the period's total and the mean per task, or why there is none."""
     if figures.total_cost is None:
@@ -123,7 +131,7 @@ def kpis_context(query: DashboardQuery) -> dict[str, Any]:
         if previous_window is not None
         else None
     )
-    previous = f"previous {PERIOD_LABELS[query.period]}"
+    previous = f"previous {_length_label(query)}"
 
     def was(text: str) -> str:
         return f"{previous.capitalize()}: {text}"
@@ -155,7 +163,7 @@ def kpis_context(query: DashboardQuery) -> dict[str, Any]:
         key = attr.replace("_", "-")
         return KpiCard(key=key, label=label, value=value, hint=hint, delta=change(attr, fmt, **kw))
 
-    period = PERIOD_LABELS[query.period].lower()
+    period = query.period_label if query.custom else query.period_label.lower()
     cards = [
         card("tasks", "Tasks", fmt_count, period, digits=0, relative=True, higher_is_better=None),
         card("avg_quality", "Avg quality", fmt_number, "quality score, 0\u2013100"),
@@ -574,15 +582,24 @@ def fill_buckets(
 
 
 def trend_context(query: DashboardQuery) -> dict[str, Any]:
-    granularity: Granularity = "hour" if query.period in HOURLY_PERIODS else "day"
+    """The trend, in buckets picked from the span (``granularity_for``: at most about 100
+    points); "all time" spans from the view's first record."""
     window = query.window
+    # The window excludes its start: its first bucket is the one of the instant after it.
+    first = None if window.start is None else window.start + timedelta(microseconds=1)
+    if first is None:
+        first = sel.first_record_at(filters=query.filters)
+    # A custom range may end in the future, which holds no records: the chart stops now.
+    last = max(first or query.now, min(window.end, query.now)) if query.custom else window.end
+    granularity = granularity_for(first or last, last)
     points = fill_buckets(
         sel.trend_series(window=window, filters=query.filters, granularity=granularity),
-        first=window.start,
-        last=window.end,
+        first=first,
+        last=last,
         granularity=granularity,
     )
     zone = timezone.get_current_timezone_name()
+    years = {timezone.localtime(p.bucket).year for p in points}
     return {
         "granularity": granularity,
         "has_data": any(p.count for p in points),
@@ -592,11 +609,14 @@ def trend_context(query: DashboardQuery) -> dict[str, Any]:
         "chart": {
             "unit": granularity,
             "zone": zone,
+            # The axis names the year when the buckets are of more than one, or not this one.
+            "with_year": len(years) > 1 or years != {timezone.localtime(query.now).year},
             "buckets": [iso_utc(p.bucket) for p in points],
-            # Day buckets are dates in the server's time zone: labelled as such, not converted.
+            # Day, week and month buckets are dates in the server's time zone: labelled as
+            # such, not converted.
             "labels": [
                 timezone.localtime(p.bucket).date().isoformat()
-                if granularity == "day"
+                if granularity != "hour"
                 else iso_utc(p.bucket)
                 for p in points
             ],
@@ -763,7 +783,15 @@ def controls_context(
         if value
     ]
     return {
-        "periods": [Option(key, PERIOD_LABELS[key], key == query.period) for key in PERIODS],
+        "periods": [
+            Option(key, PERIOD_LABELS[key], key == query.period and not query.custom)
+            for key in PERIODS
+        ],
+        "custom": query.custom,
+        "range_from": query.first_day.isoformat() if query.first_day else "",
+        "range_to": query.last_day.isoformat() if query.last_day else "",
+        "range_errors": query.range_errors,
+        "range_text": query.period_label if query.custom else "",
         "models": [Option(n, n, n == filters.model) for n in model_names],
         "projects": [Option(n, n, n == filters.project) for n in project_names],
         "task_types": [Option(t, label, t == filters.task_type) for t, label in TASK_TYPE_CHOICES],
@@ -784,6 +812,34 @@ def controls_context(
     }
 
 
+@dataclass(frozen=True)
+class HistoryHint:
+    """The view's period is empty but records exist: where they are, and the link to them."""
+
+    text: str  # "80 records between 21 Oct 2025 and 27 Oct 2025"
+    href: str
+
+
+def history_hint(query: DashboardQuery, *, tasks: int) -> HistoryHint | None:
+    """None unless the view's window holds no record (``tasks``, its KPI count) but other
+    records matching its filters do."""
+    if tasks:
+        return None
+    span = sel.records_span(filters=query.filters)
+    if span is None:
+        return None
+    first = timezone.localtime(span.first).date()
+    last = timezone.localtime(span.last).date()
+    noun = "record" if span.count == 1 else "records"
+    when = (
+        f"on {range_text(first, last)}"
+        if first == last
+        else (f"between {range_text(first, first)} and {range_text(last, last)}")
+    )
+    href = page_url(query, period=None, **{"from": first.isoformat(), "to": last.isoformat()})
+    return HistoryHint(text=f"{fmt_count(span.count)} {noun} {when}", href=href)
+
+
 def page_context(
     query: DashboardQuery,
     *,
@@ -793,7 +849,9 @@ def page_context(
 ) -> dict:
     context: dict[str, Any] = {
         "query": query,
-        "period_label": PERIOD_LABELS[query.period],
+        "period_label": query.period_label,
+        "heading": query.heading,
+        "history_hint": None,
         "controls": controls_context(query, model_names, project_names),
         "has_records": has_records,
         "self_url": page_url(query),
@@ -803,4 +861,6 @@ def page_context(
     for panel, (key, builder) in PANELS.items():
         if has_records or panel in ALWAYS_SHOWN:
             context[key] = builder(query)
+    if has_records:
+        context["history_hint"] = history_hint(query, tasks=context["kpis"]["tasks"])
     return context

@@ -8,7 +8,8 @@ hours), so their cost does not grow with the history:
 - ``recent_records``       -> the recent-records table (keyset pages on (sort column, id))
 - ``task_type_breakdown``  -> all nine canonical types, zero rows included
 - ``model_comparison``     -> per model: the TOP_MODELS most used, the rest counted
-- ``trend_series``         -> per hour or per day buckets
+- ``trend_series``         -> per hour, day, week or month buckets
+- ``records_span``         -> when the view's records are, whatever the period (the empty hint)
 
 Rows use ``select_related``. Every function runs a fixed number of queries whatever the number of
 rows, and none builds a statement per model, skill or agent name: lists meant for reading stop at
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
@@ -274,17 +275,23 @@ def trend_series(
 ) -> list[TrendPoint]:
     """Buckets that hold records, oldest first (gaps are the caller's to fill). Two queries.
 
-    Days are days of the current time zone: straight from the day rollups when that zone is
-    UTC, else hours folded into local days.
+    Buckets are of the current time zone. When that zone is UTC, days and weeks are sums of
+    the day rollups and months read the month rollups; in any other zone, hours fold into the
+    reader's days, weeks (from Monday) and months.
     """
-    utc_days = granularity == "day" and timezone.get_current_timezone_name() == "UTC"
-    rows = totals(window=window, filters=filters, by=("day",) if utc_days else ("hour",))
+    utc = timezone.get_current_timezone_name() == "UTC"
+    dimension = "hour"
+    if utc and granularity in ("day", "week"):
+        dimension = "day"
+    elif utc and granularity == "month":
+        dimension = "month"
+    rows = totals(window=window, filters=filters, by=(dimension,))
     zone = timezone.get_current_timezone()
     buckets: dict[datetime, Totals] = {}
     for row in rows:
-        at = row.key["day" if utc_days else "hour"]
-        # Hours stay as stored; hours (or UTC days) fold into the reader's days.
-        at = truncate(at, "day", tz=zone) if granularity == "day" else timezone.localtime(at)
+        at = row.key[dimension]
+        # Hours stay as stored; hours (or UTC days and months) fold into the reader's buckets.
+        at = timezone.localtime(at) if granularity == "hour" else truncate(at, granularity, tz=zone)
         buckets.setdefault(at, Totals(key={})).merge(row)
     return [
         TrendPoint(
@@ -295,6 +302,34 @@ def trend_series(
         )
         for at, total in sorted(buckets.items())
     ]
+
+
+@dataclass(frozen=True)
+class RecordsSpan:
+    count: int
+    first: datetime
+    last: datetime
+
+
+def records_span(*, filters: RecordFilters) -> RecordsSpan | None:
+    """How many records match ``filters`` in all, and the first and last one's time; None when
+    none does. Three queries: both ends through a time index, the count from the rollups."""
+    qs = TaskRecord.objects.filter(filters.q())
+    first = qs.order_by("recorded_at", "id").values_list("recorded_at", flat=True).first()
+    if first is None:
+        return None
+    last = qs.order_by("-recorded_at", "-id").values_list("recorded_at", flat=True).first()
+    assert last is not None
+    everything = Window(start=first - timedelta(microseconds=1), end=last)
+    count = sum(row.count for row in totals(window=everything, filters=filters))
+    return RecordsSpan(count=count, first=first, last=last)
+
+
+def first_record_at(*, filters: RecordFilters) -> datetime | None:
+    """When the oldest record matching ``filters`` was recorded (an "all time" trend starts
+    there). One query, through a time index."""
+    qs = TaskRecord.objects.filter(filters.q()).order_by("recorded_at", "id")
+    return qs.values_list("recorded_at", flat=True).first()
 
 
 # --- Lookups ------------------------------------------------------------------------------------
@@ -456,3 +491,11 @@ def newest_records(*, window: Window, limit: int) -> NewestRecords:
         auto_count=sum(part.count for part in by_source if part.key["auto_generated"]),
         by_type=list(_grouped(window=window, filters=NO_FILTERS, by="task_type").values()),
     )
+
+
+def newest_of_all(*, limit: int) -> tuple[list[TaskRecord], int]:
+    """The newest ``limit`` records of all time with their payloads (the old tool's JSON reads
+    them), and how many records there are. Four queries."""
+    span = records_span(filters=NO_FILTERS)
+    rows = TaskRecord.objects.select_related("model").order_by("-recorded_at", "-id")[:limit]
+    return list(rows), 0 if span is None else span.count

@@ -119,7 +119,18 @@ TASK_FIELDSETS = [
         },
     ),
     ("Skills and agents", {"fields": ["skill_names", "agent_names"]}),
-    ("Manual assessment", {"fields": ["explicit_quality", "code_quality", "quality_improvement"]}),
+    (
+        "Manual assessment",
+        {
+            "fields": [
+                "explicit_quality",
+                "code_quality",
+                "quality_improvement",
+                "given_performance_index",
+                "given_time_efficiency",
+            ]
+        },
+    ),
 ]
 DERIVED_FIELDS = [
     "record_id",

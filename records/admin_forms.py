@@ -16,7 +16,7 @@ from django.contrib.admin import widgets as admin_widgets
 from django.core.exceptions import ValidationError
 
 from records.models import Complexity, TaskRecord
-from records.recording.schema import Task, clean_task_data, stored_context
+from records.recording.schema import Task, clean_task_data, given_scores, stored_context
 from records.rules.scoring import code_quality_component
 
 # Form field -> the task_data key it fills (the names the recorder's API documents).
@@ -38,6 +38,8 @@ TASK_KEYS = {
     "explicit_quality": "quality_score",
     "code_quality": "code_quality",
     "quality_improvement": "quality_improvement",
+    "given_performance_index": "performance_index",
+    "given_time_efficiency": "time_efficiency",
     "recorded_at": "recorded_at",
     "auto_generated": "auto_generated",
 }
@@ -80,6 +82,7 @@ def initial_from_record(record: TaskRecord) -> dict[str, Any]:
     rule gives, i.e. when a source gave it.
     """
     breakdown = record.score_breakdown or {}
+    given = given_scores(breakdown)
     code_quality = breakdown.get("code_quality")
     if code_quality == code_quality_component(record.issues_count):
         code_quality = None
@@ -104,6 +107,10 @@ def initial_from_record(record: TaskRecord) -> dict[str, Any]:
         "explicit_quality": record.quality_score if breakdown.get("manual") else None,
         "code_quality": code_quality,
         "quality_improvement": record.quality_improvement if _given_improvement(record) else None,
+        "given_performance_index": (
+            record.performance_index if "performance_index" in given else None
+        ),
+        "given_time_efficiency": record.time_efficiency if "time_efficiency" in given else None,
         # The widget shows whole seconds; an unchanged value is mapped back in clean().
         "recorded_at": record.recorded_at.replace(microsecond=0),
         "auto_generated": record.auto_generated,
@@ -162,6 +169,16 @@ class TaskRecordForm(forms.ModelForm):
         required=False,
         help_text="Optional: blank derives it from the previous 10 records of the type.",
     )
+    given_performance_index = forms.FloatField(
+        label="Performance index (as given)",
+        required=False,
+        help_text="Optional: the source's own figure, kept as given. Blank: the formula.",
+    )
+    given_time_efficiency = forms.FloatField(
+        label="Time efficiency (as given)",
+        required=False,
+        help_text="Optional: the source's own figure, kept as given. Blank: from the duration.",
+    )
     recorded_at = forms.SplitDateTimeField(
         required=False,
         widget=admin_widgets.AdminSplitDateTime,
@@ -197,7 +214,12 @@ class TaskRecordForm(forms.ModelForm):
         if when is not None and stored is not None and when == stored.replace(microsecond=0):
             when = stored  # left as shown: keep the stored fraction of a second
         values["recorded_at"] = None if when is None else when.isoformat()
-        for name in ("explicit_quality", "code_quality"):
+        for name in (
+            "explicit_quality",
+            "code_quality",
+            "given_performance_index",
+            "given_time_efficiency",
+        ):
             # A form has no int/float distinction: a whole number typed is points, as in JSON.
             if isinstance(values[name], float) and values[name].is_integer():
                 values[name] = int(values[name])
@@ -206,6 +228,10 @@ class TaskRecordForm(forms.ModelForm):
             # Session, project, branch, tokens and a given cost are not on the form: kept.
             context = stored_context(self.instance)
             task_data |= {name: value for name, value in context.items() if value is not None}
+            # The source's own score breakdown is not on the form either: kept.
+            source = (self.instance.score_breakdown or {}).get("source")
+            if "breakdown" in given_scores(self.instance.score_breakdown) and source:
+                task_data["breakdown"] = source
         return task_data
 
     def clean(self) -> dict[str, Any]:

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from records.importer.normalise import LegacyTask
-from records.recording.schema import GIVEN_FLAGS, TASK_FIELDS, Task, stored_context, stored_fields
+from records.recording.schema import (
+    GIVEN_FLAGS,
+    TASK_FIELDS,
+    Task,
+    given_scores,
+    stored_context,
+    stored_fields,
+)
 from records.rules.names import UNKNOWN_MODEL
 
 # Fields a later source may fill when the earlier ones left them empty (the id is the identity).
@@ -26,7 +33,7 @@ class Draft(Task):
 
 
 def _is_gap(value: Any) -> bool:
-    return value is None or value == [] or value == ""
+    return value is None or value == [] or value == "" or value == {}
 
 
 def draft_from_task(task: LegacyTask) -> Draft:
@@ -61,6 +68,8 @@ def draft_from_record(record, *, skills: list[str], agents: list[str]) -> Draft:
         return value if name in given else None
 
     component = breakdown.get
+    scores_given = given_scores(breakdown)
+    source_breakdown = breakdown.get("source") if "breakdown" in scores_given else None
     return Draft(
         recorded_at=record.recorded_at,
         task_label=record.task_label or None,
@@ -87,6 +96,11 @@ def draft_from_record(record, *, skills: list[str], agents: list[str]) -> Draft:
             None if component("documentation") is None else component("documentation") == 100,
         ),
         quality_improvement=if_given("quality_improvement", record.quality_improvement),
+        time_efficiency=record.time_efficiency if "time_efficiency" in scores_given else None,
+        performance_index=(
+            record.performance_index if "performance_index" in scores_given else None
+        ),
+        breakdown=dict(source_breakdown) if source_breakdown else None,
         auto_generated=if_given("auto_generated", record.auto_generated),
         derived_improvement=None if "quality_improvement" in given else record.quality_improvement,
         **stored_context(record),

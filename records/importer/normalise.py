@@ -62,6 +62,11 @@ LOOKUPS: dict[str, tuple[str, ...]] = {
     "code_quality": ("code_quality",),
     "quality_score": ALIASES["quality"],
     "quality_improvement": ("quality_improvement",),
+    # Scores the old tool computed itself: kept as given (debugging assessments call the
+    # time efficiency ``time_efficiency_score``).
+    "time_efficiency": ("time_efficiency", "time_efficiency_score"),
+    "performance_index": ("performance_index",),
+    "breakdown": ALIASES["breakdown"],
     "model_used": ALIASES["model"],
     **{key: (key,) for key in CONTEXT_FIELDS},
 }

@@ -135,6 +135,16 @@ class ImportReport:
     improvements_refreshed: int = 0
     recovered: Recovery | None = None  # what earlier, interrupted runs left, finished by this one
     seconds: float = 0.0
+    # The earliest and latest time of the records the files hold (imported or already stored):
+    # what the dashboard's range must cover to show them (import_legacy prints that URL).
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+    def saw(self, at: datetime | None) -> None:
+        if at is None:
+            return
+        self.first_at = at if self.first_at is None else min(self.first_at, at)
+        self.last_at = at if self.last_at is None else max(self.last_at, at)
 
     def total(self, name: str) -> int:
         return sum(getattr(report, name) for report in self.files)
@@ -422,6 +432,8 @@ class _Run:
         result = apply_batch([task for task, _index, _location in batch], on_write=self.note_batch)
         for item in result.outcomes:
             setattr(report, item.outcome, getattr(report, item.outcome) + 1)
+            if item.outcome != "failed":
+                self.report.saw(item.task.recorded_at)
             if item.outcome == "failed":
                 index, location = where[id(item.task)]
                 self.problem(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from records.recording.schema import (
+    MAX_BREAKDOWN,
     MAX_COMPLEXITY,
     MAX_COST,
     MAX_COUNT,
@@ -121,6 +122,16 @@ _duration = _number(
 _skills = _strings(MAX_LABEL, "Skills loaded for the task.", examples=[["code-analysis"]])
 _agents = _strings(MAX_LABEL, "Agents the task was delegated to.", examples=[["test-engineer"]])
 
+_breakdown = {
+    "type": ["object", "null"],
+    "description": "The source's own score breakdown (part name -> points), kept as given and "
+    "shown on the record page beside the formula's components.",
+    "maxProperties": MAX_BREAKDOWN,
+    "propertyNames": {"minLength": 1, "maxLength": MAX_LABEL, "pattern": NO_NUL},
+    "additionalProperties": {"type": "number", "minimum": -FLOAT_MAX, "maximum": FLOAT_MAX},
+    "examples": [{"web_dashboard": 24, "cli_interface": 22}],
+}
+
 TASK_FIELDS: dict[str, dict[str, Any]] = {
     "task_type": _text(
         MAX_LABEL,
@@ -182,8 +193,16 @@ TASK_FIELDS: dict[str, dict[str, Any]] = {
         "with a fraction part in [0, 1] is a fraction (0.85 is 85 points, 1 is one point)."
     ),
     "overall_score": _alias_of("quality_score", _number("")),
-    "performance_index": _number("Ignored: always derived by the scoring contract."),
-    "time_efficiency": _number("Ignored: always derived from duration."),
+    "performance_index": _number(
+        "The performance index if the source computed it: kept as given (points 0-100, "
+        "clamped; fraction rule as quality_score). Default: the scoring contract's formula."
+    ),
+    "time_efficiency": _number(
+        "The time efficiency if the source computed it: kept as given (points 0-100, clamped; "
+        "fraction rule as quality_score). Default: derived from the duration."
+    ),
+    "breakdown": _breakdown,
+    "score_breakdown": _alias_of("breakdown", _breakdown),
     "session_id": _text(MAX_LABEL, "The agent session the task belongs to (e.g. Claude Code's)."),
     "project": _text(MAX_NAME, "The project (repository or folder name) the agent worked in."),
     "git_branch": _text(MAX_LABEL, "The git branch checked out while the task ran."),

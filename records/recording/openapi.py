@@ -45,6 +45,12 @@ _DAYS = {
     "description": f"The last N days, ending now (1 to {MAX_SUMMARY_DAYS}; default 30).",
     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SUMMARY_DAYS, "default": 30},
 }
+_RECENT_DAYS = _DAYS | {
+    "description": f"The last N days, ending now (1 to {MAX_SUMMARY_DAYS}). Without it: the "
+    "old dashboard's own response, exactly (the newest records of all time, its keys only; "
+    "docs/migrating.md).",
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SUMMARY_DAYS},
+}
 _LOGIN_REQUIRED = _errors("PERFSITE_REQUIRE_LOGIN is on and the request has no signed-in session.")
 
 _GROUP = {
@@ -187,12 +193,13 @@ SCHEMAS: dict[str, Any] = {
             "total_records": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "All records in those days.",
+                "description": "All records in those days (without days: all records).",
             },
             "showing_records": {"type": "integer", "minimum": 0, "maximum": RECENT_RECORDS_LIMIT},
             "task_type_stats": {
                 "type": "object",
-                "description": "By canonical task type: count, averages and rates.",
+                "description": "By task type (canonical with days; as the source wrote it "
+                "without): count, averages and rates.",
                 "additionalProperties": {
                     "type": "object",
                     "properties": {"count": {"type": "integer", "minimum": 0}},
@@ -313,8 +320,9 @@ PATHS: dict[str, Any] = {
     "/api/recent-performance-records": {
         "get": {
             "operationId": "recentPerformanceRecords",
-            "summary": "The newest records of the last N days, in the old dashboard's shape",
-            "parameters": [_DAYS],
+            "summary": "The newest records (of the last N days, or of all), in the old "
+            "dashboard's shape",
+            "parameters": [_RECENT_DAYS],
             "responses": {
                 "200": _json(_ref("RecentPerformanceRecords"), "Records and counts."),
                 "400": _errors("days is not a whole number in range (key `days`)."),

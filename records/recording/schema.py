@@ -91,6 +91,11 @@ MSG_NOT_OBJECT = "Must be a JSON object."
 MSG_RECORD_ID_EMPTY = "Must not be empty."
 MSG_RECORD_ID_CHARS = "Must not contain whitespace, '/', '?' or '#'."
 MSG_IMPROVEMENT = "Must be between -100 and 100 points."
+MAX_BREAKDOWN = 50  # parts of a source's score breakdown
+MSG_BREAKDOWN = (
+    f"Must be a JSON object of at most {MAX_BREAKDOWN} parts, each a name of at most "
+    f"{MAX_LABEL} characters and a finite number."
+)
 
 # Each group: the keys that say the same thing, the winner first.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -100,6 +105,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "skills": ("skills_used", "skills"),
     "agents": ("agents_delegated", "agents"),
     "quality": ("quality_score", "overall_score"),
+    "breakdown": ("breakdown", "score_breakdown"),
 }
 # Lenient mode only: the words old files used for complexity, and for true/false.
 COMPLEXITY_WORDS = {
@@ -157,6 +163,10 @@ class Task:
     best_practices_followed: bool | None = None
     documentation_updated: bool | None = None
     quality_improvement: float | None = None
+    # Scores a source gave (points): kept as given; the formulas fill only what is missing.
+    time_efficiency: float | None = None
+    performance_index: float | None = None
+    breakdown: dict[str, float] | None = None  # the source's own score breakdown
     auto_generated: bool | None = None
     session_id: str | None = None
     project: str | None = None  # cleaned like a name: it groups and filters
@@ -182,6 +192,11 @@ GIVEN_FLAGS = (
     "quality_improvement",
     "auto_generated",
 )
+# Stored scores that are either given by the source or computed by the formulas; the given ones
+# are named in score_breakdown["given"] too (docs/scoring.md, "Given numbers stay").
+GIVEN_SCORES = ("quality_score", "performance_index", "time_efficiency", "quality_improvement")
+# score_breakdown keys that are not score components: internal flags and the source's breakdown.
+BREAKDOWN_META = ("manual", "given", "source")
 
 
 def describe(value: Any) -> str:
@@ -519,11 +534,11 @@ def clean_task(
     if data.get("quality_improvement") is not None:
         task.quality_improvement = _improvement(r, data["quality_improvement"])
 
-    # Derived by the contract, never taken as given, but junk in them is still an error.
-    if not lenient:
-        for key in ("performance_index", "time_efficiency"):
-            if data.get(key) is not None:
-                r.number(key, data[key])
+    # Given scores are kept as given; the scoring contract computes only the missing ones.
+    for key in ("performance_index", "time_efficiency"):
+        if data.get(key) is not None:
+            setattr(task, key, r.score(key, data[key]))
+    task.breakdown = r.first("breakdown", lambda key, value: _breakdown(r, key, value))
 
     for key in ("session_id", "git_branch"):
         if data.get(key) is not None:
@@ -590,6 +605,40 @@ def _improvement(r: FieldReader, value: Any) -> float | None:
     return clamped
 
 
+def _breakdown(r: FieldReader, key: str, value: Any) -> dict[str, float] | None:
+    """A source's own score breakdown: names -> numbers (lenient: unreadable parts dropped)."""
+    if not isinstance(value, Mapping):
+        r.problem(key, MSG_BREAKDOWN, value)
+        return None
+    parts: dict[str, float] = {}
+    for name, number in value.items():
+        if _breakdown_part(name, number):
+            parts[name] = number
+        elif not r.lenient:
+            r.problem(key, MSG_BREAKDOWN, value)
+            return None
+        else:
+            r.warn(key, f"part {describe(name)} is not a name and a number; left out")
+    if len(parts) > MAX_BREAKDOWN:
+        if not r.lenient:
+            r.problem(key, MSG_BREAKDOWN, value)
+            return None
+        r.warn(key, f"{len(parts)} parts; the first {MAX_BREAKDOWN} are kept")
+        parts = dict(list(parts.items())[:MAX_BREAKDOWN])
+    return parts or None
+
+
+def _breakdown_part(name: Any, number: Any) -> bool:
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_LABEL or "\x00" in name:
+        return False
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        return False
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:
+        return False
+
+
 def _cost(r: FieldReader, value: Any) -> float | None:
     number = r.number("cost_usd", value)
     if number is None or 0 <= number <= MAX_COST:
@@ -626,6 +675,10 @@ def _record_id(r: FieldReader, value: Any) -> str | None:
 def stored_fields(task: Task, *, auto_default: bool) -> dict[str, Any]:
     """The TaskRecord columns a task decides, with the scoring contract's defaults applied.
 
+    Scores the task gives (quality, performance index, time efficiency, improvement, the
+    source's breakdown) are stored as given; the formulas fill only the missing ones, and
+    ``score_breakdown["given"]`` names the given ones (``given_scores`` reads it back).
+
     Not included (each door decides them): record_id, recorded_at, model, quality_improvement
     when not given (it needs the baseline), source and raw payloads. ``cost_usd`` is the given
     cost, else computed from the tokens and the model (``records.rules.costs``).
@@ -645,8 +698,16 @@ def stored_fields(task: Task, *, auto_default: bool) -> dict[str, Any]:
         ),
         documentation_updated=bool(task.documentation_updated),
         explicit_quality=task.explicit_quality,
+        given_time_efficiency=task.time_efficiency,
+        given_performance_index=task.performance_index,
     )
     given = [name for name in GIVEN_FLAGS if getattr(task, name) is not None]
+    given += [name for name in scores.given if name not in given]
+    if task.breakdown:
+        given.append("breakdown")
+    meta: dict[str, Any] = {"manual": scores.manual, "given": given}
+    if task.breakdown:
+        meta["source"] = dict(task.breakdown)
     tokens = Tokens(
         input=task.input_tokens,
         output=task.output_tokens,
@@ -672,7 +733,7 @@ def stored_fields(task: Task, *, auto_default: bool) -> dict[str, Any]:
         "issues": issues,
         "issues_count": issues_count,
         "recommendations": task.recommendations or [],
-        "score_breakdown": scores.breakdown | {"manual": scores.manual, "given": given},
+        "score_breakdown": scores.breakdown | meta,
         "auto_generated": auto_default if task.auto_generated is None else task.auto_generated,
         "session_id": task.session_id or "",
         "project": task.project or "",
@@ -681,6 +742,23 @@ def stored_fields(task: Task, *, auto_default: bool) -> dict[str, Any]:
         "cost_usd": cost,
         "cost_source": cost_source,
     }
+
+
+def given_scores(breakdown: Any) -> set[str]:
+    """Which of GIVEN_SCORES (and "breakdown") a stored score breakdown says were given.
+
+    Records written before given scores were kept list only GIVEN_FLAGS (or nothing): their
+    quality was given when ``manual`` says so, the rest was computed.
+    """
+    if not isinstance(breakdown, Mapping):
+        return set()
+    given = breakdown.get("given")
+    names = set(given) if isinstance(given, list) else set()
+    if breakdown.get("manual"):
+        names.add("quality_score")
+    if isinstance(breakdown.get("source"), Mapping) and breakdown["source"]:
+        names.add("breakdown")
+    return names & {*GIVEN_SCORES, "breakdown"}
 
 
 def stored_context(record: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
 PERIODS: dict[str, timedelta | None] = {
@@ -18,9 +18,14 @@ PERIODS: dict[str, timedelta | None] = {
 }
 DEFAULT_PERIOD = "7d"
 HOURLY_PERIODS = frozenset({"24h", "3d"})
-Granularity = Literal["hour", "day"]
+Granularity = Literal["hour", "day", "week", "month"]
+GRANULARITIES: tuple[Granularity, ...] = ("hour", "day", "week", "month")
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+MAX_BUCKETS = 100  # a trend never plots many more points than this (docs/dashboard.md)
+# What each bucket spans at most, to count a window's buckets without walking them.
+_BUCKET_SPAN = {"hour": HOUR, "day": DAY, "week": 7 * DAY, "month": 31 * DAY}
+MIN_RANGE_YEAR, MAX_RANGE_YEAR = 2000, 2100
 
 
 @dataclass(frozen=True)
@@ -48,21 +53,58 @@ def days_window(days: int, now: datetime) -> Window:
     return Window(start=now - timedelta(days=days), end=now)
 
 
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def range_window(first: date, last: date, *, tz: tzinfo) -> Window:
+    """The days ``first`` to ``last`` (both included) on the wall clock of ``tz``: every record
+    from ``first``'s midnight up to, not including, the midnight after ``last``. (A window
+    excludes its start and includes its end, hence the microsecond.)"""
+    tick = timedelta(microseconds=1)
+    end = _midnight(last + DAY, tz).astimezone(UTC) - tick
+    return Window(start=_midnight(first, tz).astimezone(UTC) - tick, end=end)
+
+
+def granularity_for(start: datetime, end: datetime) -> Granularity:
+    """The finest bucket (hour, day, week, month) that cuts ``start``..``end`` into at most
+    about MAX_BUCKETS points: 24 hours and 3 days by the hour, 7 to 90 days by the day, up to
+    about two years by the week, longer by the month."""
+    span = end - start
+    for unit in GRANULARITIES:
+        if span / _BUCKET_SPAN[unit] <= MAX_BUCKETS:
+            return unit
+    return "month"
+
+
 def truncate(value: datetime, unit: Granularity, *, tz: tzinfo = UTC) -> datetime:
-    """The start of ``value``'s hour or day on the wall clock of ``tz``.
+    """The start of ``value``'s hour, day, week (Monday) or month on the wall clock of ``tz``.
 
     UTC (the default) for rollup rows; the current time zone for what a reader sees.
     """
     start = value.astimezone(tz).replace(minute=0, second=0, microsecond=0)
-    return start if unit == "hour" else start.replace(hour=0)
+    if unit == "hour":
+        return start
+    day = start.replace(hour=0)
+    if unit == "week":
+        monday = day.date() - timedelta(days=day.weekday())
+        return _midnight(monday, tz)
+    if unit == "month":
+        return _midnight(day.date().replace(day=1), tz)
+    return _midnight(day.date(), tz)
 
 
 def _next_start(start: datetime, unit: Granularity) -> datetime:
     zone = start.tzinfo
     if unit == "hour":  # in UTC, so DST changes neither skip nor repeat an hour
         return (start.astimezone(UTC) + HOUR).astimezone(zone)
-    # Days step in wall-clock time (aware arithmetic within one zone) to stay on midnight.
-    return (start.replace(tzinfo=None) + DAY).replace(tzinfo=zone).astimezone(zone)
+    # Days, weeks and months step in wall-clock time to stay on midnight.
+    day = start.date()
+    if unit == "day":
+        return _midnight(day + DAY, zone)
+    if unit == "week":
+        return _midnight(day + 7 * DAY, zone)
+    return _midnight((day.replace(day=1) + 32 * DAY).replace(day=1), zone)
 
 
 def bucket_starts(

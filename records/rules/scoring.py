@@ -27,6 +27,22 @@ def round1(value: float) -> float:
     return float(Decimal(repr(float(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+GIVEN_DIGITS = 3  # a score a source gives is kept to this many decimals (69.375 stays 69.375)
+
+
+def round_given(value: float) -> float:
+    """A given score as stored: clamped to 0-100, rounded half up to GIVEN_DIGITS decimals (so a
+    fraction turned into points, 0.69375 * 100, loses its binary noise but nothing else)."""
+    quantum = Decimal(1).scaleb(-GIVEN_DIGITS)
+    return float(Decimal(repr(clamp(float(value)))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def tenths(value: float) -> int:
+    """A score in whole tenths, rounded half up: what rollups and aggregates sum (the database
+    computes the same with FLOOR(x * 10 + 0.5) on the same doubles)."""
+    return math.floor(value * 10 + 0.5)
+
+
 def passes(quality_score: float) -> bool:
     """A task passes at a quality score of PASS_THRESHOLD or more."""
     return quality_score >= PASS_THRESHOLD
@@ -71,6 +87,7 @@ class Scores:
     performance_index: float
     breakdown: dict[str, float | None]
     manual: bool
+    given: tuple[str, ...] = ()  # the scores taken as given: quality_score, time_efficiency, ...
 
 
 def quality_from_components(components: dict[str, float | None]) -> float:
@@ -101,26 +118,46 @@ def score_task(
     best_practices_followed: bool = True,
     documentation_updated: bool = False,
     explicit_quality: float | None = None,
+    given_time_efficiency: float | None = None,
+    given_performance_index: float | None = None,
 ) -> Scores:
-    """Every score of one task. ``explicit_quality`` is a manual assessment and wins (clamped)."""
+    """Every score of one task. A score the source gives is kept as given (``round_given``):
+    ``explicit_quality`` (a manual assessment), ``given_time_efficiency`` and
+    ``given_performance_index``; the formulas fill only the ones missing, from the others."""
+    eff = time_efficiency(duration_seconds)
+    if given_time_efficiency is not None:
+        eff = round_given(given_time_efficiency)
     components: dict[str, float | None] = {  # keyed as WEIGHTS, kept as the score breakdown
         "task_completion": 100.0 if success else 0.0,
         "code_quality": code_quality_component(issues_count, code_quality),
-        "efficiency": time_efficiency(duration_seconds),
+        "efficiency": eff,
         "best_practices": 100.0 if best_practices_followed else 50.0,
         "documentation": 100.0 if documentation_updated else 50.0,
     }
     if explicit_quality is not None:
-        quality = round1(clamp(float(explicit_quality)))
+        quality = round_given(explicit_quality)
     else:
         quality = quality_from_components(components)
-    eff = components["efficiency"]
+    if given_performance_index is not None:
+        index = round_given(given_performance_index)
+    else:
+        index = performance_index(quality, eff, success)
+    given = tuple(
+        name
+        for name, value in (
+            ("quality_score", explicit_quality),
+            ("time_efficiency", given_time_efficiency),
+            ("performance_index", given_performance_index),
+        )
+        if value is not None
+    )
     return Scores(
         quality_score=quality,
         time_efficiency=eff,
-        performance_index=performance_index(quality, eff, success),
+        performance_index=index,
         breakdown=components,
         manual=explicit_quality is not None,
+        given=given,
     )
 
 

@@ -21,8 +21,8 @@ from operator import add
 from typing import Any, Literal
 
 from django.db import connection
-from django.db.models import BigIntegerField, Count, F, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import Cast, Round, TruncDay, TruncHour
+from django.db.models import BigIntegerField, Count, F, FloatField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Floor, Round, TruncDay, TruncHour
 from django.utils import timezone
 
 from records.models import (
@@ -255,11 +255,17 @@ def _dimension(name: str, *, rollup: bool, prefix: str):
     # stored row costs far more.
     if name == "day":
         return F("start") if rollup else TruncDay(f"{prefix}recorded_at")
+    if name == "month":  # month, day and hour rows and the edge records' days, folded in merge
+        return F("start") if rollup else TruncDay(f"{prefix}recorded_at")
     if name == "hour":
         return F("start") if rollup else TruncHour(f"{prefix}recorded_at")
     if name in {"skill", "agent"}:
         return F(f"{name}__name")
     raise ValueError(f"cannot group by {name!r}")
+
+
+def _tenths(name: str):
+    return Floor(F(name) * 10 + Value(0.5))
 
 
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")
@@ -280,9 +286,11 @@ def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
         "count": Count(pk),
         "success_count": Count(pk, filter=Q(**{f("success"): True})),
         "pass_count": Count(pk, filter=Q(**{f("quality_score__gte"): PASS_THRESHOLD})),
-        "quality_tenths": Sum(Round(F(f("quality_score")) * 10)),
-        "performance_tenths": Sum(Round(F(f("performance_index")) * 10)),
-        "efficiency_tenths": Sum(Round(F(f("time_efficiency")) * 10)),
+        # Whole tenths rounded half up, as records.rules.scoring.tenths (and the rollups) count
+        # them: a given score may have more decimals (69.375 counts as 69.4).
+        "quality_tenths": Sum(_tenths(f("quality_score"))),
+        "performance_tenths": Sum(_tenths(f("performance_index"))),
+        "efficiency_tenths": Sum(_tenths(f("time_efficiency"))),
         "efficiency_count": Count(f("time_efficiency")),
         "duration_ms": Sum(Round(F(f("duration_seconds")) * 1000)),
         "duration_count": Count(f("duration_seconds")),
@@ -299,8 +307,8 @@ def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
                 *(Q(**{f(f"{name}__isnull"): False}) for name in TOKEN_COLUMNS), _connector=Q.OR
             ),
         ),
-        "quality_sq": Sum(_square(Round(F(f("quality_score")) * 10))),
-        "performance_sq": Sum(_square(Round(F(f("performance_index")) * 10))),
+        "quality_sq": Sum(_square(_tenths(f("quality_score")))),
+        "performance_sq": Sum(_square(_tenths(f("performance_index")))),
         "duration_sq": Sum(_square(Round(F(f("duration_seconds")) * 10))),
         "cost_sq": Sum(_square(Round(F(f("cost_usd")) * COST_SQUARE_UNITS))),
     }
@@ -331,9 +339,10 @@ def totals(
 ) -> list[Totals]:
     """Totals of the records in ``window`` matching ``filters``, grouped by ``by``.
 
-    ``by`` names: task_type, model, auto_generated, project, day, hour, and skill (subject
-    "skills") or agent (subject "agents"). ``name``: only the records with that skill (subject
-    "skills") or agent ("agents"). Rows come unordered; empty groups are absent.
+    ``by`` names: task_type, model, auto_generated, project, day, hour, month (UTC months: read
+    from the month rollups), and skill (subject "skills") or agent (subject "agents"). ``name``:
+    only the records with that skill (subject "skills") or agent ("agents"). Rows come
+    unordered; empty groups are absent.
     """
     found = []
     sums = grouped_sums(
@@ -367,7 +376,7 @@ def grouped_sums(
     if name is not None and subject not in _NAMED:
         raise ValueError("only skill and agent totals take a name")
     named = Q() if name is None else Q(**{f"{_NAMED[subject]}__name": name})
-    if subject != "records" and ("hour" in by or "day" in by):
+    if subject != "records" and {"hour", "day", "month"} & set(by):
         raise ValueError("skill and agent totals are not split by time")
     if not filters.by_rollups:  # a search: only the matching records can say
         plan = _Plan(days=None, hours=(), raw=((window.start, False, window.end, True),))
@@ -403,10 +412,13 @@ def grouped_sums(
         ROUND) or a Decimal, integers in every case. Rollup rows are the many (one per name
         and task type at most), so they are taken as they are."""
         day = by.index("day") if starts and "day" in by else None
+        month = by.index("month") if "month" in by else None
         for row in rows:
             key = row[:width]
             if day is not None:
                 key = (*key[:day], truncate(key[day], "day", tz=zone), *key[day + 1 :])
+            if month is not None:
+                key = (*key[:month], truncate(key[month], "month", tz=zone), *key[month + 1 :])
             values = row[width:] if starts else [sign * int(v) if v else 0 for v in row[width:]]
             known = sums_by_key.get(key)
             sums_by_key[key] = values if known is None else list(map(add, known, values))

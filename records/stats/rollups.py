@@ -33,7 +33,7 @@ from records.models import (
     TypeRollup,
 )
 from records.rules.periods import truncate
-from records.rules.scoring import passes
+from records.rules.scoring import passes, tenths
 
 COUNTERS = (
     "count",
@@ -118,7 +118,7 @@ class Facts:
             self.cache_read_tokens,
             self.cache_creation_tokens,
         )
-        quality, performance = round(self.quality_score * 10), round(self.performance_index * 10)
+        quality, performance = tenths(self.quality_score), tenths(self.performance_index)
         passed = int(passes(self.quality_score))
         return (
             1,
@@ -126,7 +126,7 @@ class Facts:
             passed,
             quality,
             performance,
-            0 if eff is None else round(eff * 10),
+            0 if eff is None else tenths(eff),
             0 if eff is None else 1,
             0 if duration is None else round(duration * 1000),
             0 if duration is None else 1,

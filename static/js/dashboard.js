@@ -66,19 +66,22 @@
     return source ? JSON.parse(source.textContent) : null;
   }
 
+  // Day, week and month buckets come as dates of the server's zone ("2025-10-21"), hours as
+  // instants; the year shows when the buckets are of more than one year, or not of this one.
   function bucketLabels(data) {
-    if (data.unit === "day") {
-      var day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+    var year = data.with_year ? { year: "numeric" } : {};
+    if (data.unit === "day" || data.unit === "week" || data.unit === "month") {
+      var parts = data.unit === "month" ? { month: "short" } : { month: "short", day: "numeric" };
+      var day = new Intl.DateTimeFormat(undefined, Object.assign(parts, data.unit === "month" ? { year: "numeric" } : year));
       return data.labels.map(function (text) {
         var p = text.split("-").map(Number);
         return day.format(new Date(p[0], p[1] - 1, p[2]));
       });
     }
     var spanDays = data.buckets.length > 30;
-    var hour = new Intl.DateTimeFormat(
-      undefined,
-      spanDays ? { weekday: "short", hour: "2-digit", minute: "2-digit" } : { hour: "2-digit", minute: "2-digit" }
-    );
+    var hourParts = spanDays ? { weekday: "short", hour: "2-digit", minute: "2-digit" } : { hour: "2-digit", minute: "2-digit" };
+    if (data.with_year) hourParts = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    var hour = new Intl.DateTimeFormat(undefined, hourParts);
     return data.buckets.map(function (iso) {
       return hour.format(new Date(iso));
     });
@@ -318,6 +321,11 @@
       ["model", "task_type", "source", "q"].forEach(function (name) {
         if (event.detail.parameters[name] === "") delete event.detail.parameters[name];
       });
+      // A chosen preset replaces a custom range (the server lets it win; the URL says so too).
+      if (event.detail.parameters.period) {
+        delete event.detail.parameters.from;
+        delete event.detail.parameters.to;
+      }
     }
     if (elt && elt.dataset && elt.dataset.panel === "recent-records") {
       var shown = elt.querySelectorAll("tr[data-record-id]").length;

@@ -89,11 +89,12 @@ def test_recent_records_counts_all_days_but_shows_the_newest_50(client):
     }
 
 
-def test_recent_records_defaults_to_30_days(client):
+def test_recent_records_without_days_counts_all_records(client):
     TaskRecordFactory(minutes_ago=DAY * 20)
-    TaskRecordFactory(minutes_ago=DAY * 40)
+    TaskRecordFactory(minutes_ago=DAY * 400)
 
-    assert client.get("/api/recent-performance-records").json()["total_records"] == 1
+    assert client.get("/api/recent-performance-records").json()["total_records"] == 2
+    assert client.get("/api/recent-performance-records?days=30").json()["total_records"] == 1
 
 
 @pytest.mark.parametrize("url", ["/api/recent-performance-records", "/api/summary"])
@@ -123,7 +124,7 @@ def test_summary_is_get_performance_summary_as_json(client):
 def test_script_in_description_is_escaped_in_json(client):
     TaskRecordFactory(description='<script>alert("x")</script> & more')
 
-    response = client.get("/api/recent-performance-records")
+    response = client.get("/api/recent-performance-records", {"days": "30"})
 
     assert b"<script>" not in response.content
     assert b"</script>" not in response.content

@@ -112,8 +112,10 @@ def test_dry_run_reports_what_a_real_run_does_and_stores_no_records():
         real_run.failed,
     )
     assert dry_run.files == real_run.files
+    # The same table; the real run's last two lines are its summary and the dashboard address.
+    assert real.out.splitlines()[-1].startswith("See them on the dashboard: /?from=")
     assert (
-        dry.out.split("\n\n")[-1].splitlines()[:-1] == real.out.split("\n\n")[-1].splitlines()[:-1]
+        dry.out.split("\n\n")[-1].splitlines()[:-1] == real.out.split("\n\n")[-1].splitlines()[:-2]
     )
 
 

@@ -117,11 +117,13 @@ def test_performance_records_in_the_recorders_shape(tmp_path):
     assert (record.files_modified, record.lines_changed) == (4, 120)
     assert record.auto_generated is True
     assert record.quality_improvement == 6
-    # Explicit quality wins; efficiency and index follow the contract, not the stored 12.5/69.375.
-    expected = score_task(duration_seconds=300, issues_count=1, explicit_quality=91)
+    # Given numbers stay: the file's quality, efficiency and index, not the formulas' 91.9/93.6.
     assert record.quality_score == 91
-    assert record.time_efficiency == expected.time_efficiency == 91.9
-    assert record.performance_index == expected.performance_index
+    assert record.time_efficiency == 12.5
+    assert record.performance_index == 69.375
+    assert {"quality_score", "time_efficiency", "performance_index"} <= set(
+        record.score_breakdown["given"]
+    )
     assert record.raw[0]["payload"]["details"]["performance_index"] == 69.375
 
 

@@ -77,7 +77,7 @@ def test_code_quality_is_floored_at_50_and_a_given_value_wins():
 
 
 @pytest.mark.parametrize(
-    ("given", "expected"), [(87, 87.0), (150, 100.0), (-5, 0.0), (72.25, 72.3)]
+    ("given", "expected"), [(87, 87.0), (150, 100.0), (-5, 0.0), (72.25, 72.25)]
 )
 def test_explicit_manual_score_wins_and_is_clamped(given, expected):
     scores = score_task(duration_seconds=5000, success=False, explicit_quality=given)

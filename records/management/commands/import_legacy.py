@@ -9,11 +9,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.urls import reverse
+from django.utils import timezone as django_timezone
 
 from records.importer.discovery import PATTERN_DIRS, LegacyFile
 from records.importer.printable import printable
 from records.importer.report import failure_line, recovery_line, summary_line, table_lines
-from records.importer.service import BATCH_SIZE, FileReport, legacy_import
+from records.importer.service import BATCH_SIZE, FileReport, ImportReport, legacy_import
 
 _OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 BAR_WIDTH = 30
@@ -95,6 +97,16 @@ class PlainProgress:
 
     def file_finished(self, report: FileReport) -> None:
         pass
+
+
+def shown_at(report: ImportReport) -> str:
+    """The dashboard URL (path and query) whose custom range holds every record the files had,
+    in the server's time zone; "" after a dry run or when no record was read."""
+    if report.dry_run or report.first_at is None or report.last_at is None:
+        return ""
+    first = django_timezone.localtime(report.first_at).date().isoformat()
+    last = django_timezone.localtime(report.last_at).date().isoformat()
+    return f"{reverse('dashboard:index')}?from={first}&to={last}"
 
 
 class Command(BaseCommand):
@@ -193,5 +205,8 @@ class Command(BaseCommand):
         if report.warnings_dropped:
             self.stderr.write(f"warning: {report.warnings_dropped} more warnings not shown")
         self.stdout.write(summary_line(report))
+        shown = shown_at(report)
+        if shown:
+            self.stdout.write(f"See them on the dashboard: {shown}")
         if not report.ok:
             raise CommandError(printable(failure_line(report)))
