@@ -1,6 +1,6 @@
 """The dashboard in a real browser: controls refresh panels in place, the URL follows, charts draw.
 
-Run alone: /work/venv/bin/python -m pytest tests/browser
+Run alone: .venv/bin/python -m pytest tests/browser
 PERFSITE_UPDATE_SCREENSHOT=1 also writes docs/screenshot.png (otherwise test-artifacts/ only).
 """
 
