@@ -89,6 +89,40 @@ def insert_rows(
         cursor.executemany(sql, [params(row) for row in rows])
 
 
+MAX_PARAMS = 4_000  # per statement: far under SQLite's 32,766 variables; PostgreSQL plans it fast
+
+
+def insert_values(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, returning: Sequence[str] = ()
+) -> list[tuple]:
+    """INSERT ``rows`` (as ``insert_rows``) with multi-row VALUES statements, as few as the
+    parameter limits allow; with ``returning`` (column names), the rows' values of them.
+
+    On PostgreSQL one statement of many rows costs a fraction of ``executemany`` (one round trip
+    and one execution instead of one per row). Both databases return what RETURNING names (SQLite
+    from 3.35), so no second query has to find the new primary keys.
+    """
+    if not rows:
+        return []
+    names = tuple(rows[0])
+    one, params = _prepare(model, names)
+    head, _, values = one.partition(" VALUES ")
+    per_statement = max(1, MAX_PARAMS // len(names))
+    tail = ""
+    if returning:
+        qn = connection.ops.quote_name
+        tail = " RETURNING " + ", ".join(qn(model._meta.get_field(c).column) for c in returning)
+    out: list[tuple] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = f"{head} VALUES {', '.join([values] * len(chunk))}{tail}"
+            cursor.execute(sql, [value for row in chunk for value in params(row)])
+            if returning:
+                out += [tuple(found) for found in cursor.fetchall()]
+    return out
+
+
 def insert_row(model: type[models.Model], row: dict[str, Any]) -> int:
     """INSERT one row (as ``insert_rows``) and return its new primary key.
 

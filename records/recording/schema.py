@@ -727,8 +727,39 @@ def text_problem(value: Any) -> str | None:
     return None
 
 
-def json_safe_payload(payload: Any) -> Any:
-    """The payload as it will be stored: plain JSON, no NaN/Infinity, no NUL, valid Unicode."""
+def parsed_json_problem(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """``json_too_deep`` and ``text_problem`` in one walk, for a value ``json.loads`` made."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return MSG_NUL
+            if not item.isascii() and _SURROGATE.search(item):
+                return MSG_SURROGATE
+        elif isinstance(item, dict):
+            if depth > limit:
+                return MSG_DEPTH
+            stack.extend((key, depth) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            if depth > limit:
+                return MSG_DEPTH
+            stack.extend((child, depth + 1) for child in item)
+    return None
+
+
+def json_safe_payload(payload: Any, *, parsed: bool = False) -> Any:
+    """The payload as it will be stored: plain JSON, no NaN/Infinity, no NUL, valid Unicode.
+
+    ``parsed``: the payload is what strict JSON parsing (``ingest.parse_json``) returned, plain
+    JSON already, so only its depth and text are checked (one walk) and it is returned as is.
+    """
+    if parsed:
+        problem = parsed_json_problem(payload)
+        if problem:
+            raise ValidationError({"task_data": [problem]})
+        return payload
     if json_too_deep(payload):
         raise ValidationError({"task_data": [MSG_DEPTH]})
     try:
