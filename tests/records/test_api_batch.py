@@ -290,3 +290,26 @@ def test_a_database_failure_stores_nothing_of_the_list_and_is_a_503(client, toke
     response = post(client, [task(i) for i in range(5)], token)
     assert response.status_code == 503 and response["Retry-After"] == "5"
     assert not TaskRecord.objects.exists() and not RecordSkill.objects.exists()
+
+
+def test_every_answer_to_a_list_is_documented(client, token):
+    from tests.records.test_openapi import assert_documented
+
+    document = client.get("/api/openapi.json").json()
+    other = token_create(name="other")[1]
+    post(client, task(0, record_id="theirs"), other)
+    answers = [
+        post(client, [task(1, record_id="doc-1"), task(2, duration=-1)], token),
+        post(client, [task(1, record_id="doc-1"), task(3, record_id="theirs")], token),
+        post(client, "[]", token),
+        post(client, [{"task_type": "coding"}] * (MAX_BATCH + 1), token),
+    ]
+    assert [r.status_code for r in answers] == [200, 200, 400, 413]
+    assert statuses(answers[0]) == [201, 400] and statuses(answers[1]) == [200, 409]
+    for response in answers:
+        assert_documented(document, "/api/records", "post", response)
+    schema = document["paths"]["/api/records"]["post"]["requestBody"]["content"]
+    assert schema["application/json"]["schema"] == {
+        "oneOf": [{"$ref": "#/components/schemas/Task"}, {"$ref": "#/components/schemas/Tasks"}]
+    }
+    assert document["components"]["schemas"]["Tasks"]["maxItems"] == MAX_BATCH
