@@ -80,7 +80,8 @@ class BenchDatabase:
 
 class Databases:
     """Makes the benchmark's databases: SQLite files under ``base``, or new PostgreSQL databases
-    on the server of ``server_url`` (dropped by ``close`` unless ``keep``)."""
+    on the server of ``server_url`` (dropped by ``close`` unless ``keep``; ``base`` is removed by
+    the caller). A ``fixed`` label is a name a later run finds (``exists``) to reuse a seed."""
 
     def __init__(self, base: Path, server_url: str | None, *, keep: bool = False) -> None:
         self.base, self.server_url, self.keep = base, server_url, keep
@@ -98,7 +99,8 @@ class Databases:
 
     def pg_name(self, label: str, *, fixed: bool = False) -> str:
         prefix = urlsplit(self.server_url).path.lstrip("/") or "perfsite"
-        return f"{prefix}_{label}" if fixed else f"{prefix}_{label}_{secrets.token_hex(3)}"
+        name = f"{prefix}_{label}".replace("-", "_")
+        return name if fixed else f"{name}_{secrets.token_hex(3)}"
 
     def exists(self, label: str) -> BenchDatabase | None:
         """A database kept by an earlier run under this label (``fixed`` names), if any."""
@@ -115,6 +117,7 @@ class Databases:
         if not found:
             return None
         directory.mkdir(parents=True, exist_ok=True)
+        self.made.append(name)
         return BenchDatabase(directory, self._pg_env(name), name)
 
     def new(self, label: str, *, template: BenchDatabase | None = None, fixed: bool = False):
@@ -129,8 +132,7 @@ class Databases:
         copy = f' TEMPLATE "{template.name}"' if template is not None else ""
         with self._admin() as conn:
             conn.execute(f'CREATE DATABASE "{name}"{copy}')
-        if not fixed:
-            self.made.append(name)
+        self.made.append(name)
         return BenchDatabase(directory, self._pg_env(name), name)
 
     def close(self) -> None:
