@@ -728,24 +728,28 @@ def text_problem(value: Any) -> str | None:
 
 
 def parsed_json_problem(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
-    """``json_too_deep`` and ``text_problem`` in one walk, for a value ``json.loads`` made."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return MSG_NUL
-            if not item.isascii() and _SURROGATE.search(item):
-                return MSG_SURROGATE
-        elif isinstance(item, dict):
-            if depth > limit:
-                return MSG_DEPTH
-            stack.extend((key, depth) for key in item)
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            if depth > limit:
-                return MSG_DEPTH
-            stack.extend((child, depth + 1) for child in item)
+    """``json_too_deep`` and ``text_problem`` in one walk, level by level, for a value
+    ``json.loads`` made (so only dicts, lists, strings, numbers, booleans and None)."""
+    level, depth = [value], 1
+    while level:
+        below: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is str:
+                if "\x00" in item or (not item.isascii() and _SURROGATE.search(item)):
+                    return MSG_NUL if "\x00" in item else MSG_SURROGATE
+            elif kind is dict:
+                if depth > limit:
+                    return MSG_DEPTH
+                below += item.values()
+                for key in item:
+                    if "\x00" in key or (not key.isascii() and _SURROGATE.search(key)):
+                        return MSG_NUL if "\x00" in key else MSG_SURROGATE
+            elif kind is list:
+                if depth > limit:
+                    return MSG_DEPTH
+                below += item
+        level, depth = below, depth + 1
     return None
 
 
