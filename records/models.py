@@ -268,6 +268,10 @@ DURATION_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800)
 BUCKET_FIELDS = (*(f"duration_le_{bound}" for bound in DURATION_BUCKETS), "duration_over")
 
 
+# RollupBase's float columns (the others are BigIntegerField sums).
+SQUARE_COUNTERS = ("quality_sq", "performance_sq", "duration_sq", "cost_sq")
+
+
 class RollupBase(models.Model):
     """Exact totals of records per (span, start, task type, model, AUTO), so long periods sum a
     few hundred rows instead of a million.
@@ -294,6 +298,21 @@ class RollupBase(models.Model):
     efficiency_count = models.BigIntegerField(default=0)
     duration_ms = models.BigIntegerField(default=0)
     duration_count = models.BigIntegerField(default=0)
+    # Cost and tokens, for cost per task, per passing task and tokens per task.
+    cost_micros = models.BigIntegerField(default=0, help_text="Sum of cost_usd x 10**6.")
+    cost_count = models.BigIntegerField(default=0, help_text="Records with a cost.")
+    cost_pass_count = models.BigIntegerField(default=0, help_text="Passing records with a cost.")
+    tokens_input = models.BigIntegerField(default=0)
+    tokens_output = models.BigIntegerField(default=0)
+    tokens_cache_read = models.BigIntegerField(default=0)
+    tokens_cache_creation = models.BigIntegerField(default=0)
+    tokens_count = models.BigIntegerField(default=0, help_text="Records with any token count.")
+    # Sums of squares, for the spread of a mean (confidence intervals: records.rules.confidence).
+    # Whole numbers in float columns: exact below 2**53, and a hostile value cannot overflow.
+    quality_sq = models.FloatField(default=0, help_text="Sum of (quality in tenths)².")
+    performance_sq = models.FloatField(default=0, help_text="Sum of (performance in tenths)².")
+    duration_sq = models.FloatField(default=0, help_text="Sum of (duration in tenths of s)².")
+    cost_sq = models.FloatField(default=0, help_text="Sum of (cost_usd x 10**4)².")
 
     class Meta:
         abstract = True

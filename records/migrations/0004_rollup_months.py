@@ -17,7 +17,7 @@ def add_month_rows(apps, schema_editor):
         sums = [
             f.name
             for f in table._meta.concrete_fields
-            if isinstance(f, models.BigIntegerField) and not f.primary_key
+            if isinstance(f, (models.BigIntegerField, models.FloatField)) and not f.primary_key
         ]
         keys = KEYS + extra
         months = defaultdict(lambda: [0] * len(sums))

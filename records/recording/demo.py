@@ -205,6 +205,11 @@ def seed_demo(
                     performance_index=row["performance_index"],
                     time_efficiency=row["time_efficiency"],
                     duration_seconds=row["duration_seconds"],
+                    cost_usd=row["cost_usd"],
+                    input_tokens=row["input_tokens"],
+                    output_tokens=row["output_tokens"],
+                    cache_read_tokens=row["cache_read_tokens"],
+                    cache_creation_tokens=row["cache_creation_tokens"],
                     skill_ids=row["skill_ids"],
                     agent_ids=row["agent_ids"],
                 )

@@ -19,13 +19,14 @@ from operator import add
 from typing import Any, Literal
 
 from django.db import connection
-from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Round, TruncDay, TruncHour
 from django.utils import timezone
 
 from records.models import (
     BUCKET_FIELDS,
     DURATION_BUCKETS,
+    SQUARE_COUNTERS,
     AgentRollup,
     RecordAgent,
     RecordSkill,
@@ -34,10 +35,13 @@ from records.models import (
     Span,
     TaskRecord,
 )
+from records.rules.confidence import Sample
 from records.rules.periods import DAY, HOUR, Window, truncate
 from records.rules.scoring import PASS_THRESHOLD
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
-from records.stats.rollups import COUNTERS
+from records.stats.rollups import COST_MICROS, COST_SQUARE_UNITS, COUNTERS
+
+Metric = Literal["quality", "performance", "duration", "cost"]
 
 Subject = Literal["records", "skills", "agents"]
 # Group dimensions the database returns as plain text (see ``totals``).
@@ -57,6 +61,18 @@ class Totals:
     efficiency_count: int = 0
     duration_ms: int = 0
     duration_count: int = 0
+    cost_micros: int = 0
+    cost_count: int = 0
+    cost_pass_count: int = 0
+    tokens_input: int = 0
+    tokens_output: int = 0
+    tokens_cache_read: int = 0
+    tokens_cache_creation: int = 0
+    tokens_count: int = 0
+    quality_sq: float = 0.0
+    performance_sq: float = 0.0
+    duration_sq: float = 0.0
+    cost_sq: float = 0.0
     buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKET_FIELDS))
 
     def merge(self, other: Totals) -> None:
@@ -79,6 +95,54 @@ class Totals:
     @property
     def pass_rate(self) -> float | None:
         return 100 * self.pass_count / self.count if self.count else None
+
+    @property
+    def total_cost(self) -> float | None:
+        """US dollars of the records with a cost (None when none has one)."""
+        return self.cost_micros / COST_MICROS if self.cost_count else None
+
+    @property
+    def cost_per_task(self) -> float | None:
+        """Mean cost of the records that have one."""
+        return self.cost_micros / COST_MICROS / self.cost_count if self.cost_count else None
+
+    @property
+    def cost_per_pass(self) -> float | None:
+        """What one passing task cost: the priced records' cost over those of them that passed
+        (the failed tasks' cost is part of the price of a pass). None without priced passes."""
+        if not self.cost_pass_count:
+            return None
+        return self.cost_micros / COST_MICROS / self.cost_pass_count
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.tokens_input
+            + self.tokens_output
+            + self.tokens_cache_read
+            + self.tokens_cache_creation
+        )
+
+    @property
+    def tokens_per_task(self) -> float | None:
+        return self.total_tokens / self.tokens_count if self.tokens_count else None
+
+    def sample(self, metric: Metric) -> Sample:
+        """The records' ``metric`` as (n, mean, standard deviation), for confidence intervals
+        (records.rules.confidence); quality and performance in points, duration in seconds,
+        cost in dollars."""
+        n, total, squares, scale = {
+            "quality": (self.count, self.quality_tenths / 10, self.quality_sq, 10),
+            "performance": (self.count, self.performance_tenths / 10, self.performance_sq, 10),
+            "duration": (self.duration_count, self.duration_ms / 1000, self.duration_sq, 10),
+            "cost": (
+                self.cost_count,
+                self.cost_micros / COST_MICROS,
+                self.cost_sq,
+                COST_SQUARE_UNITS,
+            ),
+        }[metric]
+        return Sample.of_sums(n, total, squares / (scale * scale))
 
 
 def one_decimal(value: float | None) -> float | None:
@@ -177,6 +241,15 @@ def _dimension(name: str, *, rollup: bool, prefix: str):
     raise ValueError(f"cannot group by {name!r}")
 
 
+TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")
+
+
+def _square(expression):
+    """A value times itself, as a float (an integer product could overflow a bigint)."""
+    as_float = Cast(expression, FloatField())
+    return as_float * as_float
+
+
 def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
     def f(name: str) -> str:
         return f"{prefix}{name}"
@@ -192,6 +265,23 @@ def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
         "efficiency_count": Count(f("time_efficiency")),
         "duration_ms": Sum(Round(F(f("duration_seconds")) * 1000)),
         "duration_count": Count(f("duration_seconds")),
+        "cost_micros": Sum(Round(F(f("cost_usd")) * COST_MICROS)),
+        "cost_count": Count(f("cost_usd")),
+        "cost_pass_count": Count(
+            pk,
+            filter=Q(**{f("cost_usd__isnull"): False, f("quality_score__gte"): PASS_THRESHOLD}),
+        ),
+        **{f"tokens_{name.removesuffix('_tokens')}": Sum(f(name)) for name in TOKEN_COLUMNS},
+        "tokens_count": Count(
+            pk,
+            filter=Q(
+                *(Q(**{f(f"{name}__isnull"): False}) for name in TOKEN_COLUMNS), _connector=Q.OR
+            ),
+        ),
+        "quality_sq": Sum(_square(Round(F(f("quality_score")) * 10))),
+        "performance_sq": Sum(_square(Round(F(f("performance_index")) * 10))),
+        "duration_sq": Sum(_square(Round(F(f("duration_seconds")) * 10))),
+        "cost_sq": Sum(_square(Round(F(f("cost_usd")) * COST_SQUARE_UNITS))),
     }
     if with_buckets:
         lower = None
@@ -295,7 +385,12 @@ def grouped_sums(
                 table.objects.filter(rollup_q, filters.q()),
                 {f"g_{name}": _dimension(name, rollup=True, prefix="") for name in by},
                 # Cast: PostgreSQL sums bigints as numeric (a Decimal per value in Python).
-                {name: Cast(Sum(name), BigIntegerField()) for name in columns},
+                {
+                    name: Cast(
+                        Sum(name), FloatField() if name in SQUARE_COUNTERS else BigIntegerField()
+                    )
+                    for name in columns
+                },
             ),
             starts=True,
         )

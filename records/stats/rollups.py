@@ -9,6 +9,7 @@ dashboard reads long periods from here; ``rebuild_rollups`` recomputes everythin
 from __future__ import annotations
 
 import functools
+import math
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 from records.models import (
     BUCKET_FIELDS,
     DURATION_BUCKETS,
+    SQUARE_COUNTERS,
     AgentRollup,
     RecordAgent,
     RecordSkill,
@@ -42,6 +44,15 @@ COUNTERS = (
     "efficiency_count",
     "duration_ms",
     "duration_count",
+    "cost_micros",
+    "cost_count",
+    "cost_pass_count",
+    "tokens_input",
+    "tokens_output",
+    "tokens_cache_read",
+    "tokens_cache_creation",
+    "tokens_count",
+    *SQUARE_COUNTERS,
 )
 REBUILD_BATCH = 5_000
 HOUR, DAY, MONTH = Span.HOUR.value, Span.DAY.value, Span.MONTH.value
@@ -63,6 +74,11 @@ class Facts:
     performance_index: float
     time_efficiency: float | None
     duration_seconds: float | None
+    cost_usd: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_creation_tokens: int | None = None
     skill_ids: Sequence[int] = field(default_factory=tuple)
     agent_ids: Sequence[int] = field(default_factory=tuple)
 
@@ -80,22 +96,46 @@ class Facts:
             performance_index=record.performance_index,
             time_efficiency=record.time_efficiency,
             duration_seconds=record.duration_seconds,
+            cost_usd=record.cost_usd,
+            input_tokens=record.input_tokens,
+            output_tokens=record.output_tokens,
+            cache_read_tokens=record.cache_read_tokens,
+            cache_creation_tokens=record.cache_creation_tokens,
             skill_ids=tuple(skill_ids),
             agent_ids=tuple(agent_ids),
         )
 
-    def counters(self) -> tuple[int, ...]:
-        eff, duration = self.time_efficiency, self.duration_seconds
+    def counters(self) -> tuple[int | float, ...]:
+        """The record's values in COUNTERS order. Squares are whole numbers kept in float
+        columns (exact up to 2**53, and never an overflow): see SQUARE_COUNTERS."""
+        eff, duration, cost = self.time_efficiency, self.duration_seconds, self.cost_usd
+        tokens = (
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_creation_tokens,
+        )
+        quality, performance = round(self.quality_score * 10), round(self.performance_index * 10)
+        passed = int(passes(self.quality_score))
         return (
             1,
             int(self.success),
-            int(passes(self.quality_score)),
-            round(self.quality_score * 10),
-            round(self.performance_index * 10),
+            passed,
+            quality,
+            performance,
             0 if eff is None else round(eff * 10),
             0 if eff is None else 1,
             0 if duration is None else round(duration * 1000),
             0 if duration is None else 1,
+            0 if cost is None else half_up(cost * COST_MICROS),
+            0 if cost is None else 1,
+            0 if cost is None else passed,
+            *(n or 0 for n in tokens),
+            int(any(n is not None for n in tokens)),
+            float(quality * quality),
+            float(performance * performance),
+            0.0 if duration is None else float(half_up(duration * 10) ** 2),
+            0.0 if cost is None else float(half_up(cost * COST_SQUARE_UNITS) ** 2),
         )
 
     def bucket(self) -> int | None:
@@ -103,6 +143,15 @@ class Facts:
         if self.duration_seconds is None:
             return None
         return bisect_left(DURATION_BUCKETS, self.duration_seconds)
+
+
+COST_MICROS = 1_000_000  # cost_micros: dollars x 10**6
+COST_SQUARE_UNITS = 10_000  # cost_sq: squares of dollars x 10**4 (a $5 task adds 2.5e9)
+
+
+def half_up(value: float) -> int:
+    """Round a non-negative value half up, as SQL's ROUND does (Python's round() does not)."""
+    return math.floor(value + 0.5)
 
 
 def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
@@ -206,6 +255,11 @@ FACT_FIELDS = [
     "performance_index",
     "time_efficiency",
     "duration_seconds",
+    "cost_usd",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_creation_tokens",
 ]
 
 

@@ -183,3 +183,56 @@ def test_median_is_exact_for_small_sets_and_close_for_large(history, monkeypatch
 def test_median_without_durations_is_none(history):
     empty = Window(start=NOW + timedelta(hours=1), end=NOW + timedelta(days=2))
     assert median_duration(window=empty) == (None, True)
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+@pytest.mark.parametrize("filters", FILTERS[:2])
+def test_cost_tokens_and_spread_match_the_records(history, window, filters):
+    """Cost, tokens and the standard deviations read from the rollups (plus edge records) equal
+    a direct computation over the same records."""
+    rows = list(
+        TaskRecord.objects.filter(direct(window, filters)).values_list(
+            "quality_score",
+            "performance_index",
+            "duration_seconds",
+            "cost_usd",
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_creation_tokens",
+        )
+    )
+    got = overall(window=window, filters=filters)
+    costs = [r[3] for r in rows if r[3] is not None]
+    assert got.cost_count == len(costs)
+    assert got.cost_pass_count == sum(r[3] is not None and r[0] >= 70 for r in rows)
+    assert got.total_cost == (pytest.approx(sum(costs), abs=1e-5) if costs else None)
+    assert got.tokens_input == sum(r[4] or 0 for r in rows)
+    assert got.total_tokens == sum(sum(n or 0 for n in r[4:]) for r in rows)
+    assert got.tokens_count == sum(any(n is not None for n in r[4:]) for r in rows)
+    if len(rows) < 2:
+        return
+    for metric, values, tolerance in [
+        ("quality", [r[0] for r in rows], 1e-6),
+        ("performance", [r[1] for r in rows], 1e-6),
+        ("duration", [r[2] for r in rows if r[2] is not None], 0.06),  # tenths of seconds
+        ("cost", costs, 1e-4),  # squares kept in units of $0.0001
+    ]:
+        sample = got.sample(metric)
+        assert sample.n == len(values)
+        if len(values) < 2:
+            continue
+        assert sample.mean == pytest.approx(statistics.fmean(values), abs=1e-3)
+        assert sample.sd == pytest.approx(statistics.stdev(values), abs=tolerance)
+
+
+def test_cost_per_passing_task_counts_the_failed_tasks_cost(db):
+    for quality, cost in [(90, 0.30), (40, 0.50), (80, 0.20)]:
+        record_task_performance(
+            {"task_type": "coding", "quality_score": quality, "cost_usd": cost}, "GLM 4.6"
+        )
+    now = datetime.now(UTC)
+    got = overall(window=Window(start=now - timedelta(minutes=5), end=now))
+    assert got.pass_count == 2
+    assert got.cost_per_task == pytest.approx(1.0 / 3)
+    assert got.cost_per_pass == pytest.approx(0.5)
