@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import enum
 import logging
 import uuid
@@ -235,6 +236,11 @@ def insert_links(*, skills: list[tuple[int, int]], agents: list[tuple[int, int]]
 CHUNK = 250
 INTEGRITY_ATTEMPTS = 3
 _AFTER_STORED = 1 << 62  # orders a batch's new rows after every stored id, as inserting does
+# What a new row gives the rollups: every field of Facts but the links, read from the row itself,
+# so a fact the rollups gain is never left out here.
+_FACT_COLUMNS = [
+    f.name for f in dataclasses.fields(Facts) if f.name not in {"skill_ids", "agent_ids"}
+]
 
 
 class Outcome(enum.Enum):
@@ -362,15 +368,7 @@ def _create_many(
         agent_links += [(pk, agent) for agent in agent_ids]
         facts.append(
             Facts(
-                recorded_at=row["recorded_at"],
-                task_type=row["task_type"],
-                model_id=row["model_id"],
-                auto_generated=row["auto_generated"],
-                success=row["success"],
-                quality_score=row["quality_score"],
-                performance_index=row["performance_index"],
-                time_efficiency=row["time_efficiency"],
-                duration_seconds=row["duration_seconds"],
+                **{name: row[name] for name in _FACT_COLUMNS},
                 skill_ids=tuple(skill_ids),
                 agent_ids=tuple(agent_ids),
             )
