@@ -19,7 +19,9 @@ starts from the same table:
   common start to the last reply;
 - batch: the same gunicorn, one client posting ``--batches`` lists of ``--batch-size`` (1,000)
   tasks one after another (bodies encoded before the clock starts): tasks per second over all of
-  them, and the p50 of one list's request;
+  them, and the p50 of one list's request; then the same lists through Django's test Client in
+  one process (tests/support/batch_in_process.py), whose CPU time plus that of its PostgreSQL
+  server process is the load-independent cost: tasks per CPU-second;
 - cli: one ``manage.py record_task FILE`` with a JSON list of all the tasks (one transaction),
   timed as a whole process (start-up included), plus a few one-task invocations (process cost).
 
@@ -116,6 +118,12 @@ def bench_batch(db: BenchDatabase, batches: int, size: int, workers: int) -> dic
             if n:
                 seconds.append(time.perf_counter() - started)
             assert answer["created"] == size, answer["results"][:3]
+    # The same lists' cost in CPU time, load-independent: Django in one process (the test Client,
+    # the whole view) plus its PostgreSQL server process (SQLite runs inside the first).
+    cost = live.finish(
+        live.start_script("batch_in_process.py", str(batches), str(size), env=db.env)
+    )
+    cpu = cost["cpu_seconds"] + cost["db_cpu_seconds"]
     return {
         "records": batches * size,
         "seconds": sum(seconds),
@@ -124,6 +132,9 @@ def bench_batch(db: BenchDatabase, batches: int, size: int, workers: int) -> dic
         "workers": workers,
         "p50_ms_per_list": round(statistics.median(seconds) * 1000, 1),
         "tasks_per_second_p50_list": round(size / statistics.median(seconds)),
+        "cpu_ms_per_list": round(cpu * 1000 / batches, 1),
+        "db_cpu_ms_per_list": round(cost["db_cpu_seconds"] * 1000 / batches, 1),
+        "tasks_per_cpu_second": round(batches * size / cpu),
     }
 
 
@@ -209,7 +220,8 @@ def table(results: list[dict], ways: list[str]) -> str:
             lines.append(
                 f"{row['table_records']:>12,}: lists of {b['list_size']:,}: p50 "
                 f"{b['p50_ms_per_list']:.0f} ms per list = {b['tasks_per_second_p50_list']:,} "
-                "tasks/s"
+                f"tasks/s; CPU {b['cpu_ms_per_list']:.0f} ms per list (database "
+                f"{b['db_cpu_ms_per_list']:.0f}) = {b['tasks_per_cpu_second']:,} tasks/CPU-s"
             )
     return "\n".join(lines)
 
