@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from records.models import Agent, AIModel, ApiToken, RecordAgent, RecordSkill, Skill, TaskRecord
-from records.recording.bulk import create_row, insert_values
+from records.recording.bulk import copy_rows, create_row, insert_values
 from records.recording.retry import with_lock_retry  # re-exported: every writer uses it
 from records.recording.schema import Task, json_safe_payload, stored_fields
 from records.rules.names import default_model_name
@@ -354,7 +354,10 @@ def _create_many(
             api_token_id=api_token_id,
         )
         results[index] = Created(record_id, Outcome.CREATED)
-    if connection.features.can_return_rows_from_bulk_insert:
+    if connection.vendor == "postgresql":
+        new_pks = copy_rows(TaskRecord, rows, new_ids=True)
+        pks = {row["record_id"]: pk for row, pk in zip(rows, new_pks, strict=True)}
+    elif connection.features.can_return_rows_from_bulk_insert:
         pks = dict(insert_values(TaskRecord, rows, returning=("record_id", "id")))
     else:  # SQLite before 3.35
         insert_values(TaskRecord, rows)
@@ -377,7 +380,8 @@ def _create_many(
         (RecordSkill, "skill_id", skill_links),
         (RecordAgent, "agent_id", agent_links),
     ):
-        insert_values(through, [{"record_id": pk, column: target} for pk, target in pairs])
+        links = [{"record_id": pk, column: target} for pk, target in pairs]
+        (copy_rows if connection.vendor == "postgresql" else insert_values)(through, links)
     apply_rollups(facts)
     return results  # type: ignore[return-value]
 
