@@ -2,21 +2,22 @@
 
     python bench/bench_cardinality.py                          # SQLite, 10 and 10,000 names
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/perfsite_me python bench/bench_cardinality.py
+    python bench/bench_cardinality.py --database-url postgres://postgres@127.0.0.1:5432/perfsite_me
     python bench/bench_cardinality.py --names 10 1000 10000 --records 20000 --repeats 20
     python bench/bench_cardinality.py --names 10 3000 --targets "page 7d" --repeats 3
 
 For each number of names it makes a fresh database (SQLite in a temporary directory, or, when
-DATABASE_URL names a PostgreSQL server, a new database on it named after DATABASE_URL's, dropped
-afterwards), migrates it, and stores the same number of records (``--records``, default 20,000)
-spread over the last six days, record j under name j mod N: model-i with skill-i, one shared
-skill and agent-i, so N models, N + 1 skills and N agents all fall inside every measured window
-(tests/support/many_names.py writes them in bulk, scored by the recording schema, with their
-rollups). Then, in this process, DEBUG off, it asks ``/`` (7 days and all time),
-``/fragments/insights/``, ``/fragments/models/`` and ``/api/summary`` through Django's test
-Client: warm-up requests, then timed rounds that ask the same URL of every database in turn, so
-that the noise of a shared machine falls on all sizes alike. Reports p50/p95 wall and median CPU
-milliseconds, the queries per request and the longest statement (characters of SQL), and the
-ratio of the largest number of names to the smallest.
+``--database-url`` (default: DATABASE_URL) names a PostgreSQL server, a new database on it named
+after that URL's, dropped afterwards), migrates it, and stores the same number of records
+(``--records``, default 20,000) spread over the last six days, record j under name j mod N: model-i
+with skill-i, one shared skill and agent-i, so N models, N + 1 skills and N agents all fall inside
+every measured window (tests/support/many_names.py writes them in bulk, scored by the recording
+schema, with their rollups). Then, in this process, DEBUG off, it asks ``/`` (7 days and all time),
+``/fragments/insights/``, ``/fragments/models/`` and ``/api/summary`` through Django's test Client:
+warm-up requests, then timed rounds that ask the same URL of every database in turn, so that the
+noise of a shared machine falls on all sizes alike. Reports p50/p95 wall and median CPU
+milliseconds, the queries per request and the longest statement (characters of SQL), and the ratio
+of the largest number of names to the smallest.
 
 Prints the figures as JSON on stdout and a table on stderr. Not part of the test suite.
 """
@@ -34,7 +35,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DB_FILE, PRODUCTION, git_revision, machine, summary_ms
+from _common import (
+    DB_FILE,
+    PRODUCTION,
+    add_database_url,
+    check_database_url,
+    git_revision,
+    machine,
+    summary_ms,
+)
 
 from tests.support import live
 
@@ -181,12 +190,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="Untimed requests per URL and size.")
     parser.add_argument("--repeats", type=int, default=15, help="Timed requests per URL and size.")
     parser.add_argument("--targets", nargs="+", choices=list(TARGETS), help="Default: all.")
+    add_database_url(parser)
     args = parser.parse_args()
+    check_database_url(parser, args.database_url)
     targets = {name: url for name, url in TARGETS.items() if name in (args.targets or TARGETS)}
     names = sorted(set(args.names))
-    server_url = os.environ.get("DATABASE_URL")
-    if server_url and not live.is_postgres(server_url):
-        raise SystemExit("DATABASE_URL must name a PostgreSQL server (or be unset for SQLite).")
+    server_url = args.database_url
 
     with ExitStack() as stack:
         made = databases(stack, names, server_url)

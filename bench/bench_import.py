@@ -4,11 +4,14 @@
 For each size it writes a legacy ``.claude-patterns`` folder to a temporary directory
 (performance_records.json with N unique records in both record shapes, plus quality_history.json
 repeating a tenth of them so that merging is measured too), then imports it in a fresh
-subprocess into a fresh SQLite database and reads that child's peak RSS (``ru_maxrss``).
+subprocess into a fresh database — SQLite, or with ``--database-url`` (default: DATABASE_URL) a
+new PostgreSQL database on that server, dropped afterwards — and reads that child's peak RSS
+(``ru_maxrss``).
 
     python bench/bench_import.py                  # 10k and 100k records
     python bench/bench_import.py --million        # and 1M
     python bench/bench_import.py --sizes 5000     # any sizes
+    python bench/bench_import.py --database-url postgres://postgres@127.0.0.1:5432/perfsite_bench
 
 Prints one JSON document, then a short table. Needs nothing but this checkout's dependencies.
 """
@@ -19,13 +22,16 @@ import argparse
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Databases, add_database_url, check_database_url, count_records
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "manage.py"
@@ -120,16 +126,14 @@ def run_child(args: list[str], env: dict) -> tuple[float, int, str]:
     return seconds, usage.ru_maxrss, text  # ru_maxrss is KiB on Linux
 
 
-def bench_size(size: int, workdir: Path) -> dict:
+def bench_size(size: int, workdir: Path, databases: Databases) -> dict:
     folder = workdir / f"legacy-{size}" / ".claude-patterns"
     generated = write_folder(folder, size)
-    data_dir = workdir / f"db-{size}"
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(PERFSITE_DATA_DIR=str(data_dir), PYTHONHASHSEED="0")
+    db = databases.new(f"import-{size}")
+    env = db.env | {"PYTHONHASHSEED": "0"}
     run_child(["migrate", "--no-input", "-v", "0"], env)
     seconds, peak_kib, _output = run_child(["import_legacy", str(folder), "-v", "0"], env)
-    with sqlite3.connect(data_dir / "perfsite.sqlite3") as db:
-        stored = db.execute("select count(*) from records_taskrecord").fetchone()[0]
+    stored = count_records(db)
     if stored != size:
         raise SystemExit(f"expected {size} records after the import, found {stored}")
     return {
@@ -146,11 +150,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--million", action="store_true", help="also import 1,000,000 records")
+    add_database_url(parser)
     args = parser.parse_args()
+    check_database_url(parser, args.database_url)
     sizes = [*args.sizes, *([1_000_000] if args.million else [])]
 
     with tempfile.TemporaryDirectory(prefix="perfsite-bench-") as tmp:
-        results = [bench_size(size, Path(tmp)) for size in sizes]
+        databases = Databases(Path(tmp), args.database_url)
+        try:
+            described = databases.describe()
+            results = [bench_size(size, Path(tmp), databases) for size in sizes]
+        finally:
+            databases.close()
 
     smallest = results[0]
     for result in results:
@@ -162,7 +173,7 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "import_legacy",
-                "database": "sqlite (fresh, per size)",
+                "database": f"{described} (fresh, per size)",
                 "python": sys.version.split()[0],
                 "cpus": os.cpu_count(),
                 "results": results,

@@ -4,9 +4,12 @@
     python bench/bench_panels.py --sizes 2000 1000000 --targets page --periods 7d
     python bench/bench_panels.py --workdir /tmp/pb --keep     # keep (and later reuse) the databases
     python bench/bench_panels.py --explain                    # SQL and query plans, largest size
+    python bench/bench_panels.py --database-url postgres://postgres@127.0.0.1:5432/perfsite_bench
 
-For each size it makes a fresh SQLite database (``migrate``, then ``seed_demo --records N`` in a
-subprocess, settings' WAL / IMMEDIATE / cache pragmas), then, in this process, asks every panel
+For each size it makes a fresh database — SQLite (settings' WAL / IMMEDIATE / cache pragmas), or
+with ``--database-url`` (default: DATABASE_URL) a PostgreSQL database on that server, named ``<its
+database>_records_<N>`` so that ``--workdir``/``--keep`` runs reuse it — (``migrate``, then
+``seed_demo --records N`` in a subprocess), then, in this process, asks every panel
 (``/fragments/<panel>/`` for each panel the dashboard registers), the full page ``/``, the compare
 view (``/compare/`` of two models, a skill used or not, the period against the one before), the
 search and sort cases (``SEARCH_SORT_TARGETS``: ``?q=`` and ``?sort=`` on the page and panels) and
@@ -14,9 +17,9 @@ the JSON read API (``/api/summary`` and ``/api/recent-performance-records``, wit
 number of days; "all" asks the maximum) through Django's test Client for each period, DEBUG off. The
 sizes are measured side by side: after the warm-up requests, each timed round asks the same URL once
 of every size's database in turn, so machine noise falls on all sizes alike. Reports p50 and p95
-(wall) and the median CPU time per request (this process runs Django and SQLite, so it is the cost
-on an idle core) per size, each panel's ratio of the largest size to the smallest, and the queries
-per request.
+(wall) and the median CPU time per request (this process runs Django and the database client, so it
+is the cost on an idle core) per size, each panel's ratio of the largest size to the smallest, and
+the queries per request.
 
 Prints the figures as JSON on stdout and a table on stderr. Not part of the test suite.
 """
@@ -35,12 +38,14 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
-    DB_FILE,
-    bench_env,
+    BenchDatabase,
+    Databases,
+    add_database_url,
+    check_database_url,
+    count_records,
     git_revision,
     machine,
-    seed_database,
-    stored_count,
+    seed,
     summary_ms,
 )
 
@@ -49,29 +54,32 @@ from tests.support import live
 PERIODS = ["7d", "all"]
 
 
-def prepare(workdir: Path, sizes: list[int]) -> dict[int, dict]:
+def prepare(databases: Databases, sizes: list[int]) -> dict[int, dict]:
     """A seeded database per size; an existing one with the right count is reused, migrated
     first so that it matches the code (a migration may add rollup rows the panels read)."""
     prepared = {}
     for size in sizes:
-        directory = workdir / f"records-{size}"
-        if (directory / DB_FILE).exists() and stored_count(directory) == size:
-            live.manage(bench_env(directory), "migrate", "--no-input")
-            prepared[size] = {"directory": directory, "seed_seconds": None, "reused": True}
+        label = f"records-{size}"
+        db = databases.exists(label)
+        if db is not None and count_records(db) == size:
+            live.manage(db.env, "migrate", "--no-input")
+            prepared[size] = {"db": db, "seed_seconds": None, "reused": True}
             continue
-        if directory.exists():
-            raise SystemExit(f"{directory} holds another database; remove it or pick --workdir.")
+        if db is not None:
+            raise SystemExit(f"{label} holds another database; remove it or pick --workdir.")
         print(f"seeding {size:,} records ...", file=sys.stderr, flush=True)
-        seconds = seed_database(directory, size)
-        prepared[size] = {"directory": directory, "seed_seconds": round(seconds, 1)}
+        db = databases.new(label, fixed=True)
+        seconds = seed(db, size)
+        prepared[size] = {"db": db, "seed_seconds": round(seconds, 1)}
     return prepared
 
 
-def setup_django(first: Path) -> None:
+def setup_django(first: BenchDatabase) -> None:
     # DEBUG=1 at import only so that templates need no collected static manifest; it is switched
     # off before the first request (no SQL logging, no template debug info).
-    env = bench_env(first) | {"DJANGO_DEBUG": "1"}
+    env = first.env | {"DJANGO_DEBUG": "1"}
     env["DJANGO_ALLOWED_HOSTS"] = "testserver"
+    os.environ.pop("DATABASE_URL", None)
     os.environ.update(env)
     import django
 
@@ -90,9 +98,7 @@ def connection_per_size(prepared: dict[int, dict]) -> dict:
     backend = load_backend(base["ENGINE"])
     wrappers = {}
     for size, info in prepared.items():
-        wrapper = backend.DatabaseWrapper(
-            {**base, "NAME": str(info["directory"] / DB_FILE)}, "default"
-        )
+        wrapper = backend.DatabaseWrapper(info["db"].settings(base), "default")
         wrapper.ensure_connection()
         wrappers[size] = wrapper
     return wrappers
@@ -231,8 +237,10 @@ def explain(wrapper, urls: list[tuple[str, str, str]]) -> list[dict]:
             sql = query["sql"]
             plan = []
             if sql.lstrip().upper().startswith("SELECT"):
+                postgres = connection.vendor == "postgresql"
+                explain = "EXPLAIN (ANALYZE, BUFFERS)" if postgres else "EXPLAIN QUERY PLAN"
                 with connection.cursor() as cursor:
-                    cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+                    cursor.execute(f"{explain} {sql}")
                     plan = [row[-1] for row in cursor.fetchall()]
             plans.append(
                 {"target": name, "period": period, "ms": float(query["time"]) * 1000, "sql": sql,
@@ -286,17 +294,25 @@ def main() -> None:
         "--workdir", type=Path, help="Where the databases go (default: a temp dir)."
     )
     parser.add_argument("--keep", action="store_true", help="Keep the databases afterwards.")
-    parser.add_argument("--explain", action="store_true", help="Add SQL and plans (largest size).")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="Add SQL and plans, largest size (PostgreSQL: EXPLAIN (ANALYZE, BUFFERS)).",
+    )
+    add_database_url(parser)
     args = parser.parse_args()
+    check_database_url(parser, args.database_url)
     if args.repeats < 15:
         parser.error("--repeats must be at least 15 for a meaningful p95")
     sizes = sorted(set(args.sizes))
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="perfsite-bench-panels-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    databases = Databases(workdir, args.database_url, keep=args.keep or bool(args.workdir))
     try:
-        prepared = prepare(workdir, sizes)
-        setup_django(prepared[sizes[0]]["directory"])
+        described = databases.describe()
+        prepared = prepare(databases, sizes)
+        setup_django(prepared[sizes[0]]["db"])
         wrappers = connection_per_size(prepared)
         urls = targets(args.targets, args.periods)
         load_before = machine()["load_average"]
@@ -305,13 +321,14 @@ def main() -> None:
         for wrapper in wrappers.values():
             wrapper.close()
     finally:
+        databases.close()
         if not args.keep and not args.workdir:
             import shutil
 
             shutil.rmtree(workdir, ignore_errors=True)
     report = {
         "benchmark": "dashboard panels (Django test Client, in-process, DEBUG off)",
-        "database": "SQLite, fresh per size, seeded by seed_demo",
+        "database": f"{described}, fresh per size, seeded by seed_demo",
         "machine": machine() | {"load_average_at_start": load_before},
         "git": git_revision(),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),

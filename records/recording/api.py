@@ -1,7 +1,8 @@
 """The write API: ``POST /api/records`` (token authenticated), and the OpenAPI document.
 
-Thin views: HTTP in, ``records.recording.ingest.task_record`` (the validation and write path
-every other entry point uses), HTTP out. Errors are always ``{"errors": {field: [messages]}}``.
+Thin views: HTTP in, ``records.recording.ingest.task_record`` or, for a JSON list,
+``tasks_record_each`` (the validation and write path every other entry point uses), HTTP out.
+Errors are always ``{"errors": {field: [messages]}}``; a list's items each carry their own.
 """
 
 from __future__ import annotations
@@ -17,24 +18,29 @@ from django.views.decorators.http import require_safe
 
 from records.recording.ingest import (
     IDEMPOTENCY_KEY_RE,
+    MAX_BATCH,
+    MAX_BATCH_BODY_BYTES,
     MAX_BODY_BYTES,
     MSG_IDEMPOTENCY_KEY,
-    MSG_NOT_A_TASK,
+    MSG_NOT_TASKS,
     SOURCE_API,
+    ItemResult,
     JsonInputError,
+    batch_problem,
     idempotency_record_id,
     message_dict,
     parse_json,
     task_record,
+    tasks_record_each,
 )
 from records.recording.openapi import openapi_document
 from records.recording.retry import Transient, transient_kind
-from records.recording.services import RecordIdTaken
+from records.recording.services import Outcome, RecordIdTaken
 from records.recording.tokens import TokenStatus, token_authenticate
 
 logger = logging.getLogger(__name__)
 
-DRAIN_LIMIT = 8 * MAX_BODY_BYTES  # read and drop up to this much of a refused body (see _drain)
+DRAIN_LIMIT = MAX_BATCH_BODY_BYTES  # read and drop up to this much of a refused body (see _drain)
 CHUNK = 64 * 1024
 REALM = 'Bearer realm="perfsite"'
 
@@ -50,7 +56,12 @@ MSG_RECORD_ID_TAKEN = (
 MSG_LENGTH_REQUIRED = (
     "This server cannot read a chunked body: send the body with a Content-Length header."
 )
-MSG_TOO_LARGE = f"The body must be at most {MAX_BODY_BYTES} bytes (1 MiB)."
+MSG_TOO_LARGE = (
+    f"The body must be at most {MAX_BODY_BYTES} bytes (1 MiB) for one task, "
+    f"{MAX_BATCH_BODY_BYTES} bytes (8 MiB) for a list of tasks."
+)
+# The status each item of a list gets: what the same task sent alone would have been answered.
+ITEM_STATUS = {Outcome.CREATED: 201, Outcome.STORED: 200, Outcome.TAKEN: 409}
 _RETRY = "retry with the same record_id or Idempotency-Key (a retry never stores a task twice)."
 MSG_DATABASE = {
     Transient.BUSY: f"The database is busy: another write holds its lock; {_RETRY}",
@@ -107,7 +118,8 @@ def _chunked(request: HttpRequest) -> bool:
 
 
 def _read_body(request: HttpRequest) -> bytes:
-    """The body, at most MAX_BODY_BYTES: checked against Content-Length and against the read.
+    """The body, at most MAX_BATCH_BODY_BYTES: checked against Content-Length and against the
+    read. Past MAX_BODY_BYTES only a JSON list is let through (``_is_list``).
 
     A chunked body has no Content-Length, and Django's WSGI request then reads nothing. A server
     that decodes chunked input and ends the stream with it (gunicorn says so with
@@ -117,20 +129,26 @@ def _read_body(request: HttpRequest) -> bytes:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
-    if declared > MAX_BODY_BYTES:
+    if declared > MAX_BATCH_BODY_BYTES:
         _drain(request, declared)
         raise BodyTooLarge
     stream = request
     if not request.META.get("CONTENT_LENGTH") and request.META.get("wsgi.input_terminated"):
         stream = request.META["wsgi.input"]
-    body = stream.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
+    body = stream.read(MAX_BATCH_BODY_BYTES + 1)
+    if len(body) > MAX_BATCH_BODY_BYTES or (len(body) > MAX_BODY_BYTES and not _is_list(body)):
         if stream is not request:
             _drain(stream, DRAIN_LIMIT)
         raise BodyTooLarge
     if not body and stream is request and _chunked(request):
         raise LengthRequired  # empty only because this server did not hand the chunks over
     return body
+
+
+def _is_list(body: bytes) -> bool:
+    """Whether a body is (the start of) a JSON list: the first non-blank byte is ``[``."""
+    start = body[:4096].lstrip(b" \t\r\n")
+    return start[:1] == b"["
 
 
 def _unavailable(kind: Transient) -> JsonResponse:
@@ -171,11 +189,13 @@ def _record(request: HttpRequest) -> JsonResponse:
         task_data = parse_json(body)
     except JsonInputError as exc:
         return _errors(400, {"body": [str(exc)]})
-    if not isinstance(task_data, dict):
-        return _errors(400, {"body": [MSG_NOT_A_TASK]})
     key = request.headers.get("Idempotency-Key")
     if key is not None and not IDEMPOTENCY_KEY_RE.fullmatch(key):
         return _errors(400, {"Idempotency-Key": [MSG_IDEMPOTENCY_KEY]})
+    if isinstance(task_data, list):
+        return _record_list(task_data, token=auth.token, key=key)
+    if not isinstance(task_data, dict):
+        return _errors(400, {"body": [MSG_NOT_TASKS]})
     try:
         record, created = task_record(
             task_data=task_data,
@@ -188,6 +208,32 @@ def _record(request: HttpRequest) -> JsonResponse:
     except RecordIdTaken:
         return _errors(409, {"record_id": [MSG_RECORD_ID_TAKEN]})
     return JsonResponse({"record_id": record.record_id}, status=201 if created else 200)
+
+
+def _record_list(tasks: list, *, token, key: str | None) -> JsonResponse:
+    """A JSON list of tasks: 200 with one result per item, in order, each with the status the
+    task alone would have got (201, 200, 400, 409); every valid item is stored, in one
+    transaction. An empty list or one over MAX_BATCH is refused whole."""
+    problem = batch_problem(tasks)
+    if problem:
+        return _errors(413 if len(tasks) > MAX_BATCH else 400, {"body": [problem]})
+    results = tasks_record_each(tasks=tasks, source=SOURCE_API, token=token, key=key)
+    items = [_item(result) for result in results]
+    counts = {"created": 0, "stored": 0, "failed": 0}
+    for item in items:
+        status = item["status"]
+        counts["created" if status == 201 else "stored" if status == 200 else "failed"] += 1
+    return JsonResponse({**counts, "results": items}, status=200)
+
+
+def _item(result: ItemResult) -> dict:
+    if result.errors is not None:
+        return {"index": result.index, "status": 400, "errors": result.errors}
+    item = {"index": result.index, "status": ITEM_STATUS[result.outcome]}
+    item["record_id"] = result.record_id
+    if result.outcome is Outcome.TAKEN:
+        item["errors"] = {"record_id": [MSG_RECORD_ID_TAKEN]}
+    return item
 
 
 @csrf_exempt  # GET and HEAD only, never writes: other methods get 405, not a CSRF 403

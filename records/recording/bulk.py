@@ -89,6 +89,74 @@ def insert_rows(
         cursor.executemany(sql, [params(row) for row in rows])
 
 
+MAX_PARAMS = 4_000  # per statement: far under SQLite's 32,766 variables; PostgreSQL plans it fast
+
+
+def insert_values(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, returning: Sequence[str] = ()
+) -> list[tuple]:
+    """INSERT ``rows`` (as ``insert_rows``) with multi-row VALUES statements, as few as the
+    parameter limits allow; with ``returning`` (column names), the rows' values of them.
+
+    On PostgreSQL one statement of many rows costs a fraction of ``executemany`` (one round trip
+    and one execution instead of one per row). Both databases return what RETURNING names (SQLite
+    from 3.35), so no second query has to find the new primary keys.
+    """
+    if not rows:
+        return []
+    names = tuple(rows[0])
+    one, params = _prepare(model, names)
+    head, _, values = one.partition(" VALUES ")
+    per_statement = max(1, MAX_PARAMS // len(names))
+    tail = ""
+    if returning:
+        qn = connection.ops.quote_name
+        tail = " RETURNING " + ", ".join(qn(model._meta.get_field(c).column) for c in returning)
+    out: list[tuple] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = f"{head} VALUES {', '.join([values] * len(chunk))}{tail}"
+            cursor.execute(sql, [value for row in chunk for value in params(row)])
+            if returning:
+                out += [tuple(found) for found in cursor.fetchall()]
+    return out
+
+
+def copy_rows(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, new_ids: bool = False
+) -> list[int]:
+    """PostgreSQL: the rows of ``insert_values`` with one ``COPY … FROM STDIN``, which the server
+    reads without parsing or planning a statement per row. With ``new_ids`` the primary keys are
+    drawn from the table's sequence first (in increasing order, as inserting would give them) and
+    returned in row order."""
+    if not rows:
+        return []
+    names = tuple(rows[0])
+    _sql, params = _prepare(model, names)
+    meta = model._meta
+    qn = connection.ops.quote_name
+    columns = [meta.get_field(name).column for name in names]
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        if new_ids:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(rows)],
+            )
+            ids = sorted(row[0] for row in cursor.fetchall())
+            columns.insert(0, meta.pk.column)
+        statement = f"COPY {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
+        with cursor.cursor.copy(statement) as copy:
+            if new_ids:
+                for pk, row in zip(ids, rows, strict=True):
+                    copy.write_row([pk, *params(row)])
+            else:
+                for row in rows:
+                    copy.write_row(params(row))
+    return ids
+
+
 def insert_row(model: type[models.Model], row: dict[str, Any]) -> int:
     """INSERT one row (as ``insert_rows``) and return its new primary key.
 

@@ -1,8 +1,10 @@
 """Recording tasks that arrive as JSON text: the HTTP API and the ``record_task`` command.
 
 Both validate with ``records.recording.schema.clean_task_data`` and write with
-``records.recording.services.record_create``, exactly like the Python API; this module only
-adds what JSON input needs: strict parsing, batches that are all-or-nothing, and idempotency keys.
+``records.recording.services`` (``record_create`` for one task, ``records_create_many`` for a
+list), exactly like the Python API; this module only adds what JSON input needs: strict parsing,
+lists of tasks (per item for the HTTP API, all-or-nothing for ``record_task``), and idempotency
+keys.
 """
 
 from __future__ import annotations
@@ -11,24 +13,31 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
-from records.models import Agent, AIModel, ApiToken, Skill, TaskRecord
+from records.models import ApiToken, TaskRecord
 from records.recording.otlp.claude_code import TELEMETRY_SOURCE
 from records.recording.schema import Task, clean_task_data, json_safe_payload
-from records.recording.services import names_to_objects, record_create, with_lock_retry
-from records.rules.names import default_model_name
+from records.recording.services import Outcome, record_create, records_create_many
 
 MAX_BODY_BYTES = 1024 * 1024  # HTTP: 1 MiB. A task is a few kilobytes; near this is a mistake.
+MAX_BATCH = 1_000  # tasks in one list (HTTP and record_task alike)
+# A list's body may be larger than one task's (and stays within perfsite.asgi's 8 MiB limit).
+MAX_BATCH_BODY_BYTES = 8 * MAX_BODY_BYTES
 SOURCE_API = "api"
 SOURCE_CLI = "cli"
 MSG_NOT_UTF8 = "Must be UTF-8 encoded JSON."
 MSG_TOO_DEEP = "Malformed JSON: nested too deeply."
 MSG_NOT_A_TASK = "Must be a JSON object: one task."
 MSG_NOT_TASKS = "Must be a JSON object (one task) or a list of objects."
+MSG_BATCH_EMPTY = f"The list is empty: send 1 to {MAX_BATCH:,} tasks."
+MSG_BATCH_TOO_MANY = (
+    f"A list may hold at most {MAX_BATCH:,} tasks; this one holds {{count:,}}. "
+    "Send it as several lists."
+)
 IDEMPOTENCY_PREFIX = "idem-"
 MAX_IDEMPOTENCY_KEY = 255
 IDEMPOTENCY_KEY_PATTERN = f"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}$"  # visible ASCII, no spaces
@@ -96,6 +105,23 @@ def task_validate(task_data: Any, model_used: str | None = None) -> Task:
     return task
 
 
+def _task_checked(task_data: Any, model_used: str | None, token: ApiToken | None) -> Task:
+    """The task, or ValidationError naming every bad field: the schema, and for the HTTP API
+    (``token``) the rule that body record ids must not look like Idempotency-Key ids."""
+    errors: dict[str, list[str]] = {}
+    task = None
+    try:
+        task = clean_task_data(task_data, model_used)
+    except ValidationError as exc:
+        errors = message_dict(exc)
+    given = task_data.get("record_id") if isinstance(task_data, dict) else None
+    if token is not None and isinstance(given, str) and given.startswith(IDEMPOTENCY_PREFIX):
+        errors.setdefault("record_id", []).append(MSG_RECORD_ID_RESERVED)
+    if errors:
+        raise ValidationError(errors)
+    return task
+
+
 def task_record(
     *,
     task_data: Any,
@@ -114,16 +140,7 @@ def task_record(
     cannot be named in the body (another token could pre-claim them), and an id stored by
     another token or door raises ``services.RecordIdTaken``.
     """
-    errors: dict[str, list[str]] = {}
-    try:
-        task = clean_task_data(task_data, model_used)
-    except ValidationError as exc:
-        errors = message_dict(exc)
-    given = task_data.get("record_id") if isinstance(task_data, dict) else None
-    if token is not None and isinstance(given, str) and given.startswith(IDEMPOTENCY_PREFIX):
-        errors.setdefault("record_id", []).append(MSG_RECORD_ID_RESERVED)
-    if errors:
-        raise ValidationError(errors)
+    task = _task_checked(task_data, model_used, token)
     if task.record_id is None and record_id is not None:
         task.record_id = record_id
     record, created = record_create(task=task, source=source, payload=task_data, token=token)
@@ -136,39 +153,91 @@ def task_record(
     return record, created
 
 
-def tasks_record(
-    *, tasks: Sequence[Any], source: str, model_used: str | None = None
-) -> list[TaskRecord]:
-    """Store a list of tasks all-or-nothing: validate every one, then write all in one transaction.
+def batch_problem(tasks: Sequence[Any]) -> str | None:
+    """Why a list cannot be taken as a batch at all (empty, too long), or None."""
+    if not tasks:
+        return MSG_BATCH_EMPTY
+    if len(tasks) > MAX_BATCH:
+        return MSG_BATCH_TOO_MANY.format(count=len(tasks))
+    return None
+
+
+def batch_item_key(key: str, index: int) -> str:
+    """The Idempotency-Key of item ``index`` of a list sent with the header ``key``. NUL cannot
+    be in a header's key, so no single-task key ever maps to the same record id."""
+    return f"{key}\x00{index}"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One task of a list: stored (``outcome``, ``record_id``) or refused (``errors``)."""
+
+    index: int
+    record_id: str | None = None
+    outcome: Outcome | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+def tasks_record_each(
+    *,
+    tasks: Sequence[Any],
+    source: str,
+    token: ApiToken | None = None,
+    key: str | None = None,
+    model_used: str | None = None,
+) -> list[ItemResult]:
+    """Store a list of tasks (parsed JSON) per item: every valid one, in one transaction; the
+    invalid ones are reported with their index and fields, and stored nowhere.
+
+    Each item is idempotent on its own: its ``record_id``, else (with ``key``, the request's
+    Idempotency-Key) an id made from the key and the item's index, so retrying the same list
+    with the same key stores nothing twice. ``token`` scopes record ids as for one task.
+    """
+    problem = batch_problem(tasks)
+    if problem:
+        raise ValueError(problem)
+    results: list[ItemResult | None] = [None] * len(tasks)
+    valid: list[tuple[int, Task, Any]] = []
+    for index, task_data in enumerate(tasks):
+        try:
+            task = _task_checked(task_data, model_used, token)
+            payload = json_safe_payload(task_data, parsed=True)
+        except ValidationError as exc:
+            results[index] = ItemResult(index=index, errors=message_dict(exc))
+            continue
+        if task.record_id is None and key is not None:
+            scope = str(token.pk) if token is not None else ""
+            task.record_id = idempotency_record_id(key=batch_item_key(key, index), scope=scope)
+        valid.append((index, task, payload))
+    if valid:
+        stored = records_create_many(
+            items=[(task, data) for _, task, data in valid], source=source, token=token
+        )
+        for (index, _, _), created in zip(valid, stored, strict=True):
+            results[index] = ItemResult(
+                index=index, record_id=created.record_id, outcome=created.outcome
+            )
+    return results  # type: ignore[return-value]
+
+
+def tasks_record(*, tasks: Sequence[Any], source: str, model_used: str | None = None) -> list[str]:
+    """Store a list of tasks (parsed JSON) all-or-nothing: validate every one, then write all in
+    one transaction (``records_create_many``); their record ids, in order.
 
     Raises BatchValidationError naming each bad index (and its fields); nothing is written then.
     """
-    cleaned: list[Task] = []
+    items: list[tuple[Task, Any]] = []
     errors: dict[int, dict[str, list[str]]] = {}
     for index, task_data in enumerate(tasks):
         try:
-            cleaned.append(task_validate(task_data, model_used))
+            task = clean_task_data(task_data, model_used)
+            items.append((task, json_safe_payload(task_data, parsed=True)))
         except ValidationError as exc:
             errors[index] = message_dict(exc)
     if errors:
         raise BatchValidationError(errors)
-    # Names first, outside the transaction and in one sorted batch each: concurrent batches then
-    # never take the same name rows in different orders (no PostgreSQL deadlock).
-    names_to_objects(
-        AIModel,
-        {t.model or default_model_name() for t in cleaned},
-    )
-    names_to_objects(Skill, {name for t in cleaned for name in t.skills or []})
-    names_to_objects(Agent, {name for t in cleaned for name in t.agents or []})
-
-    def write() -> list[TaskRecord]:
-        with transaction.atomic():
-            return [
-                record_create(task=task, source=source, payload=task_data)[0]
-                for task, task_data in zip(cleaned, tasks, strict=True)
-            ]
-
-    return with_lock_retry(write)
+    stored = records_create_many(items=items, source=source, token=None)
+    return [created.record_id for created in stored]
 
 
 def message_dict(exc: ValidationError) -> dict[str, list[str]]:

@@ -15,6 +15,8 @@ from typing import Any
 from records.recording.ingest import (
     IDEMPOTENCY_KEY_PATTERN,
     IDEMPOTENCY_PREFIX,
+    MAX_BATCH,
+    MAX_BATCH_BODY_BYTES,
     MAX_BODY_BYTES,
     MAX_IDEMPOTENCY_KEY,
 )
@@ -71,6 +73,18 @@ _BEST = {
     },
 }
 
+_FIELD_ERRORS = {
+    "type": "object",
+    "minProperties": 1,
+    "description": "Messages by field (a task_data key, or body, authorization, "
+    "Idempotency-Key, task_data for the payload as a whole, days, …).",
+    "additionalProperties": {
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "string"},
+    },
+}
+
 SCHEMAS: dict[str, Any] = {
     "Task": task_schema(),
     "JsonValue": JSON_VALUE_NO_NUL,
@@ -85,22 +99,48 @@ SCHEMAS: dict[str, Any] = {
         },
         "additionalProperties": False,
     },
+    "Tasks": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_BATCH,
+        "items": _ref("Task"),
+        "description": f"1 to {MAX_BATCH:,} tasks, stored per item: every valid task is stored "
+        "(all in one transaction), each invalid one is answered with its errors.",
+    },
+    "BatchResult": {
+        "type": "object",
+        "required": ["created", "stored", "failed", "results"],
+        "properties": {
+            "created": {"type": "integer", "minimum": 0, "description": "Items answered 201."},
+            "stored": {"type": "integer", "minimum": 0, "description": "Items answered 200."},
+            "failed": {"type": "integer", "minimum": 0, "description": "Items answered 400/409."},
+            "results": {
+                "type": "array",
+                "description": "One per item, in the list's order.",
+                "items": {
+                    "type": "object",
+                    "required": ["index", "status"],
+                    "properties": {
+                        "index": {"type": "integer", "minimum": 0},
+                        "status": {
+                            "enum": [201, 200, 400, 409],
+                            "description": "What the task alone would have been answered: 201 "
+                            "stored, 200 already stored (a retry), 400 invalid (nothing "
+                            "stored), 409 its record_id is another token's (nothing stored).",
+                        },
+                        "record_id": {"type": "string"},
+                        "errors": _FIELD_ERRORS,
+                    },
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "additionalProperties": False,
+    },
     "Errors": {
         "type": "object",
         "required": ["errors"],
-        "properties": {
-            "errors": {
-                "type": "object",
-                "minProperties": 1,
-                "description": "Messages by field (a task_data key, or body, authorization, "
-                "Idempotency-Key, task_data for the payload as a whole, days, …).",
-                "additionalProperties": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {"type": "string"},
-                },
-            }
-        },
+        "properties": {"errors": _FIELD_ERRORS},
     },
     "Summary": {
         "type": "object",
@@ -216,7 +256,7 @@ PATHS: dict[str, Any] = {
     "/api/records": {
         "post": {
             "operationId": "recordTask",
-            "summary": "Record one finished task",
+            "summary": "Record one finished task, or a list of up to 1,000",
             "description": (
                 "Validated exactly like records.recorder.record_task_performance (one "
                 "implementation); stored with source `api`. Safe to retry: send the same "
@@ -228,7 +268,16 @@ PATHS: dict[str, Any] = {
                 f"`{IDEMPOTENCY_PREFIX}` (the ids made from Idempotency-Key headers). Bodies over "
                 f"{MAX_BODY_BYTES} bytes (1 MiB) are refused with 413; a chunked body is read like "
                 "one with a Content-Length. Retry 503 answers (after Retry-After seconds) and "
-                "connection errors, with the same record_id or key; no other status."
+                "connection errors, with the same record_id or key; no other status.\n\n"
+                f"A JSON list of 1 to {MAX_BATCH:,} tasks (body up to {MAX_BATCH_BODY_BYTES} "
+                "bytes, 8 MiB) is stored per item: every valid task is stored, all in one "
+                "transaction, and the answer is 200 with one result per item, in order, each "
+                "with the status the task alone would have got (201, 200, 400 with its errors, "
+                "409). Each item is idempotent on its own: its record_id, else, with an "
+                "Idempotency-Key header, an id made from the key and the item's index, so the "
+                "same list sent again with the same key stores nothing twice. A list over "
+                f"{MAX_BATCH:,} tasks is refused whole with 413, an empty one with 400; a 503 "
+                "means nothing of the list was stored."
             ),
             "security": [{"bearerAuth": []}],
             "parameters": [
@@ -239,7 +288,9 @@ PATHS: dict[str, Any] = {
                     "description": "A key of yours for this task (e.g. a UUID), the same on "
                     "every retry. Used when the body has no record_id: the task's record_id is "
                     "derived from it (and your token), so a retry finds the first record, and "
-                    "no other token can claim that id. A record_id in the body wins.",
+                    "no other token can claim that id. A record_id in the body wins. For a "
+                    "list: the key of the whole list; each item without a record_id gets an id "
+                    "made from the key and its index.",
                     "schema": {
                         "type": "string",
                         "minLength": 1,
@@ -252,7 +303,7 @@ PATHS: dict[str, Any] = {
                 "required": True,
                 "content": {
                     "application/json": {
-                        "schema": _ref("Task"),
+                        "schema": {"oneOf": [_ref("Task"), _ref("Tasks")]},
                         "example": {
                             "task_type": "refactoring",
                             "description": "Improve authentication module",
@@ -267,14 +318,15 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "201": _json(_ref("RecordId"), "Stored: the new record's id."),
                 "200": _json(
-                    _ref("RecordId"),
-                    "Already stored (a retry with the same record_id or Idempotency-Key): the "
-                    "first record's id; nothing new was stored.",
+                    {"oneOf": [_ref("RecordId"), _ref("BatchResult")]},
+                    "One task: already stored (a retry with the same record_id or "
+                    "Idempotency-Key): the first record's id; nothing new was stored. A list: "
+                    "one result per item (BatchResult).",
                 ),
                 "400": _errors(
-                    "Invalid: malformed JSON or a body that is not one object (key `body`), an "
-                    "invalid Idempotency-Key, or invalid task fields, each named with its "
-                    "messages. Nothing was stored."
+                    "Invalid: malformed JSON, a body that is neither an object nor a list, or "
+                    "an empty list (key `body`), an invalid Idempotency-Key, or invalid task "
+                    "fields, each named with its messages. Nothing was stored."
                 ),
                 "401": _errors(
                     "No token, a wrong one, or a revoked one (key `authorization`).",
@@ -294,7 +346,11 @@ PATHS: dict[str, Any] = {
                     "A chunked body that this server cannot read (e.g. the development server): "
                     "send a Content-Length (key `body`)."
                 ),
-                "413": _errors(f"The body is over {MAX_BODY_BYTES} bytes (key `body`)."),
+                "413": _errors(
+                    f"The body is over {MAX_BODY_BYTES} bytes (one task) or "
+                    f"{MAX_BATCH_BODY_BYTES} bytes (a list), or the list holds more than "
+                    f"{MAX_BATCH:,} tasks (key `body`). Nothing was stored."
+                ),
                 "503": _errors(
                     "The write failed for a while, not for good (key `database` says why): a "
                     "lock held past the wait, a deadlock, a full disk, an I/O or connection "

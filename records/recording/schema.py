@@ -805,8 +805,43 @@ def text_problem(value: Any) -> str | None:
     return None
 
 
-def json_safe_payload(payload: Any) -> Any:
-    """The payload as it will be stored: plain JSON, no NaN/Infinity, no NUL, valid Unicode."""
+def parsed_json_problem(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """``json_too_deep`` and ``text_problem`` in one walk, level by level, for a value
+    ``json.loads`` made (so only dicts, lists, strings, numbers, booleans and None)."""
+    level, depth = [value], 1
+    while level:
+        below: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is str:
+                if "\x00" in item or (not item.isascii() and _SURROGATE.search(item)):
+                    return MSG_NUL if "\x00" in item else MSG_SURROGATE
+            elif kind is dict:
+                if depth > limit:
+                    return MSG_DEPTH
+                below += item.values()
+                for key in item:
+                    if "\x00" in key or (not key.isascii() and _SURROGATE.search(key)):
+                        return MSG_NUL if "\x00" in key else MSG_SURROGATE
+            elif kind is list:
+                if depth > limit:
+                    return MSG_DEPTH
+                below += item
+        level, depth = below, depth + 1
+    return None
+
+
+def json_safe_payload(payload: Any, *, parsed: bool = False) -> Any:
+    """The payload as it will be stored: plain JSON, no NaN/Infinity, no NUL, valid Unicode.
+
+    ``parsed``: the payload is what strict JSON parsing (``ingest.parse_json``) returned, plain
+    JSON already, so only its depth and text are checked (one walk) and it is returned as is.
+    """
+    if parsed:
+        problem = parsed_json_problem(payload)
+        if problem:
+            raise ValidationError({"task_data": [problem]})
+        return payload
     if json_too_deep(payload):
         raise ValidationError({"task_data": [MSG_DEPTH]})
     try:

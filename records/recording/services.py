@@ -1,21 +1,29 @@
 """Writes. Every new record, from Python, HTTP, the CLI or the admin, goes through
-``record_create``; every edit of one (the admin's change form) through ``record_update``."""
+``record_create`` (one task) or ``records_create_many`` (a list of them: the HTTP API's and
+``record_task``'s batches); every edit of one (the admin's change form) through
+``record_update``."""
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
+import enum
 import logging
 import uuid
-from collections.abc import Iterable
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from records.models import Agent, AIModel, ApiToken, RecordAgent, RecordSkill, Skill, TaskRecord
-from records.recording.bulk import create_row
+from records.recording.bulk import copy_rows, create_row, insert_values
 from records.recording.retry import with_lock_retry  # re-exported: every writer uses it
 from records.recording.schema import Task, json_safe_payload, stored_fields
 from records.rules.names import default_model_name
@@ -200,18 +208,262 @@ def record_create(
 
 def link_names(record: TaskRecord, *, skill_ids: list[int], agent_ids: list[int]) -> None:
     """Insert a new record's skill and agent links (one statement per non-empty kind)."""
+    insert_links(
+        skills=[(record.pk, pk) for pk in skill_ids], agents=[(record.pk, pk) for pk in agent_ids]
+    )
+
+
+def insert_links(*, skills: list[tuple[int, int]], agents: list[tuple[int, int]]) -> None:
+    """Insert (record pk, skill pk) and (record pk, agent pk) links, one statement per kind."""
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for through, column, ids in (
-            (RecordSkill, "skill_id", skill_ids),
-            (RecordAgent, "agent_id", agent_ids),
+        for through, column, pairs in (
+            (RecordSkill, "skill_id", skills),
+            (RecordAgent, "agent_id", agents),
         ):
-            if ids:
+            if pairs:
                 cursor.executemany(
                     f"INSERT INTO {qn(through._meta.db_table)} "
                     f"({qn('record_id')}, {qn(column)}) VALUES (%s, %s)",
-                    [(record.pk, pk) for pk in ids],
+                    pairs,
                 )
+
+
+# --- many tasks at once ------------------------------------------------------------------------
+
+# Ids per IN list and subqueries per UNION statement: well inside SQLite's limits (500 terms in
+# a compound SELECT, 32,766 parameters) and PostgreSQL's.
+CHUNK = 250
+INTEGRITY_ATTEMPTS = 3
+_AFTER_STORED = 1 << 62  # orders a batch's new rows after every stored id, as inserting does
+# What a new row gives the rollups: every field of Facts but the links, read from the row itself,
+# so a fact the rollups gain is never left out here.
+_FACT_COLUMNS = [
+    f.name for f in dataclasses.fields(Facts) if f.name not in {"skill_ids", "agent_ids"}
+]
+
+
+class Outcome(enum.Enum):
+    """What ``records_create_many`` did with one task."""
+
+    CREATED = "created"
+    STORED = "stored"  # its record_id was stored already by this client (or earlier in the list)
+    TAKEN = "taken"  # its record_id is stored by another API token or another door: not stored
+
+
+@dataclass(frozen=True)
+class Created:
+    record_id: str
+    outcome: Outcome
+
+
+def records_create_many(
+    *,
+    items: Sequence[tuple[Task, Any]],
+    source: str,
+    token: ApiToken | None = None,
+    now: datetime | None = None,
+) -> list[Created]:
+    """Store validated tasks, each with its payload as ``schema.json_safe_payload`` returned it,
+    in one transaction; one result per item, in order.
+
+    The same records ``record_create`` makes one call per task, in list order — same columns,
+    same scores, the same ``quality_improvement`` (each task's baseline holds the stored records
+    and the list's earlier ones) — with a fixed number of statements for the whole list: one
+    look-up of the given record ids, one for names, a baseline query per 250 distinct (type,
+    time) pairs, one multi-row insert per table and one ``apply_rollups``. A record_id already
+    stored is a retry (``Outcome.STORED``, nothing written), or ``Outcome.TAKEN`` when another
+    token or door stored it (``token`` given: the HTTP API); a record_id given twice in the list
+    is stored once. A task without ``recorded_at`` is recorded at ``now`` (default: the time of
+    the call).
+    """
+    payloads = [payload for _, payload in items]
+    tasks = [task for task, _ in items]
+    at = now or timezone.now()
+
+    def write() -> list[Created]:
+        with transaction.atomic():
+            return _create_many(tasks, payloads, source=source, token=token, now=at)
+
+    for attempt in range(INTEGRITY_ATTEMPTS):
+        try:
+            return with_lock_retry(write)
+        except IntegrityError:
+            # PostgreSQL: another client committed one of these record_ids while this list was
+            # being written. Nothing of this attempt is stored; the next one finds the id taken.
+            if attempt == INTEGRITY_ATTEMPTS - 1 or not any(t.record_id for t in tasks):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _create_many(
+    tasks: Sequence[Task],
+    payloads: Sequence[Any],
+    *,
+    source: str,
+    token: ApiToken | None,
+    now: datetime,
+) -> list[Created]:
+    results: list[Created | None] = [None] * len(tasks)
+    owners = _stored_owners([t.record_id for t in tasks if t.record_id])
+    fresh: list[int] = []
+    claimed: set[str] = set()
+    for index, task in enumerate(tasks):
+        record_id = task.record_id
+        if record_id is None:
+            fresh.append(index)
+        elif record_id in owners:
+            mine = token is None or owners[record_id] == token.pk
+            results[index] = Created(record_id, Outcome.STORED if mine else Outcome.TAKEN)
+        elif record_id in claimed:  # the same id twice in one list: the second is a retry
+            results[index] = Created(record_id, Outcome.STORED)
+        else:
+            claimed.add(record_id)
+            fresh.append(index)
+    if not fresh:
+        return results  # type: ignore[return-value]
+
+    new = [tasks[index] for index in fresh]
+    default_model = default_model_name()
+    model_names = [task.model or default_model for task in new]
+    ids = name_ids(
+        model=model_names,
+        skill=[name for task in new for name in task.skills or []],
+        agent=[name for task in new for name in task.agents or []],
+    )
+    rows = []
+    for task, model_name in zip(new, model_names, strict=True):
+        rows.append(
+            {
+                "recorded_at": task.recorded_at or now,
+                **stored_fields(task, auto_default=True),
+                "model_id": ids["model"][model_name],
+            }
+        )
+    improvements = _improvements(rows, [task.quality_improvement for task in new])
+    created_at = timezone.now()
+    api_token_id = token.pk if token is not None else None
+    for index, task, row, improvement in zip(fresh, new, rows, improvements, strict=True):
+        record_id = task.record_id or new_record_id(row["task_type"], row["recorded_at"])
+        row.update(
+            record_id=record_id,
+            quality_improvement=improvement,
+            source=source,
+            raw=[{"source": source, "payload": payloads[index]}],
+            created_at=created_at,
+            api_token_id=api_token_id,
+        )
+        results[index] = Created(record_id, Outcome.CREATED)
+    if connection.vendor == "postgresql":
+        new_pks = copy_rows(TaskRecord, rows, new_ids=True)
+        pks = {row["record_id"]: pk for row, pk in zip(rows, new_pks, strict=True)}
+    elif connection.features.can_return_rows_from_bulk_insert:
+        pks = dict(insert_values(TaskRecord, rows, returning=("record_id", "id")))
+    else:  # SQLite before 3.35
+        insert_values(TaskRecord, rows)
+        pks = _record_pks([row["record_id"] for row in rows])
+    skill_links, agent_links, facts = [], [], []
+    for task, row in zip(new, rows, strict=True):
+        pk = pks[row["record_id"]]
+        skill_ids = [ids["skill"][name] for name in task.skills or []]
+        agent_ids = [ids["agent"][name] for name in task.agents or []]
+        skill_links += [(pk, skill) for skill in skill_ids]
+        agent_links += [(pk, agent) for agent in agent_ids]
+        facts.append(
+            Facts(
+                **{name: row[name] for name in _FACT_COLUMNS},
+                skill_ids=tuple(skill_ids),
+                agent_ids=tuple(agent_ids),
+            )
+        )
+    for through, column, pairs in (
+        (RecordSkill, "skill_id", skill_links),
+        (RecordAgent, "agent_id", agent_links),
+    ):
+        links = [{"record_id": pk, column: target} for pk, target in pairs]
+        (copy_rows if connection.vendor == "postgresql" else insert_values)(through, links)
+    apply_rollups(facts)
+    return results  # type: ignore[return-value]
+
+
+def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
+    return (values[start : start + CHUNK] for start in range(0, len(values), CHUNK))
+
+
+def _stored_owners(record_ids: list[str]) -> dict[str, int | None]:
+    """{record_id: api_token_id} of the ids that are stored already."""
+    found: dict[str, int | None] = {}
+    for chunk in _chunks(sorted(set(record_ids))):
+        rows = TaskRecord.objects.filter(record_id__in=chunk).values_list("record_id", "api_token")
+        found.update(rows)
+    return found
+
+
+def _record_pks(record_ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(record_ids):
+        found.update(TaskRecord.objects.filter(record_id__in=chunk).values_list("record_id", "id"))
+    return found
+
+
+def _improvements(rows: list[dict[str, Any]], given: list[float | None]) -> list[float | None]:
+    """Each new row's quality_improvement as ``record_create`` would set it, one row after another:
+    the given value, else its score minus the mean of the previous (up to) 10 records of its type
+    by (recorded_at, id) — stored records and the earlier rows of the list alike."""
+    stored = _baselines(
+        {
+            (row["task_type"], row["recorded_at"])
+            for row, value in zip(rows, given, strict=True)
+            if value is None
+        }
+    )
+    earlier: dict[str, list[tuple[datetime, int, float]]] = defaultdict(list)
+    out: list[float | None] = []
+    for index, (row, value) in enumerate(zip(rows, given, strict=True)):
+        task_type, at = row["task_type"], row["recorded_at"]
+        mine = earlier[task_type]  # this list's rows of the type so far, by (time, position)
+        if value is None:
+            cut = bisect.bisect_left(mine, (at,))  # the rows strictly before ``at``
+            listed = [
+                (t, _AFTER_STORED + i, q) for t, i, q in mine[max(0, cut - BASELINE_WINDOW) : cut]
+            ]
+            window = sorted([*stored[(task_type, at)], *listed], reverse=True)[:BASELINE_WINDOW]
+            value = quality_improvement(row["quality_score"], [q for _, _, q in window])
+        out.append(value)
+        bisect.insort(mine, (at, index, row["quality_score"]))
+    return out
+
+
+def _baselines(
+    keys: set[tuple[str, datetime]],
+) -> dict[tuple[str, datetime], list[tuple[datetime, int, float]]]:
+    """For each (task type, time): the (up to) 10 stored records of that type before that time, as
+    (recorded_at, id, quality_score). ``baseline_scores``' indexed query, many in one statement."""
+    qn = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    table = qn(TaskRecord._meta.db_table)
+    columns = ", ".join(qn(c) for c in ("recorded_at", "id", "quality_score"))
+    order = f"ORDER BY {qn('recorded_at')} DESC, {qn('id')} DESC LIMIT {BASELINE_WINDOW}"
+    found: dict[tuple[str, datetime], list[tuple[datetime, int, float]]] = {key: [] for key in keys}
+    for chunk in _chunks(sorted(keys)):
+        parts = [
+            f"SELECT * FROM (SELECT {n} AS k, {columns} FROM {table} WHERE {qn('task_type')} = %s "
+            f"AND {qn('recorded_at')} < %s {order}) AS b{n}"
+            for n in range(len(chunk))
+        ]
+        params = [value for task_type, at in chunk for value in (task_type, adapt(at))]
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for n, recorded_at, pk, score in cursor.fetchall():
+                found[chunk[n]].append((_aware(recorded_at), pk, score))
+    return found
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A datetime column read by a raw cursor (SQLite gives text) as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def records_delete(records: QuerySet[TaskRecord]) -> int:

@@ -59,6 +59,8 @@ def clean_name(text: str) -> str:
     Without this, "GLM 4.6" written with a zero-width space, a right-to-left override, a
     non-breaking space or decomposed accents would be a separate model (or skill, or agent).
     """
+    if text.isascii():  # NFKC leaves ASCII as it is, and no format character is ASCII
+        return " ".join(text.split())
     text = unicodedata.normalize("NFKC", text)
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")  # format characters
     return " ".join(text.split())

@@ -185,6 +185,11 @@ def test_the_branch_the_turn_ran_on_wins_over_the_current_one(tmp_path):
 
 
 class _Stand_in(BaseHTTPRequestHandler):
+    """Answers as Perfsite does: one task with its status, a list with 200 and one result per
+    item. Each scripted status is one request's: an int (for a list, a 200/201 is every item's
+    status, anything else the request's), or a list of per-item statuses. ``lists=False`` is an
+    older Perfsite, which refuses lists with 400."""
+
     def log_message(self, *args) -> None:
         pass
 
@@ -193,8 +198,22 @@ class _Stand_in(BaseHTTPRequestHandler):
         server = self.server
         with server.lock:
             server.received.append((self.headers.get("Authorization"), body))
+            if isinstance(body, list) and not server.lists:
+                return self._answer(400, {"errors": {"body": ["Must be a JSON object."]}})
             status = server.statuses.pop(0) if server.statuses else 201
-        answer = json.dumps({"record_id": body.get("record_id")}).encode()
+        if not isinstance(body, list):
+            return self._answer(status, {"record_id": body.get("record_id")})
+        if isinstance(status, int) and status not in (200, 201):
+            return self._answer(status, {"errors": {"database": ["scripted"]}})
+        items = status if isinstance(status, list) else [status] * len(body)
+        results = [
+            {"index": i, "status": item, "record_id": task.get("record_id")}
+            for i, (task, item) in enumerate(zip(body, items, strict=True))
+        ]
+        self._answer(200, {"results": results})
+
+    def _answer(self, status: int, data: dict) -> None:
+        answer = json.dumps(data).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -203,9 +222,10 @@ class _Stand_in(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def stand_in(*statuses: int) -> Iterator[ThreadingHTTPServer]:
+def stand_in(*statuses, lists: bool = True) -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Stand_in)
     server.received, server.statuses, server.lock = [], list(statuses), threading.Lock()
+    server.lists = lists
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -216,8 +236,18 @@ def stand_in(*statuses: int) -> Iterator[ThreadingHTTPServer]:
         server.server_close()
 
 
-def run_hook(transcript: Path, state: Path, url: str, event: str = "Stop", **extra) -> float:
-    environ = {"PERFSITE_URL": url, "PERFSITE_TOKEN": "tok", "PERFSITE_STATE_DIR": str(state)}
+def sent(server) -> list[dict]:
+    """Every task the stand-in was sent, in order, whether alone or in lists."""
+    tasks = []
+    for _, body in server.received:
+        tasks += body if isinstance(body, list) else [body]
+    return tasks
+
+
+def run_hook(
+    transcript: Path, state: Path, url: str, event: str = "Stop", token: str = "tok", **extra
+) -> float:
+    environ = {"PERFSITE_URL": url, "PERFSITE_TOKEN": token, "PERFSITE_STATE_DIR": str(state)}
     payload = {
         "session_id": transcript.stem,
         "transcript_path": str(transcript),
@@ -234,7 +264,7 @@ def test_a_turn_is_sent_once_with_the_token(tmp_path):
     with stand_in() as server:
         run_hook(path, tmp_path, server.url)
         run_hook(path, tmp_path, server.url, event="SessionEnd")
-    ids = [body["record_id"] for _, body in server.received]
+    ids = [task["record_id"] for task in sent(server)]
     assert len(ids) == 2 and len(set(ids)) == 2
     assert {auth for auth, _ in server.received} == {"Bearer tok"}
     assert delivery.spooled(tmp_path) == []
@@ -261,28 +291,95 @@ def test_tasks_wait_in_the_spool_and_go_oldest_first_when_the_server_is_back(tmp
         run_hook(newer, tmp_path, server.url)  # 503: kept, and no more tries this run
         assert len(server.received) == 1 and len(delivery.spooled(tmp_path)) == 3
         run_hook(newer, tmp_path, server.url)
-    sessions = [body["session_id"] for _, body in server.received[1:]]
-    assert sessions == [older.stem, newer.stem, newer.stem]
+    (_, batch) = server.received[1]  # the three in one list, oldest first
+    assert [task["session_id"] for task in batch] == [older.stem, newer.stem, newer.stem]
     assert delivery.spooled(tmp_path) == []
 
 
 def test_a_refused_task_is_logged_and_dropped_a_bad_token_is_kept(tmp_path):
     path = fixture("two-turns-resumed")
-    with stand_in(400, 401) as server:
+    with stand_in([400, 201]) as server:  # one list: the first item refused, the second stored
         run_hook(path, tmp_path, server.url)
     rejected = [json.loads(line) for line in (tmp_path / "rejected.jsonl").read_text().splitlines()]
     assert [r["status"] for r in rejected] == [400]
     assert rejected[0]["task"]["session_id"] == path.stem
-    (kept,) = delivery.spooled(tmp_path)  # 401: the token is wrong, not the task
-    os.utime(kept)
-    old = kept.with_name(f"{time.time_ns() - int(31 * 24 * 3600 * 1e9):020d}-old.json")
-    kept.rename(old)
+    assert delivery.spooled(tmp_path) == []
+    (tmp_path / "sessions" / f"{path.stem}.json").unlink()  # read the turns again
     with stand_in(401) as server:
         run_hook(path, tmp_path, server.url)
-    assert delivery.spooled(tmp_path) == []  # a month of 401s: given up, logged
+    kept = delivery.spooled(tmp_path)  # 401: the token is wrong, not the tasks
+    assert len(kept) == 2
+    old = kept[0].with_name(f"{time.time_ns() - int(31 * 24 * 3600 * 1e9):020d}-old.json")
+    kept[0].rename(old)
+    with stand_in(401) as server:
+        run_hook(path, tmp_path, server.url)
+    assert delivery.spooled(tmp_path) == [kept[1]]  # a month of 401s: given up, logged
     assert [
         json.loads(x)["status"] for x in (tmp_path / "rejected.jsonl").read_text().splitlines()
     ] == [400, 401]
+
+
+def test_a_list_item_the_server_could_not_store_yet_stays_for_the_next_run(tmp_path):
+    path = fixture("two-turns-resumed")
+    with stand_in([201, 503]) as server:
+        run_hook(path, tmp_path, server.url)
+        (kept,) = delivery.spooled(tmp_path)
+        run_hook(path, tmp_path, server.url, event="SessionEnd")
+    assert [len(body) for _, body in server.received] == [2, 1]
+    assert server.received[1][1][0]["record_id"] in kept.name
+    assert delivery.spooled(tmp_path) == []
+
+
+def test_days_of_turns_with_the_server_down_go_in_lists_oldest_first_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(delivery, "BATCH_TASKS", 2)
+    paths = [fixture("skill"), fixture("two-turns-resumed"), fixture("private-bash-failure")]
+    with refused_port() as dead:
+        for path in paths:  # several turns, the server down for each of them
+            run_hook(path, tmp_path, dead)
+    spooled = delivery.spooled(tmp_path)
+    order = [json.loads(p.read_text())["record_id"] for p in spooled]
+    assert len(order) == 4 and len(set(order)) == 4
+    with stand_in() as server:
+        run_hook(paths[-1], tmp_path, server.url)  # the server is back
+        for path in paths:  # and every hook after that: nothing sent twice
+            run_hook(path, tmp_path, server.url, event="SessionEnd")
+    assert [len(body) for _, body in server.received] == [2, 2]
+    assert [task["record_id"] for task in sent(server)] == order
+    assert delivery.spooled(tmp_path) == []
+
+
+def test_turns_spooled_while_perfsite_was_down_are_stored_oldest_first_once(
+    perfsite, tmp_path, monkeypatch
+):
+    """The real server: its lists, its per-item answers and its record ids."""
+    from records.models import TaskRecord
+
+    monkeypatch.setattr(delivery, "BATCH_TASKS", 3)
+    url, token = perfsite
+    paths = [fixture("skill"), fixture("two-turns-resumed"), fixture("private-bash-failure")]
+    with refused_port() as dead:
+        for path in paths:
+            run_hook(path, tmp_path, dead, token=token)
+    order = [json.loads(p.read_text())["record_id"] for p in delivery.spooled(tmp_path)]
+    assert len(order) == 4 and TaskRecord.objects.count() == 0
+    run_hook(paths[0], tmp_path, url, token=token)
+    assert delivery.spooled(tmp_path) == []
+    assert list(TaskRecord.objects.order_by("id").values_list("record_id", flat=True)) == order
+    for path in paths:  # every turn handed over again: the server has them all already
+        (tmp_path / "sessions" / f"{path.stem}.json").unlink()
+        run_hook(path, tmp_path, url, event="SessionEnd", token=token)
+    assert TaskRecord.objects.count() == 4
+    assert all(len(r.raw) == 1 and r.source == "api" for r in TaskRecord.objects.all())
+
+
+def test_an_older_server_that_takes_no_lists_is_sent_one_task_per_request(tmp_path):
+    path = fixture("two-turns-resumed")
+    with stand_in(lists=False) as server:
+        run_hook(path, tmp_path, server.url)
+    bodies = [body for _, body in server.received]
+    assert isinstance(bodies[0], list) and len(bodies) == 3  # one list refused, then one by one
+    assert [body["record_id"] for body in bodies[1:]] == [task["record_id"] for task in bodies[0]]
+    assert delivery.spooled(tmp_path) == [] and not (tmp_path / "rejected.jsonl").exists()
 
 
 def test_a_hanging_server_costs_one_timeout_then_is_left_alone(tmp_path):

@@ -18,7 +18,7 @@ from records.recording.ingest import (
     IDEMPOTENCY_PREFIX,
     MAX_BODY_BYTES,
     MSG_IDEMPOTENCY_KEY,
-    MSG_NOT_A_TASK,
+    MSG_NOT_TASKS,
 )
 from records.recording.schema import (
     MSG_COMPLEXITY,
@@ -182,13 +182,14 @@ def test_every_bad_field_is_named_at_once(client, token):
         ('{"task_type": "coding", "duration": Infinity}', "Malformed JSON: Infinity is not"),
         ("[" * 100_000 + "]" * 100_000, "Malformed JSON: nested too deeply."),
         ('{"task_type": "caf\xe9"}'.encode("latin-1"), "Must be UTF-8 encoded JSON."),
-        ("[]", MSG_NOT_A_TASK),
-        ('[{"task_type": "coding"}]', MSG_NOT_A_TASK),
-        ('"refactoring"', MSG_NOT_A_TASK),
-        ("null", MSG_NOT_A_TASK),
+        ('"refactoring"', MSG_NOT_TASKS),
+        ("null", MSG_NOT_TASKS),
+        ("42", MSG_NOT_TASKS),
     ],
 )
-def test_malformed_json_or_a_body_that_is_not_one_object_is_a_400(client, token, body, message):
+def test_malformed_json_or_a_body_neither_an_object_nor_a_list_is_a_400(
+    client, token, body, message
+):
     response = post(client, body, token)
     assert response.status_code == 400
     assert list(errors(response)) == ["body"]

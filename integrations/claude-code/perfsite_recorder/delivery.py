@@ -12,10 +12,15 @@ Everything lives under the user's state directory (``$XDG_STATE_HOME/perfsite``,
   answer: retrying the same body will not help, so they are logged and dropped;
 - ``hook.log``: what went wrong, for a person to read (kept under 1 MB).
 
+The spool is sent oldest first in lists of up to ``BATCH_TASKS`` tasks (``POST /api/records``
+takes a JSON list and answers each item: 201/200 stored, 400/409 refused). A server that does
+not take lists (an older Perfsite answers 400 or 413 about the body) is sent one task per request.
+
 Answers that say the *server or its configuration* is not ready (no connection, a timeout, 5xx,
-401/403 a bad token, 404 a wrong URL, 408, 429) leave the task in the spool for the next run;
+401/403 a bad token, 404 a wrong URL, 408, 429) leave the tasks in the spool for the next run;
 only one request is spent finding that out, and a task still refused that way after
-``GIVE_UP_AFTER`` is moved to ``rejected.jsonl`` so the spool cannot grow without end.
+``GIVE_UP_AFTER`` is moved to ``rejected.jsonl`` so the spool cannot grow without end. Every task
+carries its record id, so a list sent again after a lost answer is stored once.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ REQUEST_TIMEOUT = 1.0  # seconds for one request: a hanging server costs at most
 AWAY_FOR = 10.0  # seconds to leave a server that timed out alone (SessionEnd follows Stop)
 RETRY_STATUSES = frozenset({401, 403, 404, 408, 429})
 TIMED_OUT = -1  # post()'s status when the server took the connection but did not answer
+BATCH_TASKS = 100  # tasks per request (the server takes up to 1,000): each answers well within 1 s
+BATCH_BYTES = 512 * 1024  # and at most this much JSON (the server takes 8 MiB)
+MAX_ANSWER = 1_000_000  # bytes of a list's answer read (about 100 bytes per item)
 
 
 def state_dir(environ: Any = os.environ) -> Path:
@@ -195,13 +203,14 @@ class Config:
         return cls(url=url, token=(environ.get("PERFSITE_TOKEN") or "").strip())
 
 
-def post(config: Config, task: dict[str, Any], *, timeout: float) -> tuple[int, str]:
-    """POST one task: (HTTP status, body); status 0 when no connection could be made (refused,
-    no route, bad name), ``TIMED_OUT`` when the server did not answer in ``timeout``."""
+def post(config: Config, task: Any, *, timeout: float, limit: int = 4096) -> tuple[int, str]:
+    """POST one task (or a list of them): (HTTP status, body, at most ``limit`` bytes); status 0
+    when no connection could be made (refused, no route, bad name), ``TIMED_OUT`` when the
+    server did not answer in ``timeout``."""
     import urllib.error  # here, not at the top: a run with nothing to send never pays for it
     import urllib.request
 
-    body = json.dumps(task, ensure_ascii=False).encode("utf-8")
+    body = _encode(task)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"perfsite-recorder/{__version__}",
@@ -213,7 +222,7 @@ def post(config: Config, task: dict[str, Any], *, timeout: float) -> tuple[int, 
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read(4096).decode("utf-8", "replace")
+            return response.status, response.read(limit).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         try:
             answer = exc.read(4096).decode("utf-8", "replace")
@@ -241,46 +250,143 @@ def server_away(directory: Path) -> bool:
     return time.time() < until
 
 
+def _encode(task: Any) -> bytes:
+    return json.dumps(task, ensure_ascii=False).encode("utf-8")
+
+
+def _not_ready(status: int) -> bool:
+    return status <= 0 or status >= 500 or status in RETRY_STATUSES
+
+
+def _read_spooled(directory: Path, path: Path) -> Any:
+    """A spooled task, or None (logged, moved to rejected.jsonl, removed) if it cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log(directory, f"unreadable spool file {path.name}: {exc}")
+        _reject(directory, None, 0, f"unreadable spool file {path.name}")
+        path.unlink(missing_ok=True)
+        return None
+
+
+def _batches(directory: Path, files: list[Path]) -> Iterator[list[tuple[Path, Any]]]:
+    """The spooled tasks, oldest first, in lists of at most BATCH_TASKS and BATCH_BYTES."""
+    batch: list[tuple[Path, Any]] = []
+    size = 2
+    for path in files:
+        task = _read_spooled(directory, path)
+        if task is None:
+            continue
+        length = len(_encode(task)) + 1
+        if batch and (len(batch) >= BATCH_TASKS or size + length > BATCH_BYTES):
+            yield batch
+            batch, size = [], 2
+        batch.append((path, task))
+        size += length
+    if batch:
+        yield batch
+
+
+def _results(answer: str, count: int) -> list[dict[str, Any]] | None:
+    """The per-item results of a list's 200 answer, or None if it is not one for ``count``."""
+    try:
+        results = json.loads(answer).get("results")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(results, list) or len(results) != count:
+        return None
+    if not all(isinstance(item, dict) and isinstance(item.get("status"), int) for item in results):
+        return None
+    return results
+
+
+def _away(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        _away_marker(directory).write_text(str(time.time() + AWAY_FOR), encoding="utf-8")
+
+
+def _keep(directory: Path, config: Config, status: int, answer: str, batch, left: int) -> None:
+    """Not ready: the tasks stay (those refused that way for GIVE_UP_AFTER are dropped)."""
+    log(directory, f"{config.url} not ready ({answer if status <= 0 else status}); {left} spooled")
+    if status in RETRY_STATUSES:
+        for path, task in batch:
+            if _age(path) > GIVE_UP_AFTER:
+                _reject(directory, task, status, answer)
+                path.unlink(missing_ok=True)
+
+
 def drain(directory: Path, config: Config, *, deadline: float) -> tuple[int, int]:
     """Send spooled tasks, oldest first, until the spool is empty, the server is found away,
     or ``deadline`` (a ``time.monotonic()`` value) comes. (sent, left)."""
     files = spooled(directory)
     if not files or server_away(directory):
         return 0, len(files)
-    sent = 0
-    for index, path in enumerate(files):
+    sent = handled = 0
+    lists = True  # until the server shows it takes none
+    for batch in _batches(directory, files):
         remaining = deadline - time.monotonic()
         if remaining < 0.05:
-            return sent, len(files) - index
-        try:
-            task = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            log(directory, f"unreadable spool file {path.name}: {exc}")
-            _reject(directory, None, 0, f"unreadable spool file {path.name}")
+            break
+        if lists:
+            tasks = [task for _, task in batch]
+            timeout = min(REQUEST_TIMEOUT, remaining)
+            status, answer = post(config, tasks, timeout=timeout, limit=MAX_ANSWER)
+            if status == TIMED_OUT:
+                _away(directory)
+            results = _results(answer, len(batch)) if status == 200 else None
+            lists = results is not None or status not in (400, 413)
+            if results is None and lists:
+                _keep(directory, config, status, answer, batch, len(files) - handled)
+                break
+        if lists:
+            sent += _settle(directory, batch, results)
+        else:
+            done, stop = _drain_one_by_one(directory, config, batch, deadline)
+            sent += done
+            if stop:
+                break
+        handled += len(batch)
+    return sent, len(spooled(directory))
+
+
+def _settle(directory: Path, batch: list[tuple[Path, Any]], results: list[dict[str, Any]]) -> int:
+    """Remove the tasks a list's answer stored or refused for good; how many were stored."""
+    sent = 0
+    for (path, task), item in zip(batch, results):
+        if item["status"] in (200, 201):
             path.unlink(missing_ok=True)
-            continue
+            sent += 1
+        elif not _not_ready(item["status"]):
+            text = json.dumps(item, ensure_ascii=False)
+            log(directory, f"task {task.get('record_id')} rejected: {text[:300]}")
+            _reject(directory, task, item["status"], text)
+            path.unlink(missing_ok=True)
+    return sent
+
+
+def _drain_one_by_one(
+    directory: Path, config: Config, batch: list[tuple[Path, Any]], deadline: float
+) -> tuple[int, bool]:
+    """Send a batch's tasks one per request (a server that takes no lists): (sent, stop)."""
+    sent = 0
+    for index, (path, task) in enumerate(batch):
+        remaining = deadline - time.monotonic()
+        if remaining < 0.05:
+            return sent, True
         status, answer = post(config, task, timeout=min(REQUEST_TIMEOUT, remaining))
         if status == TIMED_OUT:
-            with contextlib.suppress(OSError):
-                _away_marker(directory).write_text(str(time.time() + AWAY_FOR), encoding="utf-8")
+            _away(directory)
         if status in (200, 201):
             path.unlink(missing_ok=True)
             sent += 1
             continue
-        if status <= 0 or status >= 500 or status in RETRY_STATUSES:
-            log(
-                directory,
-                f"{config.url} not ready ({answer if status <= 0 else status}); "
-                f"{len(files) - index} spooled",
-            )
-            if status in RETRY_STATUSES and _age(path) > GIVE_UP_AFTER:
-                _reject(directory, task, status, answer)
-                path.unlink(missing_ok=True)
-            return sent, len(files) - index
+        if _not_ready(status):
+            _keep(directory, config, status, answer, batch[index:], len(batch) - index)
+            return sent, True
         log(directory, f"task {task.get('record_id')} rejected with {status}: {answer[:300]}")
         _reject(directory, task, status, answer)
         path.unlink(missing_ok=True)
-    return sent, 0
+    return sent, False
 
 
 def _age(path: Path) -> float:

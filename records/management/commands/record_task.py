@@ -22,8 +22,9 @@ class Command(BaseCommand):
         "Record a finished task from JSON: one task (an object with the record_task_performance "
         "keys) or a list of tasks. Prints each record id on its own line. A list is "
         "all-or-nothing: every task is validated first, and unless all are valid nothing is "
-        "stored; then all are written in one transaction. A task whose record_id is already "
-        "stored is not stored again (its id is printed)."
+        "stored; then all are written in one transaction (the batch write of the HTTP API's "
+        "lists). A task whose record_id is already stored is not stored again (its id is "
+        "printed)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -61,14 +62,14 @@ class Command(BaseCommand):
                 self.stderr.write("The list is empty: nothing to record.")
                 return
             try:
-                records = tasks_record(tasks=data, source=SOURCE_CLI, model_used=model)
+                record_ids = tasks_record(tasks=data, source=SOURCE_CLI, model_used=model)
             except BatchValidationError as exc:
                 raise CommandError(
                     f"Invalid tasks at {len(exc.errors)} of {len(data)} positions (index from 0), "
                     f"nothing stored: {exc}"
                 ) from exc
-            for record in records:
-                self.stdout.write(record.record_id)
+            for record_id in record_ids:
+                self.stdout.write(record_id)
         else:
             raise CommandError(f"{label}: {MSG_NOT_TASKS}")
 
