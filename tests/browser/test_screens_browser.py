@@ -45,7 +45,7 @@ SIDEWAYS = """() => [...document.querySelectorAll('main *')]
 # Every control a reader can use (Apply is the no-JavaScript fallback, hidden once scripts run).
 CONTROLS = (
     "main a[href], main button:not(.apply-button), main select, main .segmented label, "
-    "main input:not([type=radio])"
+    "main input:not([type=radio]):not([type=hidden])"
 )
 LUMINANCE = """sel => {
   const [r, g, b] = getComputedStyle(document.querySelector(sel)).backgroundColor
