@@ -808,6 +808,12 @@ def controls_context(
             for name, value in query.params().items()
             if name in {"sort", "type_sort", "model_sort"}
         ],
+        # the custom range form keeps every filter, the search and the orders of the view
+        "range_hidden": [
+            (name, value)
+            for name, value in query.params().items()
+            if name not in {"period", "from", "to"}
+        ],
         "default_period": DEFAULT_PERIOD,
     }
 

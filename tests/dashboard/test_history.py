@@ -418,6 +418,22 @@ def test_custom_range_is_kept_by_filters_and_fragments(client):
     assert len(_row_ids(client.get("/fragments/recent-records/"))) == 0  # default 7 days
 
 
+def test_the_range_form_keeps_the_views_filters_search_and_order(client):
+    TaskRecordFactory(project="storefront", description="fix the parser")
+    doc = parse(
+        client.get(
+            "/", {"project": "storefront", "q": "parser", "sort": "-quality_score", "period": "30d"}
+        ).content
+    )
+    [form] = [f for f in doc.select("form") if f.attrs.get("id") == "range"]
+    hidden = {
+        i.attrs["name"]: i.attrs["value"]
+        for i in form.select("input", attr="name")
+        if i.attrs.get("type") == "hidden"
+    }
+    assert hidden == {"project": "storefront", "q": "parser", "sort": "-quality_score"}
+
+
 def test_a_preset_wins_over_a_range(client):
     TaskRecordFactory(recorded_at=datetime(2025, 10, 22, 12, tzinfo=UTC))
     response = client.get("/", {"period": "7d", "from": "2025-10-21", "to": "2025-10-23"})

@@ -172,7 +172,8 @@ def test_insights_read_the_matching_records(client, corpus):
 def test_the_search_stays_in_the_page_links_and_the_form(client, corpus):
     doc = parse(client.get("/", {"q": "parse", "period": "30d", "rows": "1"}).content)
 
-    inputs = {i.attrs.get("name"): i.attrs for i in doc.select("input", attr="name")}
+    [controls] = [f for f in doc.select("form") if f.attrs.get("id") == "controls"]
+    inputs = {i.attrs.get("name"): i.attrs for i in controls.select("input", attr="name")}
     assert inputs["q"]["value"] == "parse" and inputs["q"]["type"] == "search"
     panel_urls = [el.attrs["hx-get"] for el in doc.select(attr="data-panel")]
     assert panel_urls and all("q=parse" in url for url in panel_urls)

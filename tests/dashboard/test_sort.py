@@ -108,10 +108,11 @@ def test_headers_link_to_their_sort_and_say_which_is_current(client, many):
     assert "sort=-duration_seconds" in headers["Duration"].one("a").attrs["href"]
     assert "sort=model" in headers["Model"].one("a").attrs["href"]  # names A to Z first
     assert not headers["Description"].select("a")
-    # the form keeps the sort when a filter changes
+    # the controls keep the sort when a filter changes
+    [controls] = [f for f in doc.select("form") if f.attrs.get("id") == "controls"]
     hidden = {
         i.attrs["name"]: i.attrs["value"]
-        for i in doc.select("input", attr="name")
+        for i in controls.select("input", attr="name")
         if i.attrs.get("type") == "hidden"
     }
     assert hidden == {"sort": "-quality_score"}
