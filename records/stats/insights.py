@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
-from records.stats.aggregates import grouped_sums
+from records.stats.aggregates import Subject, grouped_sql, text_order, top_groups
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
 from records.stats.rollups import COUNTERS
 
@@ -163,14 +163,6 @@ class Insights:
         }
 
 
-def _by_type(sums: dict[tuple, Sequence[int]]) -> dict[str, list[tuple[str, Sequence[int]]]]:
-    """(task type, name) -> sums, as task type -> [(name, sums)]."""
-    grouped: dict[str, list[tuple[str, Sequence[int]]]] = defaultdict(list)
-    for (task_type, name), values in sums.items():
-        grouped[task_type].append((name, values))
-    return grouped
-
-
 def _fmt(value: float) -> str:
     return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
 
@@ -264,31 +256,88 @@ def _latest_scores(
     return {group: [q for _, q in sorted(items)] for group, items in scores.items()}
 
 
+def _ranked_by_type(
+    window: Window, filters: RecordFilters, name: str, subject: Subject
+) -> dict[str, Ranking]:
+    """Task type -> the ``Ranking`` of its models (or skills, or agents), ranked in SQL: one
+    statement returns, per task type, the TOP_NAMES leaders and the weakest solid group with the
+    number and score sum of the solid ones, whatever the number of names.
+
+    The ORDER BY is ``_order`` written in SQL (thin evidence last, then mean quality, count,
+    name; the mean computed as ``ranking`` computes it, so ties fall the same way), and
+    ``tests/records/test_insights_sql.py`` holds it equal to ``ranking`` over every group: a
+    change to ``_order`` must change ``_RANK_ORDER`` too."""
+    qn = connection.ops.quote_name
+    inner, params = grouped_sql(
+        window=window, filters=filters, by=("task_type", name), subject=subject
+    )
+    kind, group = qn("g_task_type"), qn(f"g_{name}")
+    count, quality = qn("count"), qn("quality_tenths")
+    columns = ", ".join(f"r.{qn(c)}" for c in COUNTERS)
+    order = _RANK_ORDER.format(name=text_order(f"g.{group}"))
+    sql = (
+        f"WITH g AS (SELECT s.*, CASE WHEN s.{count} < %s THEN 1 ELSE 0 END AS thin, "
+        f"CAST(s.{quality} AS DOUBLE PRECISION) / 10 / s.{count} AS mean FROM ({inner}) s), "
+        f"r AS (SELECT g.*, ROW_NUMBER() OVER (PARTITION BY g.{kind} ORDER BY {order}) AS rn, "
+        f"SUM(1 - g.thin) OVER (PARTITION BY g.{kind}) AS solid, "
+        f"SUM(CASE WHEN g.thin = 0 THEN g.mean ELSE 0 END) OVER (PARTITION BY g.{kind}) "
+        f"AS solid_sum FROM g) "
+        f"SELECT r.{kind}, r.{group}, {columns}, r.rn, r.solid, r.solid_sum FROM r "
+        f"WHERE r.rn <= %s OR r.rn = r.solid ORDER BY r.{kind}, r.rn"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [MIN_EVIDENCE, *params, TOP_NAMES])
+        rows = cursor.fetchall()
+    width = len(COUNTERS)
+    found: dict[str, dict] = defaultdict(lambda: {"leaders": [], "weakest": None})
+    for row in rows:
+        task_type, label, sums = row[0], row[1], row[2 : 2 + width]
+        rn, solid, solid_sum = int(row[-3]), int(row[-2]), float(row[-1] or 0)
+        item = found[task_type]
+        item.update(solid=solid, solid_sum=solid_sum)
+        if rn <= TOP_NAMES:
+            item["leaders"].append(_entry(label, sums))
+        if rn == solid:
+            item["weakest"] = _entry(label, sums)
+    return {
+        task_type: Ranking(
+            leaders=item["leaders"],
+            solid=item["solid"],
+            weakest_solid=item["weakest"],
+            solid_score_sum=item["solid_sum"],
+        )
+        for task_type, item in found.items()
+    }
+
+
+# ``_order`` in SQL, over the columns of ``_ranked_by_type``'s ``g``.
+_RANK_ORDER = 'g.thin, g.mean DESC, g."count" DESC, {name}'
+
+
 def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Insights:
     """Rankings per task type, trends per model and per task type, a heat map, sentences.
 
-    The same queries at any number of names (what they read grows with the rollup rows, one per
-    name, task type and day at most); the grouped sums stay plain numbers and entries are made
-    only for what is shown, so 10,000 names cost Python a sort of tuples, not 60,000 objects."""
+    The same queries, of the same size and returning the same number of rows, at any number of
+    names: the rankings and the most used models are ranked in SQL (``_ranked_by_type``,
+    ``top_groups``), the heat map reads only the shown models."""
     read = {"window": window, "filters": filters}
-    by_model = grouped_sums(**read, by=("task_type", "model"))
-    models = _by_type(by_model)
-    skills = _by_type(grouped_sums(**read, by=("task_type", "skill"), subject="skills"))
-    agents = _by_type(grouped_sums(**read, by=("task_type", "agent"), subject="agents"))
+    models = _ranked_by_type(window, filters, "model", "records")
+    skills = _ranked_by_type(window, filters, "skill", "skills")
+    agents = _ranked_by_type(window, filters, "agent", "agents")
     type_names = [t for t in CANONICAL_TYPES if t in models]
+    empty = Ranking(leaders=[])
     by_type = [
         TypeInsight(
             task_type=task_type,
-            models=ranking(models[task_type]),
-            skills=ranking(skills.get(task_type, ())),
-            agents=ranking(agents.get(task_type, ())),
+            models=models[task_type],
+            skills=skills.get(task_type, empty),
+            agents=agents.get(task_type, empty),
         )
         for task_type in type_names
     ]
-    tasks_per_model: Counter[str] = Counter()
-    for (_, name), sums in by_model.items():
-        tasks_per_model[name] += sums[_COUNT]
-    shown = sorted(most_used(tasks_per_model))
+    top = top_groups(**read, by="model", limit=TOP_MODELS)
+    shown = sorted(name for name, _ in top.rows)
+    by_model = _heatmap_sums(window, filters, shown)
     model_trends = {
         name: trend(scores)
         for name, scores in _latest_scores(window, filters, "model__name", shown).items()
@@ -312,5 +361,23 @@ def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Ins
         heatmap_models=shown,
         heatmap=heatmap,
         recommendations=recommendations(by_type, model_trends),
-        more_models=len(tasks_per_model) - len(shown),
+        more_models=top.groups - len(shown),
     )
+
+
+def _heatmap_sums(
+    window: Window, filters: RecordFilters, shown: Sequence[str]
+) -> dict[tuple, Sequence[int]]:
+    """(task type, model) -> sums of the shown models only (at most TOP_MODELS names in the
+    statement)."""
+    if not shown:
+        return {}
+    sql, params = grouped_sql(
+        window=window,
+        filters=filters,
+        by=("task_type", "model"),
+        names=Q(model__name__in=list(shown)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
