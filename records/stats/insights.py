@@ -17,7 +17,13 @@ from django.db.models import F, Q
 
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
-from records.stats.aggregates import Subject, grouped_sql, text_order, top_groups
+from records.stats.aggregates import (
+    Subject,
+    grouped_sql,
+    in_counters_order,
+    text_order,
+    top_groups,
+)
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
 from records.stats.rollups import COUNTERS
 
@@ -269,29 +275,31 @@ def _ranked_by_type(
     change to ``_order`` must change ``_RANK_ORDER`` too."""
     qn = connection.ops.quote_name
     inner, params = grouped_sql(
-        window=window, filters=filters, by=("task_type", name), subject=subject
+        window=window, filters=filters, by=("task_type", name), subject=subject, columns=_RANKED
     )
     kind, group = qn("g_task_type"), qn(f"g_{name}")
     count, quality = qn("count"), qn("quality_tenths")
-    columns = ", ".join(f"r.{qn(c)}" for c in COUNTERS)
+    columns = ", ".join(f"r.{qn(c)}" for c in _RANKED)
     order = _RANK_ORDER.format(name=text_order(f"g.{group}"))
     sql = (
         f"WITH g AS (SELECT s.*, CASE WHEN s.{count} < %s THEN 1 ELSE 0 END AS thin, "
         f"CAST(s.{quality} AS DOUBLE PRECISION) / 10 / s.{count} AS mean FROM ({inner}) s), "
-        f"r AS (SELECT g.*, ROW_NUMBER() OVER (PARTITION BY g.{kind} ORDER BY {order}) AS rn, "
-        f"SUM(1 - g.thin) OVER (PARTITION BY g.{kind}) AS solid, "
-        f"SUM(CASE WHEN g.thin = 0 THEN g.mean ELSE 0 END) OVER (PARTITION BY g.{kind}) "
-        f"AS solid_sum FROM g) "
+        # One window for the three: the database sorts each partition once.
+        f"r AS (SELECT g.*, ROW_NUMBER() OVER w AS rn, SUM(1 - g.thin) OVER w AS solid, "
+        f"SUM(CASE WHEN g.thin = 0 THEN g.mean ELSE 0 END) OVER w AS solid_sum FROM g "
+        f"WINDOW w AS (PARTITION BY g.{kind} ORDER BY {order} "
+        f"ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) "
         f"SELECT r.{kind}, r.{group}, {columns}, r.rn, r.solid, r.solid_sum FROM r "
         f"WHERE r.rn <= %s OR r.rn = r.solid ORDER BY r.{kind}, r.rn"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [MIN_EVIDENCE, *params, TOP_NAMES])
         rows = cursor.fetchall()
-    width = len(COUNTERS)
+    width = len(_RANKED)
     found: dict[str, dict] = defaultdict(lambda: {"leaders": [], "weakest": None})
     for row in rows:
-        task_type, label, sums = row[0], row[1], row[2 : 2 + width]
+        task_type, label = row[0], row[1]
+        sums = in_counters_order(_RANKED, row[2 : 2 + width])
         rn, solid, solid_sum = int(row[-3]), int(row[-2]), float(row[-1] or 0)
         item = found[task_type]
         item.update(solid=solid, solid_sum=solid_sum)
@@ -310,6 +318,8 @@ def _ranked_by_type(
     }
 
 
+# The sums an Entry is made of (``_entry``): the only ones the rankings add up.
+_RANKED = ("count", "success_count", "quality_tenths", "performance_tenths")
 # ``_order`` in SQL, over the columns of ``_ranked_by_type``'s ``g``.
 _RANK_ORDER = 'g.thin, g.mean DESC, g."count" DESC, {name}'
 
@@ -335,7 +345,7 @@ def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Ins
         )
         for task_type in type_names
     ]
-    top = top_groups(**read, by="model", limit=TOP_MODELS)
+    top = top_groups(**read, by="model", limit=TOP_MODELS, columns=("count",))
     shown = sorted(name for name, _ in top.rows)
     by_model = _heatmap_sums(window, filters, shown)
     model_trends = {
