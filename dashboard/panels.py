@@ -17,6 +17,7 @@ from dashboard import selectors as sel
 from dashboard.formatting import (
     DASH,
     MINUS,
+    fmt_cost,
     fmt_count,
     fmt_duration,
     fmt_number,
@@ -95,6 +96,13 @@ def delta(
     return Delta(text=text, direction=direction, tone=tone, title=previous_text)
 
 
+def cost_hint(figures: sel.KpiFigures) -> str:
+    """The cost card's note: the period's total and the mean per task, or why there is none."""
+    if figures.total_cost is None:
+        return "no task has a cost"
+    return f"{fmt_cost(figures.total_cost)} in all, {fmt_cost(figures.cost_per_task)} per task"
+
+
 def kpis_context(query: DashboardQuery) -> dict[str, Any]:
     window = query.window
     now = sel.kpi_figures(window=window, filters=query.filters)
@@ -164,6 +172,15 @@ def kpis_context(query: DashboardQuery) -> dict[str, Any]:
             digits=0,
             higher_is_better=False,
             magnitude=fmt_duration,
+        ),
+        card(
+            "cost_per_pass",
+            "Cost per passing task",
+            fmt_cost,
+            cost_hint(now),
+            digits=4,
+            higher_is_better=False,
+            magnitude=fmt_cost,
         ),
     ]
     return {
@@ -251,6 +268,8 @@ class GroupRow:
     quality_tone: str
     success_rate: str
     avg_performance_index: str
+    cost_per_task: str
+    cost_per_pass: str
     href: str
     selected: bool
 
@@ -275,6 +294,8 @@ def _group_rows(
             quality_tone=score_tone(g.avg_quality),
             success_rate=fmt_percent(g.success_rate),
             avg_performance_index=fmt_number(g.avg_performance_index),
+            cost_per_task=fmt_cost(g.cost_per_task),
+            cost_per_pass=fmt_cost(g.cost_per_pass),
             href=page_url(query, **{param: g.key}),
             selected=g.key == selected,
         )
@@ -387,6 +408,8 @@ class Pick:
     count: int
     thin: bool
     tone: str
+    sureness: str  # how sure the mean is, in words: its 95% interval
+    margin: str  # "± 10.3": half the interval's width, "" without one
 
     @classmethod
     def of(cls, entry: Entry) -> Pick:
@@ -396,7 +419,22 @@ class Pick:
             count=entry.count,
             thin=entry.thin,
             tone=score_tone(entry.avg_score),
+            sureness=sureness(entry),
+            margin=""
+            if entry.score_low is None
+            else f"\u00b1 {fmt_number((entry.score_high - entry.score_low) / 2)}",
         )
+
+
+def sureness(entry: Entry) -> str:
+    """``mean quality 87.5, 95% CI 77.2\u201397.8 over 4 tasks``; one task has no interval."""
+    tasks = f"{entry.count} task{'s' if entry.count != 1 else ''}"
+    if entry.score_low is None:
+        return f"mean quality {fmt_number(entry.avg_score)} from {tasks}: too few to say how sure"
+    return (
+        f"mean quality {fmt_number(entry.avg_score)}, 95% CI "
+        f"{fmt_number(entry.score_low)}\u2013{fmt_number(entry.score_high)} over {tasks}"
+    )
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,9 @@ class KpiFigures:
     auto_count: int
     manual_count: int
     median_duration: float | None  # seconds, over records whose duration is known
+    total_cost: float | None = None  # US dollars of the tasks that have a cost
+    cost_per_task: float | None = None  # mean over the tasks that have a cost
+    cost_per_pass: float | None = None  # total cost over the passing tasks
 
 
 def kpi_figures(*, window: Window, filters: RecordFilters) -> KpiFigures:
@@ -75,6 +78,9 @@ def kpi_figures(*, window: Window, filters: RecordFilters) -> KpiFigures:
         auto_count=auto,
         manual_count=total.count - auto,
         median_duration=one_decimal(median),
+        total_cost=total.total_cost,
+        cost_per_task=total.cost_per_task,
+        cost_per_pass=total.cost_per_pass,
     )
 
 
@@ -127,6 +133,9 @@ class GroupFigures:
     avg_performance_index: float | None
     success_rate: float | None  # percent of tasks whose ``success`` is true
     pass_rate: float | None  # percent with quality_score >= PASS_THRESHOLD
+    cost_per_task: float | None = None  # US dollars, mean over the tasks that have a cost
+    cost_per_pass: float | None = None  # total cost over the passing tasks
+    tokens_per_task: float | None = None  # mean over the tasks that have token counts
 
 
 def _figures(total: Totals, key: str) -> GroupFigures:
@@ -137,6 +146,9 @@ def _figures(total: Totals, key: str) -> GroupFigures:
         avg_performance_index=one_decimal(total.avg_performance),
         success_rate=one_decimal(total.success_rate),
         pass_rate=one_decimal(total.pass_rate),
+        cost_per_task=total.cost_per_task,
+        cost_per_pass=total.cost_per_pass,
+        tokens_per_task=total.tokens_per_task,
     )
 
 

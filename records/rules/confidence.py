@@ -132,6 +132,20 @@ def mean_lower_bound(sample: Sample, *, floor: float = 0.0) -> float:
     return floor if interval is None else max(floor, interval.low)
 
 
+# The spread a ranking assumes at least (points of quality): two tasks that happen to score the
+# same have a standard deviation of 0, which would make their mean look certain.
+PRIOR_SD = 10.0
+
+
+def ranking_bound(sample: Sample, *, prior_sd: float = PRIOR_SD) -> float:
+    """A mean's lower 95% bound for ranking, with the spread taken as at least ``prior_sd``: one
+    task (no spread to measure) ranks at 0, a few lucky ones well below thirty steady ones."""
+    if sample.n < 2 or sample.mean is None:
+        return 0.0
+    sd = max(sample.sd or 0.0, prior_sd)
+    return max(0.0, sample.mean - t_quantile(sample.n - 1) * sd / math.sqrt(sample.n))
+
+
 def clear_difference(interval: Interval | None, n_a: int, n_b: int) -> bool:
     """Whether a difference is worth stating: both sides have MIN_TASKS and the interval
     excludes zero. Otherwise a reader is told "not enough data"."""

@@ -29,6 +29,30 @@ _DATE_SUFFIX = re.compile(r"[-_ ]?(20\d{6}|latest)$")
 _TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)*")
 
 
+# Names that stand for "no model given" or a test run rather than a model; lower-cased. They are
+# stored and shown as they are, but never recommended (records.stats.insights).
+PLACEHOLDER_MODELS = frozenset(
+    {
+        *_UNKNOWN_ALIASES,
+        "test model",
+        "test",
+        "mock",
+        "mock model",
+        "fake",
+        "dummy",
+        "example",
+        "placeholder",
+        "default",
+        "model",
+    }
+)
+
+
+def is_placeholder_model(name: str) -> bool:
+    """Whether ``name`` is a placeholder (``Unknown``, ``Test Model``, …), not a real model."""
+    return clean_name(name).lower() in PLACEHOLDER_MODELS
+
+
 def clean_name(text: str) -> str:
     """A name as people read it: NFKC-normalised, invisible characters dropped, spaces folded.
 

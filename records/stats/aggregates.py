@@ -64,6 +64,7 @@ class Totals:
     duration_count: int = 0
     cost_micros: int = 0
     cost_count: int = 0
+    cost_pass_count: int = 0
     tokens_input: int = 0
     tokens_output: int = 0
     tokens_cache_read: int = 0
@@ -108,11 +109,11 @@ class Totals:
 
     @property
     def cost_per_pass(self) -> float | None:
-        """What one passing task cost: every priced record's cost over the passing tasks (the
-        failed tasks' cost is part of the price of a pass). None without costs or passes."""
-        if not self.cost_count or not self.pass_count:
+        """What one passing task cost: the priced records' cost over those of them that passed
+        (the failed tasks' cost is part of the price of a pass). None without priced passes."""
+        if not self.cost_pass_count:
             return None
-        return self.cost_micros / COST_MICROS / self.pass_count
+        return self.cost_micros / COST_MICROS / self.cost_pass_count
 
     @property
     def total_tokens(self) -> int:
@@ -277,6 +278,10 @@ def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
         "duration_count": Count(f("duration_seconds")),
         "cost_micros": Sum(Round(F(f("cost_usd")) * COST_MICROS)),
         "cost_count": Count(f("cost_usd")),
+        "cost_pass_count": Count(
+            pk,
+            filter=Q(**{f("cost_usd__isnull"): False, f("quality_score__gte"): PASS_THRESHOLD}),
+        ),
         **{f"tokens_{name.removesuffix('_tokens')}": Sum(f(name)) for name in TOKEN_COLUMNS},
         "tokens_count": Count(
             pk,

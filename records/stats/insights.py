@@ -16,12 +16,13 @@ from django.db import connection
 from django.db.models import F, Q
 
 from records.rules.classification import CANONICAL_TYPES
+from records.rules.confidence import Interval, Sample, mean_difference, ranking_bound
+from records.rules.names import is_placeholder_model
 from records.rules.periods import Window
 from records.stats.aggregates import (
     Subject,
     grouped_sql,
     in_counters_order,
-    text_order,
     top_groups,
 )
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
@@ -49,23 +50,48 @@ class Entry:
     avg_score: float
     success_rate: float
     avg_performance: float
+    # How sure the mean quality is: its 95% interval (None below two tasks), and the bound the
+    # ranking uses (records.rules.confidence.ranking_bound).
+    score_low: float | None = None
+    score_high: float | None = None
+    score_sd: float | None = None
+    rank_bound: float = 0.0
+    placeholder: bool = False  # "Unknown", "Test Model", …: shown, never ranked first
 
     @property
     def thin(self) -> bool:
         return self.count < MIN_EVIDENCE
 
+    @property
+    def score_sample(self) -> Sample:
+        return Sample(self.count, self.avg_score, self.score_sd)
+
+    @property
+    def solid(self) -> bool:
+        """Enough tasks, and a real name: an entry that may be called the best."""
+        return not self.thin and not self.placeholder
+
     def as_summary(self) -> dict:
-        return {"name": self.name, "count": self.count, "avg_score": round(self.avg_score, 1)}
+        return {
+            "name": self.name,
+            "count": self.count,
+            "avg_score": round(self.avg_score, 1),
+            "score_interval": None
+            if self.score_low is None
+            else [round(self.score_low, 1), round(self.score_high, 1)],
+        }
 
 
-def _order(count: int, avg_score: float, name: str) -> tuple:
-    """Best first by mean quality; thin evidence after every solid entry; ties by count, name."""
-    return (count < MIN_EVIDENCE, -avg_score, -count, name)
+def _order(count: int, bound: float, name: str, placeholder: bool) -> tuple:
+    """Best first by the lower bound of the mean quality (one lucky task does not beat thirty
+    good ones); thin evidence after every solid entry, placeholders after every real name; ties
+    by count, then name."""
+    return (placeholder, count < MIN_EVIDENCE, -bound, -count, name)
 
 
 def rank(entries: Iterable[Entry]) -> list[Entry]:
     """Entries in ranking order (``_order``)."""
-    return sorted(entries, key=lambda e: _order(e.count, e.avg_score, e.name))
+    return sorted(entries, key=lambda e: _order(e.count, e.rank_bound, e.name, e.placeholder))
 
 
 def trend(scores_oldest_first: Sequence[float]) -> Trend | None:
@@ -83,21 +109,34 @@ def trend(scores_oldest_first: Sequence[float]) -> Trend | None:
     return "stable"
 
 
-_COUNT, _SUCCESS, _QUALITY, _PERFORMANCE = (
+_COUNT, _SUCCESS, _QUALITY, _PERFORMANCE, _QUALITY_SQ = (
     COUNTERS.index(name)
-    for name in ("count", "success_count", "quality_tenths", "performance_tenths")
+    for name in ("count", "success_count", "quality_tenths", "performance_tenths", "quality_sq")
 )
 
 
-def _entry(name: str, sums: Sequence[int]) -> Entry:
-    """The entry of a group's sums (COUNTERS order, count above zero)."""
+def _quality(sums: Sequence[float]) -> Sample:
+    """The group's quality scores as a sample (points; the rollups keep tenths)."""
+    return Sample.of_sums(sums[_COUNT], sums[_QUALITY] / 10, sums[_QUALITY_SQ] / 100)
+
+
+def _entry(name: str, sums: Sequence[float], *, placeholders: bool = False) -> Entry:
+    """The entry of a group's sums (COUNTERS order, count above zero). ``placeholders``: the
+    names are models', and placeholder model names are marked."""
     count = sums[_COUNT]
+    sample = _quality(sums)
+    interval = sample.interval()
     return Entry(
         name=name,
         count=count,
         avg_score=sums[_QUALITY] / 10 / count,
         success_rate=100 * sums[_SUCCESS] / count,
         avg_performance=sums[_PERFORMANCE] / 10 / count,
+        score_low=None if interval is None else max(0.0, interval.low),
+        score_high=None if interval is None else min(100.0, interval.high),
+        score_sd=sample.sd,
+        rank_bound=ranking_bound(sample),
+        placeholder=placeholders and is_placeholder_model(name),
     )
 
 
@@ -108,7 +147,7 @@ class Ranking:
     no object is made for the others."""
 
     leaders: list[Entry]  # the best TOP_NAMES
-    solid: int = 0  # how many have at least MIN_EVIDENCE tasks (they rank first)
+    solid: int = 0  # how many have MIN_EVIDENCE tasks and a real name (they rank first)
     weakest_solid: Entry | None = None  # the last of those
     solid_score_sum: float = 0.0  # the sum of their mean qualities
 
@@ -117,20 +156,26 @@ class Ranking:
         return self.leaders[0] if self.solid else None
 
 
-def ranking(groups: Iterable[tuple[str, Sequence[int]]]) -> Ranking:
+def ranking(groups: Iterable[tuple[str, Sequence[float]]], *, models: bool = False) -> Ranking:
     """Rank (name, sums) groups as ``rank`` ranks their entries, from plain numbers: one sort
-    of tuples, and entries made only for the leaders and the weakest solid group."""
+    of tuples, and entries made only for the leaders and the weakest solid group. ``models``:
+    the names are models' (placeholder names rank last)."""
 
-    def key(group: tuple[str, Sequence[int]]) -> tuple:
+    def key(group: tuple[str, Sequence[float]]) -> tuple:
         name, sums = group
-        return _order(sums[_COUNT], sums[_QUALITY] / 10 / sums[_COUNT], name)
+        placeholder = models and is_placeholder_model(name)
+        return _order(sums[_COUNT], ranking_bound(_quality(sums)), name, placeholder)
 
     ordered = sorted(groups, key=key)
-    solid = [sums for _, sums in ordered if sums[_COUNT] >= MIN_EVIDENCE]
+    solid = [
+        sums
+        for name, sums in ordered
+        if sums[_COUNT] >= MIN_EVIDENCE and not (models and is_placeholder_model(name))
+    ]
     return Ranking(
-        leaders=[_entry(name, sums) for name, sums in ordered[:TOP_NAMES]],
+        leaders=[_entry(name, sums, placeholders=models) for name, sums in ordered[:TOP_NAMES]],
         solid=len(solid),
-        weakest_solid=_entry(*ordered[len(solid) - 1]) if solid else None,
+        weakest_solid=_entry(*ordered[len(solid) - 1], placeholders=models) if solid else None,
         solid_score_sum=sum(sums[_QUALITY] / 10 / sums[_COUNT] for sums in solid),
     )
 
@@ -144,7 +189,9 @@ class TypeInsight:
 
     @property
     def best_model(self) -> Entry | None:
-        return self.models.leaders[0] if self.models.leaders else None
+        """The leading model, unless it is a placeholder name: "Unknown" is never the best."""
+        leader = self.models.leaders[0] if self.models.leaders else None
+        return None if leader is None or leader.placeholder else leader
 
 
 @dataclass(frozen=True)
@@ -176,6 +223,20 @@ def _fmt(value: float) -> str:
 MAX_RECOMMENDATIONS = 8
 
 
+def gap_text(gap: Interval) -> str:
+    """``12 points apart, 95% CI 8\u201316`` (an en dash); without a spread, just the points."""
+    if gap.high - gap.low < 0.05:
+        return f"{_fmt(gap.estimate)} points apart"
+    return f"{_fmt(gap.estimate)} points apart, 95% CI {_fmt(gap.low)}\u2013{_fmt(gap.high)}"
+
+
+def _clear_gap(best: Entry, worst: Entry) -> Interval | None:
+    """The difference of two entries' mean quality when it is clear (its 95% interval above
+    one point), else None: a sentence about it would claim more than the data shows."""
+    gap = mean_difference(best.score_sample, worst.score_sample)
+    return gap if gap is not None and gap.low >= 1 else None
+
+
 def recommendations(
     by_type: Sequence[TypeInsight], model_trends: dict[str, Trend | None]
 ) -> list[str]:
@@ -186,13 +247,14 @@ def recommendations(
     skills: list[tuple[float, str]] = []
     for item in by_type:
         best, worst = item.models.best_solid, item.models.weakest_solid
-        if item.models.solid >= 2 and best.avg_score - worst.avg_score >= 1:
+        gap = _clear_gap(best, worst) if item.models.solid >= 2 else None
+        if gap is not None:
             gaps.append(
                 (
-                    best.avg_score - worst.avg_score,
+                    gap.estimate,
                     f"For {item.task_type}, {best.name} averages {_fmt(best.avg_score)} over "
                     f"{best.count} tasks; {worst.name} averages {_fmt(worst.avg_score)} over "
-                    f"{worst.count}.",
+                    f"{worst.count} ({gap_text(gap)}).",
                 )
             )
         if item.skills.solid >= 2:
@@ -262,74 +324,41 @@ def _latest_scores(
     return {group: [q for _, q in sorted(items)] for group, items in scores.items()}
 
 
+# The sums an Entry is made of (``_entry``, ``ranking``): the only ones the rankings add up.
+_RANKED = ("count", "success_count", "quality_tenths", "performance_tenths", "quality_sq")
+
+
 def _ranked_by_type(
     window: Window, filters: RecordFilters, name: str, subject: Subject
 ) -> dict[str, Ranking]:
-    """Task type -> the ``Ranking`` of its models (or skills, or agents), ranked in SQL: one
-    statement returns, per task type, the TOP_NAMES leaders and the weakest solid group with the
-    number and score sum of the solid ones, whatever the number of names.
+    """Task type -> the ``ranking`` of its models (or skills, or agents).
 
-    The ORDER BY is ``_order`` written in SQL (thin evidence last, then mean quality, count,
-    name; the mean computed as ``ranking`` computes it, so ties fall the same way), and
-    ``tests/records/test_insights_sql.py`` holds it equal to ``ranking`` over every group: a
-    change to ``_order`` must change ``_RANK_ORDER`` too."""
-    qn = connection.ops.quote_name
-    inner, params = grouped_sql(
+    One statement adds up the rollup rows and the window's edge records (or links) per (task
+    type, name) and returns only the five sums an entry needs (``grouped_sql``: summing all of
+    COUNTERS costs SQLite three times as much at 20,000 rollup rows); the ranking itself stays
+    the pure ``ranking`` (a lower confidence bound and placeholder names are Python rules), a
+    sort of plain tuples."""
+    sql, params = grouped_sql(
         window=window, filters=filters, by=("task_type", name), subject=subject, columns=_RANKED
     )
-    kind, group = qn("g_task_type"), qn(f"g_{name}")
-    count, quality = qn("count"), qn("quality_tenths")
-    columns = ", ".join(f"r.{qn(c)}" for c in _RANKED)
-    order = _RANK_ORDER.format(name=text_order(f"g.{group}"))
-    sql = (
-        f"WITH g AS (SELECT s.*, CASE WHEN s.{count} < %s THEN 1 ELSE 0 END AS thin, "
-        f"CAST(s.{quality} AS DOUBLE PRECISION) / 10 / s.{count} AS mean FROM ({inner}) s), "
-        # One window for the three: the database sorts each partition once.
-        f"r AS (SELECT g.*, ROW_NUMBER() OVER w AS rn, SUM(1 - g.thin) OVER w AS solid, "
-        f"SUM(CASE WHEN g.thin = 0 THEN g.mean ELSE 0 END) OVER w AS solid_sum FROM g "
-        f"WINDOW w AS (PARTITION BY g.{kind} ORDER BY {order} "
-        f"ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) "
-        f"SELECT r.{kind}, r.{group}, {columns}, r.rn, r.solid, r.solid_sum FROM r "
-        f"WHERE r.rn <= %s OR r.rn = r.solid ORDER BY r.{kind}, r.rn"
-    )
+    groups: dict[str, list[tuple[str, list]]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [MIN_EVIDENCE, *params, TOP_NAMES])
-        rows = cursor.fetchall()
-    width = len(_RANKED)
-    found: dict[str, dict] = defaultdict(lambda: {"leaders": [], "weakest": None})
-    for row in rows:
-        task_type, label = row[0], row[1]
-        sums = in_counters_order(_RANKED, row[2 : 2 + width])
-        rn, solid, solid_sum = int(row[-3]), int(row[-2]), float(row[-1] or 0)
-        item = found[task_type]
-        item.update(solid=solid, solid_sum=solid_sum)
-        if rn <= TOP_NAMES:
-            item["leaders"].append(_entry(label, sums))
-        if rn == solid:
-            item["weakest"] = _entry(label, sums)
+        cursor.execute(sql, params)
+        for task_type, label, *sums in cursor.fetchall():
+            groups[task_type].append((label, in_counters_order(_RANKED, sums)))
     return {
-        task_type: Ranking(
-            leaders=item["leaders"],
-            solid=item["solid"],
-            weakest_solid=item["weakest"],
-            solid_score_sum=item["solid_sum"],
-        )
-        for task_type, item in found.items()
+        task_type: ranking(items, models=subject == "records")
+        for task_type, items in groups.items()
     }
-
-
-# The sums an Entry is made of (``_entry``): the only ones the rankings add up.
-_RANKED = ("count", "success_count", "quality_tenths", "performance_tenths")
-# ``_order`` in SQL, over the columns of ``_ranked_by_type``'s ``g``.
-_RANK_ORDER = 'g.thin, g.mean DESC, g."count" DESC, {name}'
 
 
 def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Insights:
     """Rankings per task type, trends per model and per task type, a heat map, sentences.
 
-    The same queries, of the same size and returning the same number of rows, at any number of
-    names: the rankings and the most used models are ranked in SQL (``_ranked_by_type``,
-    ``top_groups``), the heat map reads only the shown models."""
+    The same queries, of the same size, at any number of names: the most used models are ranked
+    in SQL (``top_groups``, 12 rows back), the heat map reads only the shown models, and each
+    ranking is one statement of five sums per (task type, name) ranked by the pure ``ranking``
+    (``_ranked_by_type``)."""
     read = {"window": window, "filters": filters}
     models = _ranked_by_type(window, filters, "model", "records")
     skills = _ranked_by_type(window, filters, "skill", "skills")
@@ -358,7 +387,7 @@ def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Ins
     }
     heatmap = {
         task_type: {
-            name: _entry(name, by_model[task_type, name])
+            name: _entry(name, by_model[task_type, name], placeholders=True)
             for name in shown
             if (task_type, name) in by_model
         }

@@ -47,6 +47,7 @@ COUNTERS = (
     "duration_count",
     "cost_micros",
     "cost_count",
+    "cost_pass_count",
     "tokens_input",
     "tokens_output",
     "tokens_cache_read",
@@ -118,10 +119,11 @@ class Facts:
             self.cache_creation_tokens,
         )
         quality, performance = round(self.quality_score * 10), round(self.performance_index * 10)
+        passed = int(passes(self.quality_score))
         return (
             1,
             int(self.success),
-            int(passes(self.quality_score)),
+            passed,
             quality,
             performance,
             0 if eff is None else round(eff * 10),
@@ -130,6 +132,7 @@ class Facts:
             0 if duration is None else 1,
             0 if cost is None else half_up(cost * COST_MICROS),
             0 if cost is None else 1,
+            0 if cost is None else passed,
             *(n or 0 for n in tokens),
             int(any(n is not None for n in tokens)),
             float(quality * quality),

@@ -56,8 +56,8 @@ def test_panel_names_the_best_model_skill_and_agent_with_counts(client):
     assert "thin" in thin.text
     notes = doc.one("ul", cls="insight-notes").text
     assert (
-        "For debugging, Claude Opus 4 averages 92 over 6 tasks; GLM 4.6 averages 61 over 6."
-        in notes
+        "For debugging, Claude Opus 4 averages 92 over 6 tasks; GLM 4.6 averages 61 over 6 "
+        "(31 points apart)." in notes
     )
 
 
@@ -97,3 +97,16 @@ def test_panel_query_count_does_not_grow_with_rows(client, django_assert_max_num
     make_history(4)
     with django_assert_max_num_queries(len(few)):
         insights(client)
+
+
+def test_each_pick_says_how_sure_its_mean_is(client):
+    for i, score in enumerate([80, 90, 85, 95]):
+        record("refactoring", "GLM 4.6", score, minutes_ago=i)
+    record("refactoring", "Claude Opus 4.1", 99)
+    doc = insights(client)
+    row = next(r for r in doc.select("tr") if r.attrs.get("data-insight-type") == "refactoring")
+    best = row.one(attr="data-best-model")
+    assert best.attrs["data-best-model"] == "GLM 4.6"  # 4 tasks beat one at 99
+    # mean 87.5, sd 6.45 over 4 tasks: 95% CI 77.2 to 97.8
+    assert "95% CI 77.2\u201397.8" in best.attrs["title"]
+    assert "± 10.3" in best.one("span", cls="pick-n").text  # visible: half the interval

@@ -232,6 +232,7 @@ def test_cost_tokens_and_spread_match_the_records(history, window, filters):
     got = overall(window=window, filters=filters)
     costs = [r[3] for r in rows if r[3] is not None]
     assert got.cost_count == len(costs)
+    assert got.cost_pass_count == sum(r[3] is not None and r[0] >= 70 for r in rows)
     assert got.total_cost == (pytest.approx(sum(costs), abs=1e-5) if costs else None)
     assert got.tokens_input == sum(r[4] or 0 for r in rows)
     assert got.total_tokens == sum(sum(n or 0 for n in r[4:]) for r in rows)

@@ -1,8 +1,9 @@
-"""The rankings the insights and the models panel make in SQL equal the pure Python ones.
+"""The one-statement reads of the insights and the models panel equal the Python ones.
 
-``_ranked_by_type`` writes ``_order`` in SQL and ``top_groups`` ranks by count then name; here
-both are held equal to ``ranking`` / a sort over every group ``grouped_sums`` returns, on data
-with ties, thin evidence and window edges (rollup rows, edge records and edge links).
+``_ranked_by_type`` (one ``grouped_sql`` statement of five sums, then ``ranking``) and
+``top_groups`` (ranked by count then name in SQL) are held equal to ``ranking`` / a sort over
+every group ``grouped_sums`` returns, on data with ties, thin evidence and window edges (rollup
+rows, edge records and edge links).
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def test_sql_ranking_equals_the_python_ranking(history, window, filters, name, s
     groups: dict[str, list] = {}
     for (task_type, label), values in sums.items():
         groups.setdefault(task_type, []).append((label, values))
-    expected = {task_type: ranking(items) for task_type, items in groups.items()}
+    models = subject == "records"
+    expected = {task_type: ranking(items, models=models) for task_type, items in groups.items()}
 
     got = _ranked_by_type(window, filters, name, subject)
 
