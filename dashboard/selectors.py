@@ -175,19 +175,13 @@ class ModelComparison:
         return sum(g.count for g in self.rows) + self.more_tasks
 
 
-# What GroupFigures are made of.
-_FIGURE_SUMS = ("count", "success_count", "pass_count", "quality_tenths", "performance_tenths")
-
-
 def model_comparison(*, window: Window, filters: RecordFilters) -> ModelComparison:
     """The most used models of the view (then by name), at most TOP_MODELS; the others counted.
 
     One statement ranks the models in SQL (``top_groups``: ORDER BY count, LIMIT TOP_MODELS) and
     counts the rest, so 10,000 models bring back TOP_MODELS rows, not 10,000.
     """
-    top = top_groups(
-        window=window, filters=filters, by="model", limit=TOP_MODELS, columns=_FIGURE_SUMS
-    )
+    top = top_groups(window=window, filters=filters, by="model", limit=TOP_MODELS)
     shown = sum(values[0] for _, values in top.rows)  # [0]: count
     return ModelComparison(
         rows=[_figures(Totals({"model": name}, *values), name) for name, values in top.rows],
