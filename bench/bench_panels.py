@@ -70,6 +70,11 @@ def prepare(databases: Databases, sizes: list[int]) -> dict[int, dict]:
         print(f"seeding {size:,} records ...", file=sys.stderr, flush=True)
         db = databases.new(label, fixed=True)
         seconds = seed(db, size)
+        if db.postgres:  # plans of a freshly bulk-loaded table are guesses until it is analysed
+            import psycopg
+
+            with psycopg.connect(db.env["DATABASE_URL"], autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE")
         prepared[size] = {"db": db, "seed_seconds": round(seconds, 1)}
     return prepared
 
@@ -222,7 +227,8 @@ def measure(
 
 
 def explain(wrapper, urls: list[tuple[str, str, str]]) -> list[dict]:
-    """Every query each URL runs at one size, with SQLite's query plan."""
+    """Every query each URL runs at one size, with its query plan (SQLite's EXPLAIN QUERY PLAN,
+    PostgreSQL's EXPLAIN (ANALYZE, BUFFERS))."""
     from django.db import connection, connections
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
