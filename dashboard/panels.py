@@ -117,9 +117,16 @@ def _length_label(query: DashboardQuery) -> str:
 
 def cost_hint(figures: sel.KpiFigures) -> str:
     """The cost card's note: the period's total and the mean per task, or why there is none."""
+    tokens = (
+        ""
+        if figures.tokens_per_task is None
+        else f"; {fmt_count(round(figures.tokens_per_task))} tokens per task"
+    )
     if figures.total_cost is None:
-        return "no task has a cost"
-    return f"{fmt_cost(figures.total_cost)} in all, {fmt_cost(figures.cost_per_task)} per task"
+        return f"no task has a cost{tokens}"
+    return (
+        f"{fmt_cost(figures.total_cost)} in all, {fmt_cost(figures.cost_per_task)} per task{tokens}"
+    )
 
 
 def kpis_context(query: DashboardQuery) -> dict[str, Any]:

@@ -62,6 +62,7 @@ class KpiFigures:
     total_cost: float | None = None  # US dollars of the tasks that have a cost
     cost_per_task: float | None = None  # mean over the tasks that have a cost
     cost_per_pass: float | None = None  # total cost over the passing tasks
+    tokens_per_task: float | None = None  # mean over the tasks that have token counts
 
 
 def kpi_figures(*, window: Window, filters: RecordFilters) -> KpiFigures:
@@ -83,6 +84,7 @@ def kpi_figures(*, window: Window, filters: RecordFilters) -> KpiFigures:
         total_cost=total.total_cost,
         cost_per_task=total.cost_per_task,
         cost_per_pass=total.cost_per_pass,
+        tokens_per_task=total.tokens_per_task,
     )
 
 

@@ -60,3 +60,21 @@ def test_cost_card_says_when_no_task_has_a_cost(client):
     card = next(n for n in doc.select("li") if n.attrs.get("data-kpi") == "cost-per-pass")
     assert card.one("p", cls="kpi-value").text == "—"
     assert "no task has a cost" in card.text
+
+
+def test_cost_card_gives_the_tokens_per_task(client):
+    for tokens in (1000, 3000):
+        record_task_performance(
+            {
+                "task_type": "coding",
+                "quality_score": 90,
+                "input_tokens": tokens,
+                "output_tokens": 500,
+            },
+            "Claude Sonnet 4.5",
+        )
+    record_task_performance({"task_type": "coding", "quality_score": 90}, "GLM 4.6")  # no tokens
+    doc = parse(client.get("/fragments/kpis/", {"period": "24h"}).content)
+    card = next(n for n in doc.select("li") if n.attrs.get("data-kpi") == "cost-per-pass")
+    # (1,500 + 3,500) / 2 tasks with token counts
+    assert "2,500 tokens per task" in card.one("span", cls="kpi-hint").text
