@@ -40,7 +40,15 @@ ADMIN_LOGIN = "/admin/login/"
 # The other named URLs a user meets by GET, besides test_access's READ_URLS.
 PUBLIC_PAGES = {"records:api-openapi": "/api/openapi.json", "login": "/accounts/login/"}
 # Named URLs that are no page: nobody GETs them.
-NOT_PAGES = {"logout": "POST only", "records:api-records": "the write API, POST with a token"}
+NOT_PAGES = {
+    "logout": "POST only",
+    "records:api-records": "the write API, POST with a token",
+    "records:otlp-logs": "OTLP/HTTP, POST with a token",
+    "records:otlp-traces": "OTLP/HTTP, POST with a token",
+    "records:otlp-metrics": "OTLP/HTTP, POST with a token",
+}
+# Downloads (not pages, not JSON): their content types.
+DOWNLOADS = {"text/csv", "application/x-ndjson"}
 # The manifest storage names each file by its content: name.<12 hex digits>.ext.
 HASHED = re.compile(r"\.[0-9a-f]{12}\.\w+$")
 CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)""")
@@ -133,6 +141,8 @@ def test_collected_site_serves_every_page_and_every_static_file(site):
             assert headers["Permissions-Policy"] == PERMISSIONS_POLICY, path
             if headers.get_content_type() == "text/html":
                 refs[path] = static_refs(body)
+            elif headers.get_content_type() in DOWNLOADS:
+                assert path.startswith("/export/"), path
             else:
                 assert headers.get_content_type() == "application/json", path
                 json.loads(body)
