@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import F
 
 from records.rules.classification import CANONICAL_TYPES
-from records.rules.confidence import Interval, Sample, mean_difference, ranking_bound
+from records.rules.confidence import Interval, Sample, mean_difference, ranking_bound, wilson
 from records.rules.names import is_placeholder_model
 from records.rules.periods import Window
 from records.stats.aggregates import grouped_sums
@@ -52,6 +52,17 @@ class Entry:
     score_sd: float | None = None
     rank_bound: float = 0.0
     placeholder: bool = False  # "Unknown", "Test Model", …: shown, never ranked first
+    pass_count: int = 0  # tasks whose quality reached PASS_THRESHOLD
+
+    @property
+    def pass_rate(self) -> float:
+        return 100 * self.pass_count / self.count if self.count else 0.0
+
+    @property
+    def pass_interval(self) -> Interval | None:
+        """The pass rate's 95% Wilson interval, in percent."""
+        found = wilson(self.pass_count, self.count)
+        return None if found is None else found.scaled(100)
 
     @property
     def thin(self) -> bool:
@@ -104,9 +115,16 @@ def trend(scores_oldest_first: Sequence[float]) -> Trend | None:
     return "stable"
 
 
-_COUNT, _SUCCESS, _QUALITY, _PERFORMANCE, _QUALITY_SQ = (
+_COUNT, _SUCCESS, _PASS, _QUALITY, _PERFORMANCE, _QUALITY_SQ = (
     COUNTERS.index(name)
-    for name in ("count", "success_count", "quality_tenths", "performance_tenths", "quality_sq")
+    for name in (
+        "count",
+        "success_count",
+        "pass_count",
+        "quality_tenths",
+        "performance_tenths",
+        "quality_sq",
+    )
 )
 
 
@@ -132,6 +150,7 @@ def _entry(name: str, sums: Sequence[float], *, placeholders: bool = False) -> E
         score_sd=sample.sd,
         rank_bound=ranking_bound(sample),
         placeholder=placeholders and is_placeholder_model(name),
+        pass_count=int(sums[_PASS]),
     )
 
 
@@ -145,6 +164,7 @@ class Ranking:
     solid: int = 0  # how many have MIN_EVIDENCE tasks and a real name (they rank first)
     weakest_solid: Entry | None = None  # the last of those
     solid_score_sum: float = 0.0  # the sum of their mean qualities
+    total: int = 0  # the tasks of every group (links, for skills and agents)
 
     @property
     def best_solid(self) -> Entry | None:
@@ -172,6 +192,7 @@ def ranking(groups: Iterable[tuple[str, Sequence[float]]], *, models: bool = Fal
         solid=len(solid),
         weakest_solid=_entry(*ordered[len(solid) - 1], placeholders=models) if solid else None,
         solid_score_sum=sum(sums[_QUALITY] / 10 / sums[_COUNT] for sums in solid),
+        total=sum(sums[_COUNT] for _, sums in ordered),
     )
 
 
@@ -181,6 +202,11 @@ class TypeInsight:
     models: Ranking
     skills: Ranking
     agents: Ranking
+
+    @property
+    def tasks(self) -> int:
+        """The type's tasks (each has one model)."""
+        return self.models.total
 
     @property
     def best_model(self) -> Entry | None:
@@ -327,18 +353,15 @@ def _latest_scores(
     return {group: [q for _, q in sorted(items)] for group, items in scores.items()}
 
 
-def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Insights:
-    """Rankings per task type, trends per model and per task type, a heat map, sentences.
-
-    The same queries at any number of names (what they read grows with the rollup rows, one per
-    name, task type and day at most); the grouped sums stay plain numbers and entries are made
-    only for what is shown, so 10,000 names cost Python a sort of tuples, not 60,000 objects."""
+def _rankings(
+    window: Window, filters: RecordFilters
+) -> tuple[dict[tuple, Sequence[int]], list[TypeInsight]]:
+    """The (task type, model) sums and each task type's rankings: three grouped reads."""
     read = {"window": window, "filters": filters}
     by_model = grouped_sums(**read, by=("task_type", "model"))
     models = _by_type(by_model)
     skills = _by_type(grouped_sums(**read, by=("task_type", "skill"), subject="skills"))
     agents = _by_type(grouped_sums(**read, by=("task_type", "agent"), subject="agents"))
-    type_names = [t for t in CANONICAL_TYPES if t in models]
     by_type = [
         TypeInsight(
             task_type=task_type,
@@ -346,8 +369,27 @@ def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Ins
             skills=ranking(skills.get(task_type, ())),
             agents=ranking(agents.get(task_type, ())),
         )
-        for task_type in type_names
+        for task_type in CANONICAL_TYPES
+        if task_type in models
     ]
+    return by_model, by_type
+
+
+def type_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> list[TypeInsight]:
+    """Each task type's rankings of models, skills and agents, as ``task_insights`` has them
+    (the same reads and the same ``ranking``), without the trends and the heat map: what
+    records.stats.recommendations reads, so the advice and the insights panel never disagree."""
+    return _rankings(window, filters)[1]
+
+
+def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Insights:
+    """Rankings per task type, trends per model and per task type, a heat map, sentences.
+
+    The same queries at any number of names (what they read grows with the rollup rows, one per
+    name, task type and day at most); the grouped sums stay plain numbers and entries are made
+    only for what is shown, so 10,000 names cost Python a sort of tuples, not 60,000 objects."""
+    by_model, by_type = _rankings(window, filters)
+    type_names = [item.task_type for item in by_type]
     tasks_per_model: Counter[str] = Counter()
     for (_, name), sums in by_model.items():
         tasks_per_model[name] += sums[_COUNT]
