@@ -6,8 +6,8 @@ For a task type, optionally one project and one model, over the last ``DEFAULT_D
 best model, skills and agents with their evidence (tasks, pass rate with its 95% Wilson
 interval, mean quality with its interval and the lower bound the ranking uses), and warnings
 where a model passes the type clearly less often than the best one (Newcombe's interval of the
-two pass rates excludes zero and both have ``MIN_TASKS``). Only solid entries (``MIN_EVIDENCE``
-tasks and a real name) are advised; with fewer than ``MIN_TASKS`` tasks of the type, or no solid
+two pass rates excludes zero and both have ``MIN_TASKS``). Only solid entries with ``MIN_TASKS``
+tasks are advised (``advisable``); with fewer than ``MIN_TASKS`` tasks of the type, or no such
 entry, the answer says "not enough data" and advises nothing (docs/dashboard.md#recommendations).
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from records.rules.confidence import MIN_TASKS, clear_difference, rate_difference
 from records.rules.periods import Window
 from records.stats.filters import NO_FILTERS, RecordFilters
-from records.stats.insights import MIN_EVIDENCE, Entry, TypeInsight, type_insights
+from records.stats.insights import Entry, TypeInsight, type_insights
 
 DEFAULT_DAYS = 90  # long enough to gather evidence, short enough to follow model updates
 MAX_WARNINGS = 3
@@ -51,8 +51,7 @@ class Recommendation:
             return None
         return (
             f"Not enough data: {self.tasks} {self.task_type} task{'s' if self.tasks != 1 else ''}"
-            f" in this view; advice needs at least {MIN_TASKS} and a model, skill or agent "
-            f"with at least {MIN_EVIDENCE} tasks."
+            f" in this view; advice needs a model, skill or agent with at least {MIN_TASKS}."
         )
 
     def lines(self) -> list[str]:
@@ -155,8 +154,14 @@ def recommendation(
         window=window,
         filters=filters,
         tasks=item.tasks,
-        best_model=best if best is not None and best.solid else None,
-        skills=[e for e in item.skills.leaders if e.solid],
-        agents=[e for e in item.agents.leaders if e.solid],
+        best_model=best if best is not None and advisable(best) else None,
+        skills=[e for e in item.skills.leaders if advisable(e)],
+        agents=[e for e in item.agents.leaders if advisable(e)],
         warnings=warnings(item),
     )
+
+
+def advisable(entry: Entry) -> bool:
+    """Solid (a real name, ranked among the solid entries) with MIN_TASKS tasks: the evidence
+    a difference needs before it is stated, so advice is never built on two or three tasks."""
+    return entry.solid and entry.count >= MIN_TASKS
