@@ -117,7 +117,7 @@ def test_with_the_server_down_or_hanging_the_turn_runs_unchanged(
 ):
     history()
     seconds = {}
-    for name, advise in (("unset", False), ("down", True), ("hanging", True)):
+    for name in ("unset", "down", "hanging"):
         runs = []
         for attempt in range(2):
             state = tmp_path / f"{name}-{attempt}"  # no cache, no "server away" note
