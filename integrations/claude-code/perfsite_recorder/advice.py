@@ -5,9 +5,10 @@ plugin's copy of the server's rules: no prompt text leaves the machine for this)
 asked ``GET /api/recommendations?task_type=T&project=P`` (P: the repository or folder of the
 session's folder, as the recorder names it), and its advice lines become the turn's
 ``additionalContext``. Silent whenever anything is missing: no variable, no server, a slow
-server (``TIMEOUT``), thin evidence. Answers are cached per session and task type in
-``<state dir>/advice/<session>.json`` for ``CACHE_FOR`` seconds, so the next prompt of the same
-type costs no request; a server that did not answer is left alone for ``delivery.AWAY_FOR``.
+server (``TIMEOUT``, or ``PERFSITE_ADVISE_TIMEOUT``), thin evidence. Answers are cached per
+session and task type in ``<state dir>/advice/<session>.json`` for ``CACHE_FOR`` seconds, so the
+next prompt of the same type costs no request; a server that did not answer is left alone for
+``delivery.AWAY_FOR``.
 
 The advice given is noted in the same file under the prompt's key, so that the ``Stop`` hook's
 task carries it (the task's ``advice`` field): Perfsite can then compare advised turns with the
@@ -28,6 +29,7 @@ from . import __version__
 from .delivery import AWAY_FOR, Config, _away_marker, _write_atomic, log, server_away, state_dir
 
 TIMEOUT = 0.8  # seconds for the request: the hook as a whole stays near one second
+MAX_TIMEOUT = 2.5  # PERFSITE_ADVISE_TIMEOUT's ceiling, under the hook's 3 s in hooks.json
 CACHE_FOR = 3600.0  # seconds an answer (or "nothing to say") is reused within a session
 MAX_ADVICE = 1000  # characters kept on the task (the server's limit)
 MAX_TURNS = 200  # prompts remembered per session
@@ -36,6 +38,15 @@ ADVISE_ENV = "PERFSITE_ADVISE"
 
 def enabled(environ: Any) -> bool:
     return (environ.get(ADVISE_ENV) or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def timeout(environ: Any) -> float:
+    """``PERFSITE_ADVISE_TIMEOUT`` seconds (a slow link), else TIMEOUT; at most MAX_TIMEOUT."""
+    try:
+        value = float(environ.get("PERFSITE_ADVISE_TIMEOUT") or TIMEOUT)
+    except ValueError:
+        return TIMEOUT
+    return min(max(value, 0.05), MAX_TIMEOUT) if value == value else TIMEOUT
 
 
 def prompt_key(prompt: str | None) -> str:
@@ -136,12 +147,12 @@ def advise(event: dict[str, Any], environ: Any) -> str | None:
         if server_away(directory):
             return None
         try:
-            answer = fetch(config, task_type, project, timeout=TIMEOUT)
+            answer = fetch(config, task_type, project, timeout=timeout(environ))
         except socket.timeout:
             with contextlib.suppress(OSError):
                 directory.mkdir(parents=True, exist_ok=True)
                 _away_marker(directory).write_text(str(now + AWAY_FOR), encoding="utf-8")
-            log(directory, f"advice: {config.url} did not answer in {TIMEOUT}s")
+            log(directory, f"advice: {config.url} did not answer in {timeout(environ)}s")
             return None
         if answer is None:
             return None  # not cached: the server may be back next prompt
