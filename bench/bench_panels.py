@@ -8,9 +8,10 @@
 For each size it makes a fresh SQLite database (``migrate``, then ``seed_demo --records N`` in a
 subprocess, settings' WAL / IMMEDIATE / cache pragmas), then, in this process, asks every panel
 (``/fragments/<panel>/`` for each panel the dashboard registers), the full page ``/``, the compare
-view (``/compare/`` of two models, a skill used or not, the period against the one before) and the
-JSON read API (``/api/summary`` and ``/api/recent-performance-records``, with the period's number
-of days; "all" asks the maximum) through Django's test Client for each period, DEBUG off. The sizes
+view (``/compare/`` of two models, a skill used or not, advised or not, the period against the one
+before) and the JSON read API (``/api/summary``, ``/api/recent-performance-records`` and
+``/api/recommendations`` of debugging, with the period's number of days; "all" asks the maximum)
+through Django's test Client for each period, DEBUG off. The sizes
 are measured side by side: after the warm-up requests, each timed round asks the same URL once of
 every size's database in turn, so machine noise falls on all sizes alike. Reports p50 and p95
 (wall) and the median CPU time per request (this process runs Django and SQLite, so it is the cost
@@ -101,12 +102,15 @@ def connection_per_size(prepared: dict[int, dict]) -> dict:
 API_TARGETS = {
     "api-summary": "dashboard:api-summary",
     "api-recent": "dashboard:api-recent-performance-records",
+    "api-recommendations": "dashboard:api-recommendations",
 }
 API_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90, "all": 36_500}
 # /compare/ of demo slices: two models, a skill used or not, the period against the one before.
 COMPARE_TARGETS = {
     "compare-models": {"a": "model:GLM 4.6", "b": "model:Claude Sonnet 4.5"},
     "compare-skill": {"a": "skill:code-analysis", "b": "noskill:code-analysis"},
+    # the one raw read: the advised records (a quarter of the demo's) summed from the records
+    "compare-advised": {"a": "advised:yes", "b": "advised:no"},
     "compare-periods": {"a": "period:{period}", "b": "period:prev{period}"},
 }
 
@@ -128,6 +132,8 @@ def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str,
         for period in periods:
             if name in API_TARGETS:
                 url = f"{reverse(API_TARGETS[name])}?days={API_DAYS[period]}"
+                if name == "api-recommendations":
+                    url += "&task_type=debugging"
             elif name in COMPARE_TARGETS:
                 if name == "compare-periods" and period == "all":
                     continue  # all time has no period before it
@@ -255,7 +261,7 @@ def main() -> None:
         "--targets",
         nargs="+",
         help="Panel names, 'page', 'api-summary', 'api-recent', 'compare-models', "
-        "'compare-skill', 'compare-periods' (default: all).",
+        "'compare-skill', 'compare-advised', 'compare-periods' (default: all).",
     )
     parser.add_argument("--warmup", type=int, default=3, help="Untimed requests per URL and size.")
     parser.add_argument("--repeats", type=int, default=20, help="Timed requests per URL and size.")
