@@ -4,13 +4,16 @@
     python bench/bench_panels.py --sizes 2000 1000000 --targets page --periods 7d
     python bench/bench_panels.py --workdir /tmp/pb --keep     # keep (and later reuse) the databases
     python bench/bench_panels.py --explain                    # SQL and query plans, largest size
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/perfsite_me python bench/bench_panels.py
 
 For each size it makes a fresh SQLite database (``migrate``, then ``seed_demo --records N`` in a
-subprocess, settings' WAL / IMMEDIATE / cache pragmas), then, in this process, asks every panel
-(``/fragments/<panel>/`` for each panel the dashboard registers), the full page ``/``, the compare
-view (``/compare/`` of two models, a skill used or not, advised or not, the period against the one
-before) and the JSON read API (``/api/summary``, ``/api/recent-performance-records`` and
-``/api/recommendations`` of debugging, with the period's number of days; "all" asks the maximum)
+subprocess, settings' WAL / IMMEDIATE / cache pragmas; on PostgreSQL, when DATABASE_URL names a
+server, a database per size named ``<DATABASE_URL's name>_<size>``, kept and reused), then, in
+this process, asks every panel (``/fragments/<panel>/`` for each panel the dashboard
+registers), the full page ``/``, the compare view (``/compare/`` of two models, a skill used or
+not, advised or not, the period against the one before) and the JSON read API
+(``/api/summary``, ``/api/recent-performance-records`` and ``/api/recommendations`` of
+debugging, with the period's number of days; "all" asks the maximum)
 through Django's test Client for each period, DEBUG off. The sizes
 are measured side by side: after the warm-up requests, each timed round asks the same URL once of
 every size's database in turn, so machine noise falls on all sizes alike. Reports p50 and p95
@@ -30,12 +33,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     DB_FILE,
+    PRODUCTION,
     bench_env,
     git_revision,
     machine,
@@ -47,6 +51,44 @@ from _common import (
 from tests.support import live
 
 PERIODS = ["7d", "all"]
+
+
+def pg_url(server_url: str, size: int) -> str:
+    """The PostgreSQL database of one size: DATABASE_URL's name with ``_<size>``."""
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/') or '/perfsite'}_{size}"))
+
+
+def prepare_postgres(server_url: str, sizes: list[int]) -> dict[int, dict]:
+    """A seeded PostgreSQL database per size (``<DATABASE_URL's name>_<size>``, kept for reuse:
+    an existing one with the right count is migrated and reused, like the SQLite files)."""
+    import psycopg
+
+    admin = urlunsplit(urlsplit(server_url)._replace(path="/postgres"))
+    prepared = {}
+    for size in sizes:
+        url = pg_url(server_url, size)
+        name = urlsplit(url).path.lstrip("/")
+        env = live.base_env(DATABASE_URL=url) | PRODUCTION
+        with psycopg.connect(admin, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        live.manage(env, "migrate", "--no-input", timeout=3600)
+        with psycopg.connect(url) as conn:
+            count = conn.execute("SELECT count(*) FROM records_taskrecord").fetchone()[0]
+        if count == size:
+            prepared[size] = {"url": url, "seed_seconds": None, "reused": True}
+            continue
+        if count:
+            raise SystemExit(f"{name} holds {count:,} records, not {size:,}; drop it first.")
+        print(f"seeding {size:,} records into {name} ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        live.manage(env, "seed_demo", "--records", str(size), "--seed", "1", timeout=3600)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        prepared[size] = {"url": url, "seed_seconds": round(time.perf_counter() - started, 1)}
+    return prepared
 
 
 def prepare(workdir: Path, sizes: list[int]) -> dict[int, dict]:
@@ -67,10 +109,14 @@ def prepare(workdir: Path, sizes: list[int]) -> dict[int, dict]:
     return prepared
 
 
-def setup_django(first: Path) -> None:
+def setup_django(first: dict) -> None:
     # DEBUG=1 at import only so that templates need no collected static manifest; it is switched
     # off before the first request (no SQL logging, no template debug info).
-    env = bench_env(first) | {"DJANGO_DEBUG": "1"}
+    if "url" in first:
+        env = live.base_env(DATABASE_URL=first["url"]) | PRODUCTION | {"DJANGO_DEBUG": "1"}
+    else:
+        os.environ.pop("DATABASE_URL", None)
+        env = bench_env(first["directory"]) | {"DJANGO_DEBUG": "1"}
     env["DJANGO_ALLOWED_HOSTS"] = "testserver"
     os.environ.update(env)
     import django
@@ -83,6 +129,7 @@ def setup_django(first: Path) -> None:
 
 def connection_per_size(prepared: dict[int, dict]) -> dict:
     """One open database connection per size, swapped in as ``default`` before each request."""
+    import dj_database_url
     from django.db import connections
     from django.db.utils import load_backend
 
@@ -90,9 +137,11 @@ def connection_per_size(prepared: dict[int, dict]) -> dict:
     backend = load_backend(base["ENGINE"])
     wrappers = {}
     for size, info in prepared.items():
-        wrapper = backend.DatabaseWrapper(
-            {**base, "NAME": str(info["directory"] / DB_FILE)}, "default"
-        )
+        if "url" in info:
+            settings = {**base, **dj_database_url.parse(info["url"])}
+        else:
+            settings = {**base, "NAME": str(info["directory"] / DB_FILE)}
+        wrapper = backend.DatabaseWrapper(settings, "default")
         wrapper.ensure_connection()
         wrappers[size] = wrapper
     return wrappers
@@ -200,7 +249,8 @@ def measure(
 
 
 def explain(wrapper, urls: list[tuple[str, str, str]]) -> list[dict]:
-    """Every query each URL runs at one size, with SQLite's query plan."""
+    """Every query each URL runs at one size, with its query plan (SQLite's EXPLAIN QUERY PLAN,
+    PostgreSQL's EXPLAIN (ANALYZE, BUFFERS))."""
     from django.db import connection, connections
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -216,8 +266,12 @@ def explain(wrapper, urls: list[tuple[str, str, str]]) -> list[dict]:
             plan = []
             if sql.lstrip().upper().startswith("SELECT"):
                 with connection.cursor() as cursor:
-                    cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
-                    plan = [row[-1] for row in cursor.fetchall()]
+                    if connection.vendor == "postgresql":
+                        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+                        plan = [row[0] for row in cursor.fetchall()]
+                    else:
+                        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+                        plan = [row[-1] for row in cursor.fetchall()]
             plans.append(
                 {"target": name, "period": period, "ms": float(query["time"]) * 1000, "sql": sql,
                  "plan": plan}
@@ -275,11 +329,14 @@ def main() -> None:
         parser.error("--repeats must be at least 15 for a meaningful p95")
     sizes = sorted(set(args.sizes))
 
+    server_url = os.environ.get("DATABASE_URL")
+    if server_url and not live.is_postgres(server_url):
+        raise SystemExit("DATABASE_URL must name a PostgreSQL server (or be unset for SQLite).")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="perfsite-bench-panels-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        prepared = prepare(workdir, sizes)
-        setup_django(prepared[sizes[0]]["directory"])
+        prepared = prepare_postgres(server_url, sizes) if server_url else prepare(workdir, sizes)
+        setup_django(prepared[sizes[0]])
         wrappers = connection_per_size(prepared)
         urls = targets(args.targets, args.periods)
         load_before = machine()["load_average"]
@@ -294,7 +351,7 @@ def main() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
     report = {
         "benchmark": "dashboard panels (Django test Client, in-process, DEBUG off)",
-        "database": "SQLite, fresh per size, seeded by seed_demo",
+        "database": ("PostgreSQL" if server_url else "SQLite") + ", one per size, seed_demo",
         "machine": machine() | {"load_average_at_start": load_before},
         "git": git_revision(),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),

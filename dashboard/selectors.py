@@ -31,10 +31,10 @@ from records.rules.periods import Granularity, Window, truncate
 from records.stats.aggregates import (
     ADVISED,
     Totals,
-    grouped_sums,
     median_duration,
     one_decimal,
     record_totals,
+    top_groups,
     totals,
 )
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
@@ -180,16 +180,15 @@ class ModelComparison:
 def model_comparison(*, window: Window, filters: RecordFilters) -> ModelComparison:
     """The most used models of the view (then by name), at most TOP_MODELS; the others counted.
 
-    One grouped read (two queries) returns a row per model, as plain sums; figures are made only
-    for the shown ones, so 10,000 models cost a sort of tuples more than ten.
+    One statement ranks the models in SQL (``top_groups``: ORDER BY count, LIMIT TOP_MODELS) and
+    counts the rest, so 10,000 models bring back TOP_MODELS rows, not 10,000.
     """
-    sums = grouped_sums(window=window, filters=filters, by=("model",))
-    ordered = sorted(sums.items(), key=lambda kv: (-kv[1][0], kv[0][0]))  # [1][0]: count
-    shown, rest = ordered[:TOP_MODELS], ordered[TOP_MODELS:]
+    top = top_groups(window=window, filters=filters, by="model", limit=TOP_MODELS)
+    shown = sum(values[0] for _, values in top.rows)  # [0]: count
     return ModelComparison(
-        rows=[_figures(Totals({"model": name}, *values), name) for (name,), values in shown],
-        more_models=len(rest),
-        more_tasks=sum(values[0] for _, values in rest),
+        rows=[_figures(Totals({"model": name}, *values), name) for name, values in top.rows],
+        more_models=top.groups - len(top.rows),
+        more_tasks=top.count - shown,
     )
 
 

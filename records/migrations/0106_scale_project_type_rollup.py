@@ -111,5 +111,10 @@ class Migration(migrations.Migration):
             model_name='typerollup',
             constraint=models.UniqueConstraint(fields=('span', 'start', 'task_type', 'auto_generated', 'project'), name='type_rollup_key'),
         ),
+        migrations.AddField(
+            model_name='typerollup',
+            name='cost_pass_count',
+            field=models.BigIntegerField(default=0, help_text='Passing records with a cost.'),
+        ),
         migrations.RunPython(rebuild, migrations.RunPython.noop),
     ]

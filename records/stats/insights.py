@@ -13,13 +13,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.confidence import Interval, Sample, mean_difference, ranking_bound, wilson
 from records.rules.names import is_placeholder_model
 from records.rules.periods import Window
-from records.stats.aggregates import grouped_sums
+from records.stats.aggregates import (
+    Subject,
+    grouped_sql,
+    in_counters_order,
+    top_groups,
+)
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
 from records.stats.rollups import COUNTERS
 
@@ -237,14 +242,6 @@ class Insights:
         }
 
 
-def _by_type(sums: dict[tuple, Sequence[int]]) -> dict[str, list[tuple[str, Sequence[int]]]]:
-    """(task type, name) -> sums, as task type -> [(name, sums)]."""
-    grouped: dict[str, list[tuple[str, Sequence[int]]]] = defaultdict(list)
-    for (task_type, name), values in sums.items():
-        grouped[task_type].append((name, values))
-    return grouped
-
-
 def _fmt(value: float) -> str:
     return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
 
@@ -353,47 +350,74 @@ def _latest_scores(
     return {group: [q for _, q in sorted(items)] for group, items in scores.items()}
 
 
-def _rankings(
-    window: Window, filters: RecordFilters
-) -> tuple[dict[tuple, Sequence[int]], list[TypeInsight]]:
-    """The (task type, model) sums and each task type's rankings: three grouped reads."""
-    read = {"window": window, "filters": filters}
-    by_model = grouped_sums(**read, by=("task_type", "model"))
-    models = _by_type(by_model)
-    skills = _by_type(grouped_sums(**read, by=("task_type", "skill"), subject="skills"))
-    agents = _by_type(grouped_sums(**read, by=("task_type", "agent"), subject="agents"))
-    by_type = [
-        TypeInsight(
-            task_type=task_type,
-            models=ranking(models[task_type], models=True),
-            skills=ranking(skills.get(task_type, ())),
-            agents=ranking(agents.get(task_type, ())),
-        )
-        for task_type in CANONICAL_TYPES
-        if task_type in models
-    ]
-    return by_model, by_type
+# The sums an Entry is made of (``_entry``, ``ranking``): the only ones the rankings add up.
+_RANKED = (
+    "count",
+    "success_count",
+    "pass_count",
+    "quality_tenths",
+    "performance_tenths",
+    "quality_sq",
+)
+
+
+def _ranked_by_type(
+    window: Window, filters: RecordFilters, name: str, subject: Subject
+) -> dict[str, Ranking]:
+    """Task type -> the ``ranking`` of its models (or skills, or agents).
+
+    One statement adds up the rollup rows and the window's edge records (or links) per (task
+    type, name) and returns only the sums an entry needs (``grouped_sql``: summing all of
+    COUNTERS costs SQLite three times as much at 20,000 rollup rows); the ranking itself stays
+    the pure ``ranking`` (a lower confidence bound and placeholder names are Python rules), a
+    sort of plain tuples."""
+    sql, params = grouped_sql(
+        window=window, filters=filters, by=("task_type", name), subject=subject, columns=_RANKED
+    )
+    groups: dict[str, list[tuple[str, list]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for task_type, label, *sums in cursor.fetchall():
+            groups[task_type].append((label, in_counters_order(_RANKED, sums)))
+    return {
+        task_type: ranking(items, models=subject == "records")
+        for task_type, items in groups.items()
+    }
 
 
 def type_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> list[TypeInsight]:
     """Each task type's rankings of models, skills and agents, as ``task_insights`` has them
-    (the same reads and the same ``ranking``), without the trends and the heat map: what
+    (the same statements and the same ``ranking``), without the trends and the heat map: what
     records.stats.recommendations reads, so the advice and the insights panel never disagree."""
-    return _rankings(window, filters)[1]
+    models = _ranked_by_type(window, filters, "model", "records")
+    skills = _ranked_by_type(window, filters, "skill", "skills")
+    agents = _ranked_by_type(window, filters, "agent", "agents")
+    empty = Ranking(leaders=[])
+    return [
+        TypeInsight(
+            task_type=task_type,
+            models=models[task_type],
+            skills=skills.get(task_type, empty),
+            agents=agents.get(task_type, empty),
+        )
+        for task_type in CANONICAL_TYPES
+        if task_type in models
+    ]
 
 
 def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Insights:
     """Rankings per task type, trends per model and per task type, a heat map, sentences.
 
-    The same queries at any number of names (what they read grows with the rollup rows, one per
-    name, task type and day at most); the grouped sums stay plain numbers and entries are made
-    only for what is shown, so 10,000 names cost Python a sort of tuples, not 60,000 objects."""
-    by_model, by_type = _rankings(window, filters)
+    The same queries, of the same size, at any number of names: the most used models are ranked
+    in SQL (``top_groups``, 12 rows back), the heat map reads only the shown models, and each
+    ranking is one statement of six sums per (task type, name) ranked by the pure ``ranking``
+    (``_ranked_by_type``, through ``type_insights``)."""
+    read = {"window": window, "filters": filters}
+    by_type = type_insights(window=window, filters=filters)
     type_names = [item.task_type for item in by_type]
-    tasks_per_model: Counter[str] = Counter()
-    for (_, name), sums in by_model.items():
-        tasks_per_model[name] += sums[_COUNT]
-    shown = sorted(most_used(tasks_per_model))
+    top = top_groups(**read, by="model", limit=TOP_MODELS, columns=("count",))
+    shown = sorted(name for name, _ in top.rows)
+    by_model = _heatmap_sums(window, filters, shown)
     model_trends = {
         name: trend(scores)
         for name, scores in _latest_scores(window, filters, "model__name", shown).items()
@@ -417,5 +441,23 @@ def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Ins
         heatmap_models=shown,
         heatmap=heatmap,
         recommendations=recommendations(by_type, model_trends),
-        more_models=len(tasks_per_model) - len(shown),
+        more_models=top.groups - len(shown),
     )
+
+
+def _heatmap_sums(
+    window: Window, filters: RecordFilters, shown: Sequence[str]
+) -> dict[tuple, Sequence[int]]:
+    """(task type, model) -> sums of the shown models only (at most TOP_MODELS names in the
+    statement)."""
+    if not shown:
+        return {}
+    sql, params = grouped_sql(
+        window=window,
+        filters=filters,
+        by=("task_type", "model"),
+        names=Q(model__name__in=list(shown)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
