@@ -170,11 +170,6 @@ class Sides:
     def ready(self) -> bool:
         return self.a is not None and self.b is not None and not self.errors
 
-    @property
-    def empty(self) -> bool:
-        """Neither side given: the page shows the form, not an error."""
-        return not any(self.given.values())
-
 
 def parse_sides(data: Mapping[str, str], lookups: Lookups) -> Sides:
     """``a`` and ``b`` from the query string. A missing ``b`` is ``a``'s complement when its

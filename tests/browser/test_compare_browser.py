@@ -92,4 +92,12 @@ def test_screenshot_of_compare(live_server, browser):
             clip={"x": 0, "y": 0, "width": 1440, "height": 1500},
             full_page=True,
         )
+    # On a phone the page does not scroll sideways (the table scrolls inside its card) and the
+    # form's controls are all on the page.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for control in ("#compare-a", "#compare-b", "#compare-period", "#compare-form button"):
+        box = page.locator(control).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, control
+    page.screenshot(path=str(ARTIFACTS / "compare-phone.png"), full_page=True)
     context.close()
