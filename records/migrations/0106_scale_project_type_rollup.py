@@ -44,7 +44,6 @@ class Migration(migrations.Migration):
                 ('duration_count', models.BigIntegerField(default=0)),
                 ('cost_micros', models.BigIntegerField(default=0, help_text='Sum of cost_usd x 10**6.')),
                 ('cost_count', models.BigIntegerField(default=0, help_text='Records with a cost.')),
-                ('cost_pass_count', models.BigIntegerField(default=0, help_text='Passing records with a cost.')),
                 ('tokens_input', models.BigIntegerField(default=0)),
                 ('tokens_output', models.BigIntegerField(default=0)),
                 ('tokens_cache_read', models.BigIntegerField(default=0)),
