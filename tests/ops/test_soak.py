@@ -26,7 +26,7 @@ WRITERS = 4
 # Run in a subprocess against the soaked database: rollups as kept, then rebuilt from records.
 ROLLUPS_VS_REBUILD = """
 import json
-from records.models import AgentRollup, Rollup, SkillRollup
+from records.models import AgentRollup, Rollup, SkillRollup, TypeRollup
 from records.stats.rollups import rebuild_rollups
 
 def snapshot():
@@ -35,7 +35,7 @@ def snapshot():
             repr(sorted((k, v) for k, v in row.items() if k != "id"))
             for row in t.objects.values()
         )
-        for t in (Rollup, SkillRollup, AgentRollup)
+        for t in (TypeRollup, Rollup, SkillRollup, AgentRollup)
     }
 
 kept = snapshot()
