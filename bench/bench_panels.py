@@ -11,15 +11,15 @@ with ``--database-url`` (default: DATABASE_URL) a PostgreSQL database on that se
 database>_records_<N>`` so that ``--workdir``/``--keep`` runs reuse it — (``migrate``, then
 ``seed_demo --records N`` in a subprocess), then, in this process, asks every panel
 (``/fragments/<panel>/`` for each panel the dashboard registers), the full page ``/``, the compare
-view (``/compare/`` of two models, a skill used or not, the period against the one before), the
-search and sort cases (``SEARCH_SORT_TARGETS``: ``?q=`` and ``?sort=`` on the page and panels) and
-the JSON read API (``/api/summary`` and ``/api/recent-performance-records``, with the period's
-number of days; "all" asks the maximum) through Django's test Client for each period, DEBUG off. The
-sizes are measured side by side: after the warm-up requests, each timed round asks the same URL once
-of every size's database in turn, so machine noise falls on all sizes alike. Reports p50 and p95
-(wall) and the median CPU time per request (this process runs Django and the database client, so it
-is the cost on an idle core) per size, each panel's ratio of the largest size to the smallest, and
-the queries per request.
+view (``/compare/`` of two models, a skill used or not, advised or not, the period against the one
+before), the search and sort cases (``SEARCH_SORT_TARGETS``: ``?q=`` and ``?sort=`` on the page and
+panels) and the JSON read API (``/api/summary``, ``/api/recent-performance-records`` and
+``/api/recommendations`` of debugging, with the period's number of days; "all" asks the maximum)
+through Django's test Client for each period, DEBUG off. The sizes are measured side by side: after
+the warm-up requests, each timed round asks the same URL once of every size's database in turn, so
+machine noise falls on all sizes alike. Reports p50 and p95 (wall) and the median CPU time per
+request (this process runs Django and the database client, so it is the cost on an idle core) per
+size, each panel's ratio of the largest size to the smallest, and the queries per request.
 
 Prints the figures as JSON on stdout and a table on stderr. Not part of the test suite.
 """
@@ -113,6 +113,7 @@ def connection_per_size(prepared: dict[int, dict]) -> dict:
 API_TARGETS = {
     "api-summary": "dashboard:api-summary",
     "api-recent": "dashboard:api-recent-performance-records",
+    "api-recommendations": "dashboard:api-recommendations",
 }
 API_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90, "all": 36_500}
 # Search and sort cases: (page or panel, extra query string). "fix crash" finds one demo
@@ -132,6 +133,8 @@ SEARCH_SORT_TARGETS = {
 COMPARE_TARGETS = {
     "compare-models": {"a": "model:GLM 4.6", "b": "model:Claude Sonnet 4.5"},
     "compare-skill": {"a": "skill:code-analysis", "b": "noskill:code-analysis"},
+    # the one raw read: the advised records (a quarter of the demo's) summed from the records
+    "compare-advised": {"a": "advised:yes", "b": "advised:no"},
     "compare-periods": {"a": "period:{period}", "b": "period:prev{period}"},
 }
 
@@ -153,6 +156,8 @@ def targets(names: list[str] | None, periods: list[str]) -> list[tuple[str, str,
         for period in periods:
             if name in API_TARGETS:
                 url = f"{reverse(API_TARGETS[name])}?days={API_DAYS[period]}"
+                if name == "api-recommendations":
+                    url += "&task_type=debugging"
             elif name in SEARCH_SORT_TARGETS:
                 base, extra = SEARCH_SORT_TARGETS[name]
                 path = (
@@ -290,9 +295,9 @@ def main() -> None:
     parser.add_argument(
         "--targets",
         nargs="+",
-        help="Panel names, 'page', 'api-summary', 'api-recent', the search and sort cases "
-        f"({', '.join(SEARCH_SORT_TARGETS)}), the compare cases ({', '.join(COMPARE_TARGETS)}) "
-        "(default: all).",
+        help=f"Panel names, 'page', the API cases ({', '.join(API_TARGETS)}), the search and "
+        f"sort cases ({', '.join(SEARCH_SORT_TARGETS)}), the compare cases "
+        f"({', '.join(COMPARE_TARGETS)}) (default: all).",
     )
     parser.add_argument("--warmup", type=int, default=3, help="Untimed requests per URL and size.")
     parser.add_argument("--repeats", type=int, default=20, help="Timed requests per URL and size.")

@@ -27,6 +27,7 @@ EXAMPLES = (
     ("This week against the one before", "period:7d", "period:prev7d"),
     ("Two explicit date ranges", "period:2026-11-01..2026-11-07", "period:2026-11-08..2026-11-14"),
     ("A skill used or not", "skill:code-analysis", "noskill:code-analysis"),
+    ("Turns given Perfsite's advice or not", "advised:yes", "advised:no"),
 )
 
 
@@ -149,12 +150,14 @@ def compare_context(
         filters=scope_a.filters,
         skill=scope_a.skill,
         skill_present=scope_a.skill_present,
+        advised=scope_a.advised,
     )
     b_rows = sel.slice_totals(
         window=scope_b.window,
         filters=scope_b.filters,
         skill=scope_b.skill,
         skill_present=scope_b.skill_present,
+        advised=scope_b.advised,
     )
     groups = compare_groups(a, b, a_rows, b_rows)
     period = (

@@ -13,6 +13,8 @@ Kinds (docs/dashboard.md#compare):
                       current time zone, or one day ``YYYY-MM-DD``
 - ``skill:NAME``      the records that used the skill; ``noskill:NAME`` those that did not
 - ``project:NAME``    a project (when the records carry one)
+- ``advised:yes|no``  the turns whose agent was given Perfsite's advice (TaskRecord.advice), or
+                      the others
 
 Pure apart from the name checks the caller passes in (``Lookups``): no database here.
 """
@@ -67,6 +69,7 @@ BAD_PERIOD = (
 )
 BAD_DATES = "“{value}” is not a date range: use YYYY-MM-DD..YYYY-MM-DD, first day first."
 LONG_DATES = f"A date range is at most {MAX_DAYS} days."
+BAD_ADVISED = "“advised:{value}”: use advised:yes or advised:no."
 SAME_SIDES = "Both sides are “{text}”: compare two different slices."
 
 
@@ -82,6 +85,7 @@ class Scope:
     filters: RecordFilters
     skill: str | None = None
     skill_present: bool = True  # False: the records of the scope *without* ``skill``
+    advised: bool | None = None  # True: the records given Perfsite's advice; False: the others
 
 
 @dataclass(frozen=True)
@@ -288,6 +292,19 @@ def _period(value: str, lookups: Lookups) -> Slice:
     return Slice("period", key, phrase, f"tasks of {phrase}", True, narrow)
 
 
+def _advised(value: str, lookups: Lookups) -> Slice:
+    key = value.lower()
+    if key not in {"yes", "no"}:
+        raise SliceError(BAD_ADVISED.format(value=value))
+    advised = key == "yes"
+
+    def narrow(scope: Scope) -> Scope:
+        return replace(scope, advised=advised)
+
+    label = "advised by Perfsite" if advised else "not advised"
+    return Slice("advised", key, label, f"tasks {label}", True, narrow)
+
+
 def _previous_period(side: Slice) -> str:
     if side.value in PREVIOUS_PHRASES:
         return f"period:prev{side.value}"
@@ -301,3 +318,11 @@ register(SliceKind("period", "period:7d|prev7d|YYYY-MM-DD..YYYY-MM-DD", _period,
 register(SliceKind("skill", "skill:NAME", _skill(True), lambda s: f"noskill:{s.value}"))
 register(SliceKind("noskill", "noskill:NAME", _skill(False), lambda s: f"skill:{s.value}"))
 register(SliceKind("project", "project:NAME", _project))
+register(
+    SliceKind(
+        "advised",
+        "advised:yes|no",
+        _advised,
+        lambda s: f"advised:{'no' if s.value == 'yes' else 'yes'}",
+    )
+)

@@ -16,4 +16,5 @@ urlpatterns = [
         name="api-recent-performance-records",
     ),
     path("api/summary", api.summary, name="api-summary"),
+    path("api/recommendations", api.recommendations, name="api-recommendations"),
 ]

@@ -75,6 +75,9 @@ class TaskRecord(models.Model):
     session_id = models.CharField(max_length=200, blank=True, default="")
     project = models.CharField(max_length=200, blank=True, default="")
     git_branch = models.CharField(max_length=200, blank=True, default="")
+    # The advice Perfsite gave the agent before this task (the plugin's UserPromptSubmit hook,
+    # docs/claude-code.md#advice), as the hook summarised it; empty: no advice was given.
+    advice = models.CharField(max_length=1000, blank=True, default="")
     input_tokens = models.PositiveBigIntegerField(null=True, blank=True)
     output_tokens = models.PositiveBigIntegerField(null=True, blank=True)
     cache_read_tokens = models.PositiveBigIntegerField(null=True, blank=True)
@@ -125,6 +128,12 @@ class TaskRecord(models.Model):
                 fields=["session_id", "recorded_at"],
                 name="record_session_time_idx",
                 condition=~Q(session_id=""),
+            ),
+            # Partial: the advised records of a window, for compare's advised:yes slice.
+            models.Index(
+                fields=["recorded_at"],
+                name="record_advised_time_idx",
+                condition=~Q(advice=""),
             ),
             # Covers the exact median of a window: range on time, durations read from the index.
             models.Index(

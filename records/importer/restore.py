@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from records.importer.reading import MSG_TOO_DEEP
 from records.recording.schema import (
     COMPLEXITIES,
+    MAX_ADVICE,
     MAX_COST,
     MAX_IMPROVEMENT,
     MAX_LABEL,
@@ -242,6 +243,7 @@ def exported_record(row: Any) -> ExportedRecord:
     _bounded(r, row, "cost_usd", nullable=True, low=0.0, high=MAX_COST)
     for name in ("session_id", "git_branch", "project", "cost_source"):
         r.text(name, row[name], MAX_LABEL)
+    r.text("advice", row["advice"], MAX_ADVICE)
     for name in JSON_LIST_FIELDS:
         if not isinstance(row[name], list):
             r.problem(name, "Must be a list.", row[name])

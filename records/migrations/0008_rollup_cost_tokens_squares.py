@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 # The rollups of stored records are rebuilt (with these columns) by the last migration that
-# changes a rollup table, 0106_scale_project_type_rollup: a rebuild here would run today's
+# changes a rollup table, 0011_scale_project_type_rollup: a rebuild here would run today's
 # rebuild_rollups against tables that migration has not made yet.
 
 

@@ -129,6 +129,9 @@ def _task_template(rng: random.Random) -> dict:
     }
 
 
+DEMO_ADVICE = "Perfsite (demo): advice from earlier tasks of this type"
+
+
 def _context(rng: random.Random, model: str, duration: float) -> dict:
     """Session, project, branch, tokens (about what an agent uses in ``duration`` seconds) and
     the cost genai-prices gives them (none for a model it does not price)."""
@@ -139,8 +142,12 @@ def _context(rng: random.Random, model: str, duration: float) -> dict:
         cache_creation=int(rng.lognormvariate(8.5, 0.7)),
     )
     cost = task_cost(model, tokens)
+    session = rng.randrange(10**8)
     return {
-        "session_id": f"demo-session-{rng.randrange(10**8):08d}",
+        "session_id": f"demo-session-{session:08d}",
+        # About one turn in four was given Perfsite's advice (no extra draw: the demo's other
+        # figures stay as they were), so /compare/?a=advised:yes has something to show.
+        "advice": DEMO_ADVICE if session % 4 == 0 else "",
         "project": rng.choice(PROJECTS),
         "git_branch": rng.choice(BRANCHES),
         "input_tokens": tokens.input,

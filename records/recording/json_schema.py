@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from records.recording.schema import (
+    MAX_ADVICE,
     MAX_BREAKDOWN,
     MAX_COMPLEXITY,
     MAX_COST,
@@ -206,6 +207,11 @@ TASK_FIELDS: dict[str, dict[str, Any]] = {
     "session_id": _text(MAX_LABEL, "The agent session the task belongs to (e.g. Claude Code's)."),
     "project": _text(MAX_NAME, "The project (repository or folder name) the agent worked in."),
     "git_branch": _text(MAX_LABEL, "The git branch checked out while the task ran."),
+    "advice": _text(
+        MAX_ADVICE,
+        "The advice Perfsite gave the agent before the task (GET /api/recommendations), as "
+        "the agent's plugin summarised it; absent or empty: none was given.",
+    ),
     "input_tokens": _count(
         "Input tokens not read from or written to the prompt cache (as Anthropic counts them)."
     ),

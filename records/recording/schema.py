@@ -171,6 +171,7 @@ class Task:
     session_id: str | None = None
     project: str | None = None  # cleaned like a name: it groups and filters
     git_branch: str | None = None
+    advice: str | None = None  # the advice the agent was given before the task, if any
     input_tokens: int | None = None  # not read from or written to the prompt cache
     output_tokens: int | None = None
     cache_read_tokens: int | None = None
@@ -180,7 +181,8 @@ class Task:
 
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")
 # Where and with what the agent worked: stored as given, no formula reads them (cost aside).
-CONTEXT_FIELDS = ("session_id", "project", "git_branch", *TOKEN_FIELDS, "cost_usd")
+CONTEXT_FIELDS = ("session_id", "project", "git_branch", "advice", *TOKEN_FIELDS, "cost_usd")
+MAX_ADVICE = 1000
 TASK_FIELDS = tuple(f.name for f in fields(Task))
 # Scoring inputs (and auto_generated) a source may or may not have given: stored in
 # score_breakdown["given"], so that a later source can fill what an earlier one lacked.
@@ -543,6 +545,8 @@ def clean_task(
     for key in ("session_id", "git_branch"):
         if data.get(key) is not None:
             setattr(task, key, r.text(key, data[key], MAX_LABEL) or None)
+    if data.get("advice") is not None:
+        task.advice = r.text("advice", data["advice"], MAX_ADVICE) or None
     if data.get("project") is not None:
         project = r.text("project", data["project"], MAX_NAME)
         task.project = clean_name(project) or None if project else None
@@ -738,6 +742,7 @@ def stored_fields(task: Task, *, auto_default: bool) -> dict[str, Any]:
         "session_id": task.session_id or "",
         "project": task.project or "",
         "git_branch": task.git_branch or "",
+        "advice": task.advice or "",
         **{name: getattr(task, name) for name in TOKEN_FIELDS},
         "cost_usd": cost,
         "cost_source": cost_source,

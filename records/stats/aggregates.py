@@ -361,6 +361,30 @@ def totals(
     return found
 
 
+ADVISED = ~Q(advice="")  # records whose agent was given Perfsite's advice (TaskRecord.advice)
+
+
+def record_totals(
+    *, window: Window, filters: RecordFilters = NO_FILTERS, by: str = "task_type", where: Q
+) -> list[Totals]:
+    """``totals(by=(by,))`` of the records that also match ``where``, summed from the records
+    themselves: for a condition no rollup keeps (``ADVISED``), on a subset an index finds
+    (record_advised_time_idx), so the cost grows with that subset, not with the history."""
+    rows = (
+        records_in(window, filters)
+        .filter(where)
+        .values(**{f"g_{by}": _dimension(by, rollup=False, prefix="")})
+        .annotate(**_raw_sums("", False))
+        .order_by()
+        .values_list(f"g_{by}", *COUNTERS)
+    )
+    return [
+        Totals({by: row[0]}, *(int(value) if value else 0 for value in row[1:]))
+        for row in rows
+        if row[1]
+    ]
+
+
 def grouped_sums(
     *,
     window: Window,

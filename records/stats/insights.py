@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import F, Q
 
 from records.rules.classification import CANONICAL_TYPES
-from records.rules.confidence import Interval, Sample, mean_difference, ranking_bound
+from records.rules.confidence import Interval, Sample, mean_difference, ranking_bound, wilson
 from records.rules.names import is_placeholder_model
 from records.rules.periods import Window
 from records.stats.aggregates import (
@@ -57,6 +57,17 @@ class Entry:
     score_sd: float | None = None
     rank_bound: float = 0.0
     placeholder: bool = False  # "Unknown", "Test Model", …: shown, never ranked first
+    pass_count: int = 0  # tasks whose quality reached PASS_THRESHOLD
+
+    @property
+    def pass_rate(self) -> float:
+        return 100 * self.pass_count / self.count if self.count else 0.0
+
+    @property
+    def pass_interval(self) -> Interval | None:
+        """The pass rate's 95% Wilson interval, in percent."""
+        found = wilson(self.pass_count, self.count)
+        return None if found is None else found.scaled(100)
 
     @property
     def thin(self) -> bool:
@@ -109,9 +120,16 @@ def trend(scores_oldest_first: Sequence[float]) -> Trend | None:
     return "stable"
 
 
-_COUNT, _SUCCESS, _QUALITY, _PERFORMANCE, _QUALITY_SQ = (
+_COUNT, _SUCCESS, _PASS, _QUALITY, _PERFORMANCE, _QUALITY_SQ = (
     COUNTERS.index(name)
-    for name in ("count", "success_count", "quality_tenths", "performance_tenths", "quality_sq")
+    for name in (
+        "count",
+        "success_count",
+        "pass_count",
+        "quality_tenths",
+        "performance_tenths",
+        "quality_sq",
+    )
 )
 
 
@@ -137,6 +155,7 @@ def _entry(name: str, sums: Sequence[float], *, placeholders: bool = False) -> E
         score_sd=sample.sd,
         rank_bound=ranking_bound(sample),
         placeholder=placeholders and is_placeholder_model(name),
+        pass_count=int(sums[_PASS]),
     )
 
 
@@ -150,6 +169,7 @@ class Ranking:
     solid: int = 0  # how many have MIN_EVIDENCE tasks and a real name (they rank first)
     weakest_solid: Entry | None = None  # the last of those
     solid_score_sum: float = 0.0  # the sum of their mean qualities
+    total: int = 0  # the tasks of every group (links, for skills and agents)
 
     @property
     def best_solid(self) -> Entry | None:
@@ -177,6 +197,7 @@ def ranking(groups: Iterable[tuple[str, Sequence[float]]], *, models: bool = Fal
         solid=len(solid),
         weakest_solid=_entry(*ordered[len(solid) - 1], placeholders=models) if solid else None,
         solid_score_sum=sum(sums[_QUALITY] / 10 / sums[_COUNT] for sums in solid),
+        total=sum(sums[_COUNT] for _, sums in ordered),
     )
 
 
@@ -186,6 +207,11 @@ class TypeInsight:
     models: Ranking
     skills: Ranking
     agents: Ranking
+
+    @property
+    def tasks(self) -> int:
+        """The type's tasks (each has one model)."""
+        return self.models.total
 
     @property
     def best_model(self) -> Entry | None:
@@ -325,7 +351,14 @@ def _latest_scores(
 
 
 # The sums an Entry is made of (``_entry``, ``ranking``): the only ones the rankings add up.
-_RANKED = ("count", "success_count", "quality_tenths", "performance_tenths", "quality_sq")
+_RANKED = (
+    "count",
+    "success_count",
+    "pass_count",
+    "quality_tenths",
+    "performance_tenths",
+    "quality_sq",
+)
 
 
 def _ranked_by_type(
@@ -334,7 +367,7 @@ def _ranked_by_type(
     """Task type -> the ``ranking`` of its models (or skills, or agents).
 
     One statement adds up the rollup rows and the window's edge records (or links) per (task
-    type, name) and returns only the five sums an entry needs (``grouped_sql``: summing all of
+    type, name) and returns only the sums an entry needs (``grouped_sql``: summing all of
     COUNTERS costs SQLite three times as much at 20,000 rollup rows); the ranking itself stays
     the pure ``ranking`` (a lower confidence bound and placeholder names are Python rules), a
     sort of plain tuples."""
@@ -352,28 +385,36 @@ def _ranked_by_type(
     }
 
 
-def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Insights:
-    """Rankings per task type, trends per model and per task type, a heat map, sentences.
-
-    The same queries, of the same size, at any number of names: the most used models are ranked
-    in SQL (``top_groups``, 12 rows back), the heat map reads only the shown models, and each
-    ranking is one statement of five sums per (task type, name) ranked by the pure ``ranking``
-    (``_ranked_by_type``)."""
-    read = {"window": window, "filters": filters}
+def type_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> list[TypeInsight]:
+    """Each task type's rankings of models, skills and agents, as ``task_insights`` has them
+    (the same statements and the same ``ranking``), without the trends and the heat map: what
+    records.stats.recommendations reads, so the advice and the insights panel never disagree."""
     models = _ranked_by_type(window, filters, "model", "records")
     skills = _ranked_by_type(window, filters, "skill", "skills")
     agents = _ranked_by_type(window, filters, "agent", "agents")
-    type_names = [t for t in CANONICAL_TYPES if t in models]
     empty = Ranking(leaders=[])
-    by_type = [
+    return [
         TypeInsight(
             task_type=task_type,
             models=models[task_type],
             skills=skills.get(task_type, empty),
             agents=agents.get(task_type, empty),
         )
-        for task_type in type_names
+        for task_type in CANONICAL_TYPES
+        if task_type in models
     ]
+
+
+def task_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> Insights:
+    """Rankings per task type, trends per model and per task type, a heat map, sentences.
+
+    The same queries, of the same size, at any number of names: the most used models are ranked
+    in SQL (``top_groups``, 12 rows back), the heat map reads only the shown models, and each
+    ranking is one statement of six sums per (task type, name) ranked by the pure ``ranking``
+    (``_ranked_by_type``, through ``type_insights``)."""
+    read = {"window": window, "filters": filters}
+    by_type = type_insights(window=window, filters=filters)
+    type_names = [item.task_type for item in by_type]
     top = top_groups(**read, by="model", limit=TOP_MODELS, columns=("count",))
     shown = sorted(name for name, _ in top.rows)
     by_model = _heatmap_sums(window, filters, shown)

@@ -66,7 +66,7 @@ def matching_ids(text: str) -> RawSQL:
     return RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [query])
 
 
-# --- The index: created by migration 0104, repaired after every migrate (SQLite) ---------------
+# --- The index: created by migration 0010, repaired after every migrate (SQLite) ---------------
 
 _SQLITE_COLUMNS = "description, task_label, record_id"
 _SQLITE_NEW = "new.description, new.task_label, new.record_id"

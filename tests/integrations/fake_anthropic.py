@@ -181,6 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "model": body.get("model"),
                     "tools": len(body.get("tools") or []),
                     "marker": marker,
+                    "body": body,  # what the CLI sent: tests look for context it added
                 }
             )
 

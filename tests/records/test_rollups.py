@@ -107,7 +107,7 @@ def test_month_rows_count_every_record_once():
 def test_migration_0004_builds_the_month_rows_of_stored_records():
     """Databases made before month rollups get them from their day rows, equal to a rebuild."""
     call_command("seed_demo", "--records", "600", "--seed", "4", stdout=StringIO())
-    # 0004 predates the project key (0106): its month rows are those of records without one.
+    # 0004 predates the project key (0011): its month rows are those of records without one.
     TaskRecord.objects.update(project="")
     rebuild()
     expected = snapshot()
@@ -121,7 +121,7 @@ def test_migration_0004_builds_the_month_rows_of_stored_records():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_database_at_0007_with_records_migrates_to_exact_rollups():
-    """0106 adds the project key and TypeRollup and rebuilds the rollups of stored records with
+    """0011 adds the project key and TypeRollup and rebuilds the rollups of stored records with
     the live rebuild; 0008 (which used to) no longer does, so a database at 0007 with records
     migrates through both and ends with rollups equal to a rebuild."""
     from django.db import connection

@@ -30,8 +30,13 @@ READ_URLS = {
     "dashboard:alerts": ["/alerts/"],
     "dashboard:api-recent-performance-records": ["/api/recent-performance-records?days=7"],
     "dashboard:api-summary": ["/api/summary?days=7"],
+    "dashboard:api-recommendations": ["/api/recommendations?task_type=debugging"],
 }
-JSON_READS = {"dashboard:api-recent-performance-records", "dashboard:api-summary"}
+JSON_READS = {
+    "dashboard:api-recent-performance-records",
+    "dashboard:api-summary",
+    "dashboard:api-recommendations",
+}
 # Public on purpose: the OpenAPI document describes the API (no data), and clients need it to
 # learn how to authenticate; the login and logout views must be reachable signed out.
 PUBLIC_URLS = {"records:api-openapi", "login", "logout"}
@@ -206,7 +211,13 @@ def test_admin_is_staff_only(client, record, require_login, django_user_model):
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 @pytest.mark.parametrize(
-    "url", ["/api/summary", "/api/recent-performance-records", "/api/openapi.json"]
+    "url",
+    [
+        "/api/summary",
+        "/api/recent-performance-records",
+        "/api/recommendations",
+        "/api/openapi.json",
+    ],
 )
 def test_get_only_json_reads_answer_405_to_other_methods_even_with_csrf_checks(method, url):
     from django.test import Client
@@ -217,7 +228,14 @@ def test_get_only_json_reads_answer_405_to_other_methods_even_with_csrf_checks(m
     assert "GET" in response["Allow"]
 
 
-@pytest.mark.parametrize("url", ["/api/summary?days=", "/api/recent-performance-records?days="])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/summary?days=",
+        "/api/recent-performance-records?days=",
+        "/api/recommendations?task_type=coding&days=",
+    ],
+)
 @pytest.mark.parametrize("days", ["", " ", "1_0", "\uff17", "-1", "0", "1e3", "36501"])
 def test_bad_days_is_a_400_naming_days(client, url, days):
     response = client.get(url.replace("days=", "days=" + days))

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Claude Code hook entry point (hooks.json runs it with python3 on Stop and SessionEnd).
+"""Claude Code hook entry point (hooks.json runs it with python3 on UserPromptSubmit, Stop and
+SessionEnd).
 
 Standard library only. The work is in ../perfsite_recorder; this file puts that folder on the
 path, runs it, and exits at once: ``os._exit`` does not wait for a request still stuck in a

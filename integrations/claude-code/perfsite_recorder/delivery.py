@@ -10,6 +10,8 @@ Everything lives under the user's state directory (``$XDG_STATE_HOME/perfsite``,
   or rejected) and how far its transcript has been read, so each run reads only new lines;
 - ``rejected.jsonl``: tasks the server refused as invalid (400, 413, 422, other 4xx), with its
   answer: retrying the same body will not help, so they are logged and dropped;
+- ``advice/<session id>.json``: with ``PERFSITE_ADVISE=1``, Perfsite's answers per task type and
+  the advice each prompt was given (advice.py);
 - ``hook.log``: what went wrong, for a person to read (kept under 1 MB).
 
 The spool is sent oldest first in lists of up to ``BATCH_TASKS`` tasks (``POST /api/records``

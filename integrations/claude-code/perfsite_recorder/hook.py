@@ -13,6 +13,7 @@ count toward it. ``SessionEnd`` hands over whatever is left.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .advice import given
 from .delivery import (
     Config,
     SessionState,
@@ -77,7 +79,11 @@ def collect(event: dict[str, Any], directory: Path, *, send_prompts: bool) -> in
         if waiting and not flush:
             next_offset = min(next_offset, turn.offset)
             continue
-        spool(directory, build_task(turn, send_prompts=send_prompts))
+        task = build_task(turn, send_prompts=send_prompts)
+        advice = given(directory, session_id, turn.prompt)
+        if advice:
+            task["advice"] = advice
+        spool(directory, task)
         state.done = [*(state.done or []), key]
         done.add(key)
         count += 1
@@ -133,12 +139,46 @@ def _drain_quietly(
         log(directory, f"sending failed: {exc!r}")
 
 
-def main(stdin: BinaryIO | None = None, environ: Any = None) -> int:
+def run_advice(raw: bytes, environ: Any, stdout: Any) -> None:
+    """``UserPromptSubmit``: print the advice for the prompt (advice.py), or nothing."""
+    from .advice import advise, output
+
+    try:
+        event = json.loads(raw or b"{}")
+    except ValueError:
+        return
+    if not isinstance(event, dict):
+        return
+    text = advise(event, environ)
+    if text:
+        stdout.write(output(text))
+        stdout.flush()
+
+
+def main(stdin: BinaryIO | None = None, environ: Any = None, stdout: Any = None) -> int:
     """Run once; always 0. Unexpected errors are logged, never shown to the agent."""
     started = time.monotonic()
     environ = os.environ if environ is None else environ
+    stdin = stdin or sys.stdin.buffer
     try:
-        run(stdin or sys.stdin.buffer, environ, started=started)
+        raw = stdin.read(MAX_INPUT)
+        if b'"UserPromptSubmit"' in raw[:MAX_INPUT]:
+            event_name = _event_name(raw)
+            if event_name == "UserPromptSubmit":
+                from .advice import enabled
+
+                if enabled(environ):
+                    run_advice(raw, environ, stdout or sys.stdout)
+                return 0
+        run(io.BytesIO(raw), environ, started=started)
     except BaseException as exc:  # even KeyboardInterrupt: the agent must not see a traceback
         log(state_dir(environ), f"hook failed: {exc!r}")
     return 0
+
+
+def _event_name(raw: bytes) -> str | None:
+    try:
+        event = json.loads(raw or b"{}")
+    except ValueError:
+        return None
+    return event.get("hook_event_name") if isinstance(event, dict) else None

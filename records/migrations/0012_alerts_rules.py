@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0106_scale_project_type_rollup'),
+        ('records', '0011_scale_project_type_rollup'),
     ]
 
     operations = [

@@ -19,7 +19,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("records", "0101_otlp_pending_spans"),
+        ("records", "0009_otlp_pending_spans"),
     ]
 
     operations = [

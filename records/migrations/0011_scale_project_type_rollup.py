@@ -20,7 +20,7 @@ def rebuild(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0104_search_fts'),
+        ('records', '0010_search_fts'),
     ]
 
     operations = [
