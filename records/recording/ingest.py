@@ -217,7 +217,31 @@ def tasks_record_each(
             results[index] = ItemResult(
                 index=index, record_id=created.record_id, outcome=created.outcome
             )
+        _merge_into_telemetry(
+            [
+                (created.record_id, tasks[index])
+                for (index, _, _), created in zip(valid, stored, strict=True)
+                if created.outcome is Outcome.STORED and isinstance(tasks[index], dict)
+            ]
+        )
     return results  # type: ignore[return-value]
+
+
+def _merge_into_telemetry(items: Sequence[tuple[str, dict]]) -> None:
+    """Hook tasks of a list whose turn OpenTelemetry stored first (with the same token): merged
+    into that record, as ``task_record`` does for one task. One query to find them."""
+    if not items:
+        return
+    from records.recording.otlp.writes import merge_hook_task
+
+    ids = {record_id for record_id, _ in items}
+    found = {
+        record.record_id: record
+        for record in TaskRecord.objects.filter(record_id__in=ids, source=TELEMETRY_SOURCE)
+    }
+    for record_id, task_data in items:
+        if record_id in found:
+            found[record_id] = merge_hook_task(record=found[record_id], task_data=task_data)
 
 
 def tasks_record(*, tasks: Sequence[Any], source: str, model_used: str | None = None) -> list[str]:
