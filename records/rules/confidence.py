@@ -65,6 +65,19 @@ class Interval:
         return Interval(self.estimate * factor, self.low * factor, self.high * factor)
 
 
+def _t_terms(z: float) -> tuple[float, ...]:
+    """The Cornish-Fisher terms of ``t_quantile``: t = sum(term / df**k) for k = 0, 1, ..."""
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
+    return (z, g1, g2, g3, g4)
+
+
+# Also written out in SQL by records.stats.insights (the ranking of thousands of names).
+T_TERMS = _t_terms(Z)
+
+
 def t_quantile(df: float) -> float:
     """Student's t quantile for a two-sided 95% interval with ``df`` degrees of freedom.
 
@@ -73,11 +86,7 @@ def t_quantile(df: float) -> float:
     """
     if df <= 0:
         raise ValueError("degrees of freedom must be positive")
-    z = Z
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
+    z, g1, g2, g3, g4 = T_TERMS
     return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
 
 

@@ -16,13 +16,22 @@ from django.db import connection
 from django.db.models import F, Q
 
 from records.rules.classification import CANONICAL_TYPES
-from records.rules.confidence import Interval, Sample, mean_difference, ranking_bound, wilson
-from records.rules.names import is_placeholder_model
+from records.rules.confidence import (
+    PRIOR_SD,
+    T_TERMS,
+    Interval,
+    Sample,
+    mean_difference,
+    ranking_bound,
+    wilson,
+)
+from records.rules.names import PLACEHOLDER_MODELS, is_placeholder_model
 from records.rules.periods import Window
 from records.stats.aggregates import (
     Subject,
     grouped_sql,
     in_counters_order,
+    text_order,
     top_groups,
 )
 from records.stats.filters import NO_FILTERS, RecordFilters, records_in
@@ -361,28 +370,95 @@ _RANKED = (
 )
 
 
+def _ranked_sql(inner: str, *, name: str, models: bool) -> tuple[str, list]:
+    """``inner`` (``grouped_sql`` by task type and ``name``, the ``_RANKED`` sums) ranked per
+    task type in SQL, as ``ranking`` ranks it: the ``_order`` key (placeholder, thin evidence,
+    the lower bound of ``ranking_bound`` written out in SQL, count, name) numbered per type by a
+    window function. Only the rows a ``Ranking`` is made of come back: the TOP_NAMES leaders
+    and the weakest solid group of each type, each with the type's solid count, solid mean sum
+    and total. Returns the statement and the parameters that follow ``inner``'s own."""
+    qn = connection.ops.quote_name
+    task_type, label = qn("g_task_type"), qn(f"g_{name}")
+    count, tenths, squares = qn("count"), qn("quality_tenths"), qn("quality_sq")
+    params: list = []
+    placeholder = "0"
+    if models:  # stored names are cleaned (records.rules.names.clean_name) on every door
+        params = sorted(PLACEHOLDER_MODELS)
+        marks = ", ".join(["%s"] * len(params))
+        placeholder = f"CASE WHEN LOWER(g.{label}) IN ({marks}) THEN 1 ELSE 0 END"
+    # t_quantile(n - 1), in Horner form over x_ = 1 / (n - 1)
+    z, *terms = T_TERMS
+    t = "0"
+    for term in reversed(terms):
+        t = f"({t} * x_ + {term!r})"
+    t = f"({t} * x_ + {z!r})"
+    solid = f"ph_ = 0 AND {count} >= {MIN_EVIDENCE}"
+    order = f"ph_, thin_, bound_ DESC, {count} DESC, {text_order(label)}"
+    sums = ", ".join(qn(c) for c in _RANKED)
+    sql = f"""WITH g AS ({inner}),
+a AS (
+  SELECT g.*, {placeholder} AS ph_,
+    CASE WHEN g.{count} < {MIN_EVIDENCE} THEN 1 ELSE 0 END AS thin_,
+    CAST(g.{tenths} AS DOUBLE PRECISION) / 10 / g.{count} AS mean_,
+    CASE WHEN g.{count} > 1 THEN 1.0 / (g.{count} - 1) END AS x_
+  FROM g),
+b AS (SELECT a.*, (a.{squares} / 100 - a.{count} * a.mean_ * a.mean_) * a.x_ AS var_ FROM a),
+c AS (
+  SELECT b.*, CASE WHEN b.{count} < 2 THEN 0.0 ELSE b.mean_ - {t}
+      * (CASE WHEN b.var_ > {PRIOR_SD**2!r} THEN SQRT(b.var_) ELSE {PRIOR_SD!r} END)
+      / SQRT(b.{count}) END AS raw_
+  FROM b),
+r AS (SELECT c.*, CASE WHEN c.raw_ > 0 THEN c.raw_ ELSE 0.0 END AS bound_ FROM c),
+o AS (
+  SELECT r.*,
+    ROW_NUMBER() OVER (PARTITION BY {task_type} ORDER BY {order}) AS rn_,
+    SUM(CASE WHEN {solid} THEN 1 ELSE 0 END) OVER (PARTITION BY {task_type}) AS solid_,
+    SUM(CASE WHEN {solid} THEN mean_ ELSE 0 END) OVER (PARTITION BY {task_type}) AS solid_sum_,
+    SUM({count}) OVER (PARTITION BY {task_type}) AS total_
+  FROM r)
+SELECT {task_type}, {label}, {sums}, rn_, solid_, solid_sum_, total_
+FROM o WHERE rn_ <= {TOP_NAMES} OR rn_ = solid_ ORDER BY {task_type}, rn_"""
+    return sql, params
+
+
 def _ranked_by_type(
     window: Window, filters: RecordFilters, name: str, subject: Subject
 ) -> dict[str, Ranking]:
     """Task type -> the ``ranking`` of its models (or skills, or agents).
 
     One statement adds up the rollup rows and the window's edge records (or links) per (task
-    type, name) and returns only the sums an entry needs (``grouped_sql``: summing all of
-    COUNTERS costs SQLite three times as much at 20,000 rollup rows); the ranking itself stays
-    the pure ``ranking`` (a lower confidence bound and placeholder names are Python rules), a
-    sort of plain tuples."""
-    sql, params = grouped_sql(
+    type, name), only the sums an entry needs (``grouped_sql``: summing all of COUNTERS costs
+    SQLite three times as much at 20,000 rollup rows), and ranks them per type in SQL
+    (``_ranked_sql``): at 10,000 names a type still returns at most TOP_NAMES + 1 rows, where
+    fetching and sorting every group in Python cost more than adding them up. The entries are
+    made by ``_entry``, as the pure ``ranking`` makes them; tests hold the two equal."""
+    inner, params = grouped_sql(
         window=window, filters=filters, by=("task_type", name), subject=subject, columns=_RANKED
     )
-    groups: dict[str, list[tuple[str, list]]] = defaultdict(list)
+    models = subject == "records"
+    sql, placeholders = _ranked_sql(inner, name=name, models=models)
+    rows: dict[str, list[tuple]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for task_type, label, *sums in cursor.fetchall():
-            groups[task_type].append((label, in_counters_order(_RANKED, sums)))
-    return {
-        task_type: ranking(items, models=subject == "records")
-        for task_type, items in groups.items()
-    }
+        cursor.execute(sql, [*params, *placeholders])
+        for task_type, label, *rest in cursor.fetchall():
+            rows[task_type].append((label, *rest))
+    rankings = {}
+    width = len(_RANKED)
+    for task_type, found in rows.items():
+        entries = {}  # place in the type's order -> entry
+        for label, *values in found:
+            sums = in_counters_order(_RANKED, values[:width])
+            entries[int(values[width])] = _entry(label, sums, placeholders=models)
+        solid, solid_sum, total = found[0][-3:]
+        solid = int(solid)
+        rankings[task_type] = Ranking(
+            leaders=[entries[place] for place in sorted(entries) if place <= TOP_NAMES],
+            solid=solid,
+            weakest_solid=entries[solid] if solid else None,
+            solid_score_sum=float(solid_sum),
+            total=int(total),
+        )
+    return rankings
 
 
 def type_insights(*, window: Window, filters: RecordFilters = NO_FILTERS) -> list[TypeInsight]:

@@ -42,7 +42,9 @@ def history(django_db_setup, django_db_blocker):
 
 def _make_history():
     rng = random.Random(5)
+    # Placeholder names too: they rank after every real name, in SQL as in Python.
     models = [f"model-{i:02d}" for i in range(14)] + ["Ünïcode", "a-lower", "Z-upper"]
+    models += ["Unknown", "Test Model", "mock"]
     for i in range(260):
         model = rng.choice(models)
         record_task_performance(
