@@ -295,14 +295,14 @@ def trend_series(
     """Buckets that hold records, oldest first (gaps are the caller's to fill). Two queries.
 
     Buckets are of the current time zone. When that zone is UTC, days and weeks are sums of
-    the day rollups and months read the month rollups; in any other zone, hours fold into the
-    reader's days, weeks (from Monday) and months.
+    the day rollups, and months and years sums of the month rollups; in any other zone, hours
+    fold into the reader's days, weeks (from Monday), months and years.
     """
     utc = timezone.get_current_timezone_name() == "UTC"
     dimension = "hour"
     if utc and granularity in ("day", "week"):
         dimension = "day"
-    elif utc and granularity == "month":
+    elif utc and granularity in ("month", "year"):
         dimension = "month"
     rows = totals(window=window, filters=filters, by=(dimension,))
     zone = timezone.get_current_timezone()

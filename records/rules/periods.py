@@ -18,13 +18,19 @@ PERIODS: dict[str, timedelta | None] = {
 }
 DEFAULT_PERIOD = "7d"
 HOURLY_PERIODS = frozenset({"24h", "3d"})
-Granularity = Literal["hour", "day", "week", "month"]
-GRANULARITIES: tuple[Granularity, ...] = ("hour", "day", "week", "month")
+Granularity = Literal["hour", "day", "week", "month", "year"]
+GRANULARITIES: tuple[Granularity, ...] = ("hour", "day", "week", "month", "year")
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 MAX_BUCKETS = 100  # a trend never plots many more points than this (docs/dashboard.md)
 # What each bucket spans at most, to count a window's buckets without walking them.
-_BUCKET_SPAN = {"hour": HOUR, "day": DAY, "week": 7 * DAY, "month": 31 * DAY}
+_BUCKET_SPAN = {
+    "hour": HOUR,
+    "day": DAY,
+    "week": 7 * DAY,
+    "month": 31 * DAY,
+    "year": 366 * DAY,
+}
 MIN_RANGE_YEAR, MAX_RANGE_YEAR = 2000, 2100
 
 
@@ -67,18 +73,20 @@ def range_window(first: date, last: date, *, tz: tzinfo) -> Window:
 
 
 def granularity_for(start: datetime, end: datetime) -> Granularity:
-    """The finest bucket (hour, day, week, month) that cuts ``start``..``end`` into at most
-    about MAX_BUCKETS points: 24 hours and 3 days by the hour, 7 to 90 days by the day, up to
-    about two years by the week, longer by the month."""
+    """The finest bucket (hour, day, week, month, year) that cuts ``start``..``end`` into at
+    most about MAX_BUCKETS points: 24 hours and 3 days by the hour, 7 to 90 days by the day, up
+    to about two years by the week, up to about eight years by the month, longer by the year
+    (a range may span the century MIN_RANGE_YEAR..MAX_RANGE_YEAR)."""
     span = end - start
     for unit in GRANULARITIES:
         if span / _BUCKET_SPAN[unit] <= MAX_BUCKETS:
             return unit
-    return "month"
+    return "year"
 
 
 def truncate(value: datetime, unit: Granularity, *, tz: tzinfo = UTC) -> datetime:
-    """The start of ``value``'s hour, day, week (Monday) or month on the wall clock of ``tz``.
+    """The start of ``value``'s hour, day, week (Monday), month or year on the wall clock of
+    ``tz``.
 
     UTC (the default) for rollup rows; the current time zone for what a reader sees.
     """
@@ -91,6 +99,8 @@ def truncate(value: datetime, unit: Granularity, *, tz: tzinfo = UTC) -> datetim
         return _midnight(monday, tz)
     if unit == "month":
         return _midnight(day.date().replace(day=1), tz)
+    if unit == "year":
+        return _midnight(day.date().replace(month=1, day=1), tz)
     return _midnight(day.date(), tz)
 
 
@@ -98,8 +108,10 @@ def _next_start(start: datetime, unit: Granularity) -> datetime:
     zone = start.tzinfo
     if unit == "hour":  # in UTC, so DST changes neither skip nor repeat an hour
         return (start.astimezone(UTC) + HOUR).astimezone(zone)
-    # Days, weeks and months step in wall-clock time to stay on midnight.
+    # Days, weeks, months and years step in wall-clock time to stay on midnight.
     day = start.date()
+    if unit == "year":
+        return _midnight(day.replace(year=day.year + 1, month=1, day=1), zone)
     if unit == "day":
         return _midnight(day + DAY, zone)
     if unit == "week":

@@ -66,10 +66,15 @@
     return source ? JSON.parse(source.textContent) : null;
   }
 
-  // Day, week and month buckets come as dates of the server's zone ("2025-10-21"), hours as
+  // Day, week, month and year buckets come as dates of the server's zone ("2025-10-21"), hours as
   // instants; the year shows when the buckets are of more than one year, or not of this one.
   function bucketLabels(data) {
     var year = data.with_year ? { year: "numeric" } : {};
+    if (data.unit === "year") {
+      return data.labels.map(function (text) {
+        return text.slice(0, 4);
+      });
+    }
     if (data.unit === "day" || data.unit === "week" || data.unit === "month") {
       var parts = data.unit === "month" ? { month: "short" } : { month: "short", day: "numeric" };
       var day = new Intl.DateTimeFormat(undefined, Object.assign(parts, data.unit === "month" ? { year: "numeric" } : year));

@@ -92,6 +92,17 @@ def test_all_time_plots_weeks_with_the_year_on_the_axis(live_server, page, impor
     assert page.js_errors == []
 
 
+def test_decades_plot_one_point_a_year_labelled_by_the_year(live_server, page):
+    for year in (2003, 2014, 2025):
+        TaskRecordFactory(recorded_at=datetime(year, 6, 1, 12, tzinfo=UTC))
+    page.goto(live_server.url + "/?from=2000-01-01&to=2025-12-31")
+    wait_for_charts(page)
+
+    labels = page.evaluate(CHART_LABELS)
+    assert labels == [str(year) for year in range(2000, 2026)]
+    assert page.js_errors == []
+
+
 def test_custom_range_from_the_date_boxes(live_server, page):
     day = datetime(2025, 3, 10, tzinfo=UTC)
     for i in range(30):

@@ -479,7 +479,16 @@ def _trend(client, **params) -> dict:
 
 @pytest.mark.parametrize(
     ("days", "unit"),
-    [(1, "hour"), (3, "hour"), (7, "day"), (90, "day"), (400, "week"), (365 * 3, "month")],
+    [
+        (1, "hour"),
+        (3, "hour"),
+        (7, "day"),
+        (90, "day"),
+        (400, "week"),
+        (365 * 3, "month"),
+        (365 * 8, "month"),
+        (365 * 9, "year"),
+    ],
 )
 def test_the_bucket_follows_the_span(days, unit):
     end = datetime(2025, 6, 1, tzinfo=UTC)
@@ -515,6 +524,32 @@ def test_a_range_of_years_plots_months_from_the_month_rollups(client):
     assert counts["2024-06-01"] == 3 and counts["2025-09-01"] == 1
     assert sum(data["count"]) == 7
     assert data["with_year"] is True
+
+
+def test_decades_plot_years_from_the_month_rollups(client):
+    """Past about eight years months would plot more than MAX_BUCKETS points: years instead."""
+    for year, n in [(2001, 2), (2012, 1), (2012, 3), (2024, 1)]:
+        for i in range(n):
+            TaskRecordFactory(recorded_at=datetime(year, 1 + i, 28, 23, 30, tzinfo=UTC))
+
+    data = _trend(client, **{"from": "2000-01-01", "to": "2025-12-31"})
+
+    assert data["unit"] == "year" and len(data["labels"]) == 26
+    counts = dict(zip(data["labels"], data["count"], strict=True))
+    assert counts["2001-01-01"] == 2 and counts["2012-01-01"] == 4 and counts["2024-01-01"] == 1
+    assert sum(data["count"]) == 7
+    assert data["with_year"] is True
+
+
+def test_years_follow_the_servers_time_zone(client, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    TaskRecordFactory(recorded_at=datetime(2010, 12, 31, 23, 30, tzinfo=UTC))  # 2011 in Berlin
+
+    data = _trend(client, **{"from": "2000-01-01", "to": "2020-12-31"})
+
+    assert data["unit"] == "year"
+    counts = dict(zip(data["labels"], data["count"], strict=True))
+    assert counts["2011-01-01"] == 1 and counts["2010-01-01"] == 0
 
 
 def test_a_short_range_this_year_has_no_year_on_the_axis(client):
