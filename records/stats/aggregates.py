@@ -29,10 +29,13 @@ from records.models import (
     BUCKET_FIELDS,
     DURATION_BUCKETS,
     SQUARE_COUNTERS,
+    Agent,
     AgentRollup,
+    AIModel,
     RecordAgent,
     RecordSkill,
     Rollup,
+    Skill,
     SkillRollup,
     Span,
     TaskRecord,
@@ -245,10 +248,13 @@ _RAW = {
 }
 
 
-def _dimension(name: str, *, rollup: bool, prefix: str):
+def _dimension(name: str, *, rollup: bool, prefix: str, ids: bool = False):
+    """The group expression of ``name``; ``ids``: models, skills and agents by id, not name."""
     if name in {"task_type", "auto_generated", "project"}:
         return F(name if rollup else f"{prefix}{name}")
     if name == "model":
+        if ids:
+            return F("model_id" if rollup else f"{prefix}model_id")
         return F("model__name" if rollup else f"{prefix}model__name")
     # Rollup rows group by their start and merge() folds the few groups into local days in
     # Python: calling the database's day truncation (a Python function on SQLite) once per
@@ -260,8 +266,12 @@ def _dimension(name: str, *, rollup: bool, prefix: str):
     if name == "hour":
         return F("start") if rollup else TruncHour(f"{prefix}recorded_at")
     if name in {"skill", "agent"}:
-        return F(f"{name}__name")
+        return F(f"{name}_id" if ids else f"{name}__name")
     raise ValueError(f"cannot group by {name!r}")
+
+
+# The tables of the names a group may be by (grouped_sql groups by their ids).
+_NAME_TABLES = {"model": AIModel, "skill": Skill, "agent": Agent}
 
 
 def _tenths(name: str):
@@ -456,6 +466,7 @@ def _parts(
     subject: Subject,
     with_buckets: bool,
     names: Q | None = None,
+    ids: bool = False,
 ) -> Iterable[tuple[QuerySet, dict[str, Any], dict[str, Any], int]]:
     """The reads that make up a window's groups: (queryset, group expressions, sum expressions,
     sign) with sign 0 for the rollup rows (sums cast to integers in SQL), 1 for the records (or
@@ -467,7 +478,7 @@ def _parts(
         table = rollup_table(subject, filters, by)
         yield (
             table.objects.filter(rollup_q, filters.q(), names or Q()),
-            {f"g_{name}": _dimension(name, rollup=True, prefix="") for name in by},
+            {f"g_{name}": _dimension(name, rollup=True, prefix="", ids=ids) for name in by},
             # Cast: PostgreSQL sums bigints as numeric (a Decimal per value in Python).
             {
                 name: Cast(
@@ -488,7 +499,7 @@ def _parts(
                 filters.q(prefix),
                 raw_names,
             ),
-            {f"g_{name}": _dimension(name, rollup=False, prefix=prefix) for name in by},
+            {f"g_{name}": _dimension(name, rollup=False, prefix=prefix, ids=ids) for name in by},
             _raw_sums(prefix, with_buckets),
             sign,
         )
@@ -544,7 +555,9 @@ def grouped_sql(
     groups = [qn(f"g_{name}") for name in by]
     parts, params = [], []
     for i, (qs, dimensions, sums, sign) in enumerate(
-        _parts(plan, filters=filters, by=by, subject=subject, with_buckets=False, names=names)
+        _parts(
+            plan, filters=filters, by=by, subject=subject, with_buckets=False, names=names, ids=True
+        )
     ):
         sums = {name: sums[name] for name in columns}
         qs = qs.values(**dimensions).annotate(**sums).order_by()
@@ -564,10 +577,22 @@ def grouped_sql(
         f"AS {qn(c)}"
         for c in columns
     )
-    group_list = ", ".join(f"u.{g}" for g in groups)
+    # The parts group models, skills and agents by id (no join per row); their names are
+    # joined once, to the groups.
+    shown, keys, joins = [], [], []
+    for name, g in zip(by, groups, strict=True):
+        if name in _NAME_TABLES:
+            table = qn(_NAME_TABLES[name]._meta.db_table)
+            alias = qn(f"n_{name}")
+            joins.append(f" INNER JOIN {table} {alias} ON {alias}.{qn('id')} = u.{g}")
+            shown.append(f"{alias}.{qn('name')} AS {g}")
+            keys.append(f"{alias}.{qn('id')}")
+        else:
+            shown.append(f"u.{g}")
+            keys.append(f"u.{g}")
     sql = (
-        f"SELECT {group_list}, {sums} FROM ({' UNION ALL '.join(parts)}) u "
-        f"GROUP BY {group_list} HAVING COALESCE(SUM(u.{qn('count')}), 0) > 0"
+        f"SELECT {', '.join(shown)}, {sums} FROM ({' UNION ALL '.join(parts)}) u{''.join(joins)} "
+        f"GROUP BY {', '.join(keys)} HAVING COALESCE(SUM(u.{qn('count')}), 0) > 0"
     )
     return sql, params
 
