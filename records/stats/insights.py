@@ -386,12 +386,12 @@ def _ranked_sql(inner: str, *, name: str, models: bool) -> tuple[str, list]:
         params = sorted(PLACEHOLDER_MODELS)
         marks = ", ".join(["%s"] * len(params))
         placeholder = f"CASE WHEN LOWER(g.{label}) IN ({marks}) THEN 1 ELSE 0 END"
-    # t_quantile(n - 1), in Horner form over x_ = 1 / (n - 1)
-    z, *terms = T_TERMS
-    t = "0"
-    for term in reversed(terms):
+    # t_quantile(n - 1), in Horner form over x_ = 1 / (n - 1); every operand a float (a
+    # PostgreSQL numeric here would make the whole bound numeric arithmetic)
+    *rest, last = T_TERMS
+    t = repr(last)
+    for term in reversed(rest):
         t = f"({t} * x_ + {term!r})"
-    t = f"({t} * x_ + {z!r})"
     solid = f"ph_ = 0 AND {count} >= {MIN_EVIDENCE}"
     order = f"ph_, thin_, bound_ DESC, {count} DESC, {text_order(label)}"
     sums = ", ".join(qn(c) for c in _RANKED)
@@ -400,7 +400,7 @@ a AS (
   SELECT g.*, {placeholder} AS ph_,
     CASE WHEN g.{count} < {MIN_EVIDENCE} THEN 1 ELSE 0 END AS thin_,
     CAST(g.{tenths} AS DOUBLE PRECISION) / 10 / g.{count} AS mean_,
-    CASE WHEN g.{count} > 1 THEN 1.0 / (g.{count} - 1) END AS x_
+    CASE WHEN g.{count} > 1 THEN CAST(1 AS DOUBLE PRECISION) / (g.{count} - 1) END AS x_
   FROM g),
 b AS (SELECT a.*, (a.{squares} / 100 - a.{count} * a.mean_ * a.mean_) * a.x_ AS var_ FROM a),
 c AS (
