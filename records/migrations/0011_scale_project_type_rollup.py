@@ -3,18 +3,11 @@
 from django.db import migrations, models
 
 
-def rebuild(apps, schema_editor):
-    """Rows of the records already stored: every rollup level recomputed from the records (the
-    new project key and the new TypeRollup level; also the columns 0008 added).
-
-    Uses the live rebuild (records.stats.rollups), so this must stay the last migration that
-    changes a rollup table; a later change to them moves this step after it (0008 had it until
-    this one).
-    """
-    from records.stats.rollups import rebuild_rollups
-
-    if apps.get_model("records", "TaskRecord").objects.exists():
-        rebuild_rollups()
+# Rows of the records already stored need every rollup level recomputed (the new project key
+# and the new TypeRollup level; also the columns 0008 added).
+#
+# The rebuild itself moved to 0014 (hour rows for skills and agents): it uses the live rebuild
+# (records.stats.rollups), so it runs once, in the last migration that changes rollup rows.
 
 
 class Migration(migrations.Migration):
@@ -115,5 +108,4 @@ class Migration(migrations.Migration):
             name='cost_pass_count',
             field=models.BigIntegerField(default=0, help_text='Passing records with a cost.'),
         ),
-        migrations.RunPython(rebuild, migrations.RunPython.noop),
     ]

@@ -185,8 +185,6 @@ def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
         for span, start in ((HOUR, hour), (DAY, day), (MONTH, day.replace(day=1))):
             types[(span, start, *type_key)].append(with_buckets)
             records[(span, start, *key)].append(with_buckets)
-            if span == HOUR:  # skills and agents: day and month rows only
-                continue
             for skill in fact.skill_ids:
                 skills[(span, start, *key, skill)].append(counters)
             for agent in fact.agent_ids:

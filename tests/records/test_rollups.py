@@ -119,11 +119,25 @@ def test_migration_0004_builds_the_month_rows_of_stored_records():
     assert without_ids(snapshot()) == without_ids(expected)
 
 
+def test_migration_0014_adds_the_hour_rows_of_skills_and_agents():
+    """Databases whose skill and agent rollups kept days and months only get their hour rows."""
+    call_command("seed_demo", "--records", "400", "--seed", "14", stdout=StringIO())
+    expected = snapshot()
+    for table in (SkillRollup, AgentRollup):
+        hours = table.objects.filter(span="h")
+        assert sum(r.count for r in hours) == sum(r.count for r in table.objects.filter(span="d"))
+        hours.delete()
+
+    importlib.import_module("records.migrations.0014_skill_agent_hour_rollups").rebuild(apps, None)
+
+    assert without_ids(snapshot()) == without_ids(expected)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_database_at_0007_with_records_migrates_to_exact_rollups():
-    """0011 adds the project key and TypeRollup and rebuilds the rollups of stored records with
-    the live rebuild; 0008 (which used to) no longer does, so a database at 0007 with records
-    migrates through both and ends with rollups equal to a rebuild."""
+    """0011 adds the project key and TypeRollup, and 0014 rebuilds the rollups of stored
+    records with the live rebuild (0008 and 0011 used to), so a database at 0007 with records
+    migrates through them and ends with rollups equal to a rebuild."""
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
