@@ -9,8 +9,10 @@ primary keys need to come back from the database.
 from __future__ import annotations
 
 import functools
+import gc
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -26,6 +28,26 @@ class JsonText(str):
 
 def _dump_json(value: Any) -> str:
     return value if isinstance(value, JsonText) else json.dumps(value, ensure_ascii=False)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one bulk write, and resume it afterwards (also
+    on errors); nested or concurrent uses leave it to the outermost one that paused it.
+
+    Validating and storing a list of 1,000 tasks allocates hundreds of thousands of short-lived
+    objects, which triggered collections that traverse the whole heap of a Django process: about
+    a fifth of the list's CPU in this process. Those objects hold no reference cycles (reference
+    counting frees them), and the next collection after the list still finds any cycle.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _adapter(field: models.Field) -> str | None:

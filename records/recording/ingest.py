@@ -19,6 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from records.models import ApiToken, TaskRecord
+from records.recording.bulk import collector_paused
 from records.recording.otlp.claude_code import TELEMETRY_SOURCE
 from records.recording.schema import Task, clean_task_data, json_safe_payload
 from records.recording.services import Outcome, record_create, records_create_many
@@ -196,6 +197,18 @@ def tasks_record_each(
     problem = batch_problem(tasks)
     if problem:
         raise ValueError(problem)
+    with collector_paused():
+        return _record_each(tasks, source=source, token=token, key=key, model_used=model_used)
+
+
+def _record_each(
+    tasks: Sequence[Any],
+    *,
+    source: str,
+    token: ApiToken | None,
+    key: str | None,
+    model_used: str | None,
+) -> list[ItemResult]:
     results: list[ItemResult | None] = [None] * len(tasks)
     valid: list[tuple[int, Task, Any]] = []
     for index, task_data in enumerate(tasks):
@@ -250,6 +263,11 @@ def tasks_record(*, tasks: Sequence[Any], source: str, model_used: str | None = 
 
     Raises BatchValidationError naming each bad index (and its fields); nothing is written then.
     """
+    with collector_paused():
+        return _record_all(tasks=tasks, source=source, model_used=model_used)
+
+
+def _record_all(*, tasks: Sequence[Any], source: str, model_used: str | None) -> list[str]:
     items: list[tuple[Task, Any]] = []
     errors: dict[int, dict[str, list[str]]] = {}
     for index, task_data in enumerate(tasks):

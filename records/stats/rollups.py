@@ -206,37 +206,59 @@ BUCKETED = (TypeRollup, Rollup)  # the levels that count records per duration bu
 ROLLUP_TABLES = (TypeRollup, Rollup, SkillRollup, AgentRollup)
 
 
+UPSERT_PARAMS = 16_000  # per multi-row upsert on SQLite: under its 32,766 variables
+
+
 @functools.cache
-def _upsert_sql(table: type[RollupBase], vendor: str) -> tuple[str, str, int]:
-    """(upsert, delete-if-empty, key width) statements of a rollup table, built once."""
+def _upsert_sql(table: type[RollupBase], vendor: str) -> tuple[str, str, str, int]:
+    """(INSERT head, its rows' part, ON CONFLICT tail, delete-if-empty) of a rollup table, built
+    once per table and vendor. The rows' part on PostgreSQL is ``SELECT * FROM unnest(…)`` of one
+    array per column: a statement of fixed text whatever the number of rows (psycopg neither
+    re-parses a long statement nor sends one parameter per value); elsewhere it is one row of a
+    multi-row VALUES."""
     qn = connection.ops.quote_name
     name = qn(table._meta.db_table)
     keys = _key_columns(table)
     sums = [*COUNTERS, *BUCKET_FIELDS] if table in BUCKETED else list(COUNTERS)
     columns = [*keys, *sums]
     updates = ", ".join(f"{qn(c)} = {name}.{qn(c)} + excluded.{qn(c)}" for c in sums)
-    upsert = (
-        f"INSERT INTO {name} ({', '.join(qn(c) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(qn(c) for c in keys)}) DO UPDATE SET {updates}"
-    )
+    head = f"INSERT INTO {name} ({', '.join(qn(c) for c in columns)}) "
+    if vendor == "postgresql":
+        types = [table._meta.get_field(c).db_type(connection) for c in columns]
+        rows = f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})"
+    else:
+        rows = f"({', '.join(['%s'] * len(columns))})"
+    tail = f" ON CONFLICT ({', '.join(qn(c) for c in keys)}) DO UPDATE SET {updates}"
     where = " AND ".join(f"{qn(c)} = %s" for c in keys)
     delete = f"DELETE FROM {name} WHERE {where} AND {qn('count')} = 0"
-    return upsert, delete, len(keys)
+    return head, rows, tail, delete
 
 
 def _upsert(table: type[RollupBase], rows: dict[tuple, list[int]], sign: int) -> None:
+    """Add the summed deltas of ``rows`` (one per key) to their rows of ``table`` with as few
+    ``INSERT … ON CONFLICT DO UPDATE`` statements as possible: one on PostgreSQL (unnest of
+    column arrays), multi-row VALUES chunked under the variable limit on SQLite — one statement
+    and one round trip instead of one per key. Each key appears once, as one statement needs."""
     if not rows:
         return
-    upsert, delete, width = _upsert_sql(table, connection.vendor)
+    head, values, tail, delete = _upsert_sql(table, connection.vendor)
     adapt_time = connection.ops.adapt_datetimefield_value
     params = [
         (key[0], adapt_time(key[1]), *key[2:], *(sign * value for value in totals))
         for key, totals in rows.items()
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(upsert, params)
+        if connection.vendor == "postgresql":
+            columns = [list(column) for column in zip(*params, strict=True)]
+            cursor.execute(f"{head}{values}{tail}", columns)
+        else:
+            per_statement = max(1, UPSERT_PARAMS // len(params[0]))
+            for start in range(0, len(params), per_statement):
+                chunk = params[start : start + per_statement]
+                sql = f"{head}VALUES {', '.join([values] * len(chunk))}{tail}"
+                cursor.execute(sql, [value for one in chunk for value in one])
         if sign < 0:  # drop rows that no longer count anything
+            width = len(_key_columns(table))
             cursor.executemany(delete, [param[:width] for param in params])
 
 

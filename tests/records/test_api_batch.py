@@ -3,6 +3,7 @@ rollups that stay equal to a rebuild. Runs on SQLite and, with DATABASE_URL, on 
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -290,6 +291,23 @@ def test_a_database_failure_stores_nothing_of_the_list_and_is_a_503(client, toke
     response = post(client, [task(i) for i in range(5)], token)
     assert response.status_code == 503 and response["Retry-After"] == "5"
     assert not TaskRecord.objects.exists() and not RecordSkill.objects.exists()
+
+
+def test_the_garbage_collector_runs_again_after_a_list_stored_or_failed(client, token, monkeypatch):
+    # Storing a list pauses the cyclic collector (a fifth of its CPU); it must never stay off.
+    assert gc.isenabled()
+    assert statuses(post(client, [task(i) for i in range(3)], token)) == [201] * 3
+    assert gc.isenabled()
+    assert post(client, [task(i) | {"duration": -1} for i in range(2)], token).status_code == 200
+    assert gc.isenabled()
+
+    def broken(*args, **kwargs):
+        assert not gc.isenabled()  # paused while the list is written
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(services, "apply_rollups", broken)
+    assert post(client, [task(i) for i in range(5, 8)], token).status_code == 503
+    assert gc.isenabled()
 
 
 def test_every_answer_to_a_list_is_documented(client, token):
