@@ -7,14 +7,15 @@ a query built elsewhere (rollup rows carry the same filter dimensions as records
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from django.db.models import Q, QuerySet
 
 from records.models import TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
-from records.stats.search import matching_ids, search_words
+from records.stats.search import listed_ids, matching_ids, search_words
 
 # How a record came to be: recorded automatically (AUTO) or assessed by hand. Not to be confused
 # with TaskRecord.source, the write channel (recorder, api, cli, legacy:<file>). The dashboard's
@@ -22,6 +23,12 @@ from records.stats.search import matching_ids, search_words
 ORIGIN_AUTO = "auto"
 ORIGIN_MANUAL = "manual"
 ORIGINS = (ORIGIN_AUTO, ORIGIN_MANUAL)
+
+# A search's figures (KPIs, task types, models, trend, insights) are those of its newest
+# SEARCH_CAP matches at most within the view's window and other filters (``figure_filters``): a
+# broad search at a million records would otherwise sum 125,000 records in every panel. The
+# list of records and the export keep every match. Documented in docs/dashboard.md.
+SEARCH_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,9 @@ class RecordFilters:
     # record's description, task label or record id. Rollup rows know nothing of text, so a read
     # with a search sums the matching records themselves (``by_rollups`` is False).
     search: str | None = None
+    # With a search: the ids of the records it stands for, its newest matches in one window
+    # (``figure_filters``), read once per view so that no statement runs the search again.
+    search_ids: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.task_type is not None and self.task_type not in CANONICAL_TYPES:
@@ -69,7 +79,9 @@ class RecordFilters:
             q &= Q(**{f"{prefix}auto_generated": self.origin == ORIGIN_AUTO})
         if self.project:
             q &= Q(**{f"{prefix}project": self.project})
-        if self.search is not None:
+        if self.search_ids is not None:
+            q &= Q(**{f"{prefix}pk__in": listed_ids(self.search_ids)})
+        elif self.search is not None:
             q &= Q(**{f"{prefix}pk__in": matching_ids(self.search)})
         return q
 
@@ -88,3 +100,26 @@ def window_q(window: Window) -> Q:
 def records_in(window: Window, filters: RecordFilters = NO_FILTERS) -> QuerySet[TaskRecord]:
     """The records of ``window`` that match ``filters``: "the records of this view"."""
     return TaskRecord.objects.filter(window_q(window), filters.q())
+
+
+@dataclass(frozen=True)
+class FigureFilters:
+    """The filters a view's figures are read with, and whether a search's cap cut them."""
+
+    filters: RecordFilters
+    capped: bool = False  # more than SEARCH_CAP records match: the figures are of the newest
+
+
+def figure_filters(window: Window, filters: RecordFilters) -> FigureFilters:
+    """``filters`` as the figures of ``window`` read them: without a search, unchanged; with
+    one, its newest SEARCH_CAP matches in the window (by recorded_at, then id), fetched in one
+    statement and passed as a list of ids to every later one."""
+    if filters.search is None or filters.search_ids is not None:
+        return FigureFilters(filters)
+    ids: Sequence[int] = list(
+        records_in(window, filters)
+        .order_by("-recorded_at", "-id")
+        .values_list("id", flat=True)[: SEARCH_CAP + 1]
+    )
+    capped = len(ids) > SEARCH_CAP
+    return FigureFilters(replace(filters, search_ids=tuple(ids[:SEARCH_CAP])), capped=capped)

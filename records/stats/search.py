@@ -19,7 +19,9 @@ Both databases see the same words, so a search finds the same records on either:
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -64,6 +66,15 @@ def matching_ids(text: str) -> RawSQL:
         return RawSQL(sql, [query])
     query = " ".join(f'"{word}"*' for word in words)
     return RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [query])
+
+
+def listed_ids(ids: Sequence[int]) -> RawSQL:
+    """A subquery of the given record ids, as ONE parameter whatever their number (SQLite allows
+    32,766 variables per statement): a PostgreSQL array, or a JSON array read by json_each on
+    SQLite."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [list(ids)])
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(list(ids))])
 
 
 # --- The index: created by migration 0010, repaired after every migrate (SQLite) ---------------
