@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import F, Func, IntegerField, Q, QuerySet
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from records.models import TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
-from records.stats.search import listed_ids, matching_ids, search_words
+from records.stats.search import listed_ids, matches_at_least, matching_ids, search_words
 
 # How a record came to be: recorded automatically (AUTO) or assessed by hand. Not to be confused
 # with TaskRecord.source, the write channel (recorder, api, cli, legacy:<file>). The dashboard's
@@ -89,17 +92,40 @@ class RecordFilters:
 NO_FILTERS = RecordFilters()
 
 
-def window_q(window: Window) -> Q:
-    """Records with ``start < recorded_at <= end`` (no lower bound when ``start`` is None)."""
-    q = Q(recorded_at__lte=window.end)
+def window_q(window: Window, *, indexed: bool = True) -> Q:
+    """Records with ``start < recorded_at <= end`` (no lower bound when ``start`` is None).
+
+    ``indexed`` False: a condition no index may serve, for reads that the listed ids of a search
+    drive (``RecordFilters.search_ids``): SQLite, which keeps no statistics, would otherwise
+    walk every record of a long window through the time index and check each against the list.
+    """
+    at: Any = F("recorded_at") if indexed else unindexed_time()
+    q = Q(LessThanOrEqual(at, window.end))
     if window.start is not None:
-        q &= Q(recorded_at__gt=window.start)
+        q &= Q(GreaterThan(at, window.start))
     return q
 
 
 def records_in(window: Window, filters: RecordFilters = NO_FILTERS) -> QuerySet[TaskRecord]:
     """The records of ``window`` that match ``filters``: "the records of this view"."""
-    return TaskRecord.objects.filter(window_q(window), filters.q())
+    return TaskRecord.objects.filter(
+        window_q(window, indexed=filters.search_ids is None), filters.q()
+    )
+
+
+def unindexed_time(field: str = "recorded_at") -> F | Func:
+    """A record's time (``field``: recorded_at, or record__recorded_at from a link) in a term no
+    index may serve on SQLite (``+column``); the column itself elsewhere (PostgreSQL's planner
+    weighs the listed ids by its statistics)."""
+    if connection.vendor != "sqlite":
+        return F(field)
+    return _Unindexed(F(field), output_field=TaskRecord._meta.get_field("recorded_at"))
+
+
+class _Unindexed(Func):
+    """``+column`` (SQLite): the same value, but no index on the column may serve the term."""
+
+    template = "+%(expressions)s"
 
 
 @dataclass(frozen=True)
@@ -116,10 +142,18 @@ def figure_filters(window: Window, filters: RecordFilters) -> FigureFilters:
     statement and passed as a list of ids to every later one."""
     if filters.search is None or filters.search_ids is not None:
         return FigureFilters(filters)
+    qs = records_in(window, replace(filters, search=None))
+    found = matching_ids(filters.search)
+    if connection.vendor == "sqlite" and matches_at_least(filters.search, SEARCH_CAP):
+        # SQLite keeps no statistics: it would look up every match by id and sort them all
+        # (125,000 at a million records). For a broad search, walking the (recorded_at, id)
+        # index newest first and checking each record against the matches stops at the cap.
+        qs = qs.alias(unindexed_id=_Unindexed(F("pk"), output_field=IntegerField()))
+        qs = qs.filter(unindexed_id__in=found)
+    else:
+        qs = qs.filter(pk__in=found)
     ids: Sequence[int] = list(
-        records_in(window, filters)
-        .order_by("-recorded_at", "-id")
-        .values_list("id", flat=True)[: SEARCH_CAP + 1]
+        qs.order_by("-recorded_at", "-id").values_list("id", flat=True)[: SEARCH_CAP + 1]
     )
     capped = len(ids) > SEARCH_CAP
     return FigureFilters(replace(filters, search_ids=tuple(ids[:SEARCH_CAP])), capped=capped)

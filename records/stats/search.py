@@ -68,6 +68,15 @@ def matching_ids(text: str) -> RawSQL:
     return RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [query])
 
 
+def matches_at_least(text: str, count: int) -> bool:
+    """Whether ``count`` records or more match ``text``: counted from the index, stopping at
+    ``count``, so a broad search costs no more than a narrow one."""
+    found = matching_ids(text)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({found.sql} LIMIT %s) AS m", [*found.params, count])
+        return cursor.fetchone()[0] >= count
+
+
 def listed_ids(ids: Sequence[int]) -> RawSQL:
     """A subquery of the given record ids, as ONE parameter whatever their number (SQLite allows
     32,766 variables per statement): a PostgreSQL array, or a JSON array read by json_each on
