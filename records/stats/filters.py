@@ -18,7 +18,13 @@ from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from records.models import TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
-from records.stats.search import listed_ids, matches_at_least, matching_ids, search_words
+from records.stats.search import (
+    listed_ids,
+    matches_at_least,
+    matching_ids,
+    row_matches,
+    search_words,
+)
 
 # How a record came to be: recorded automatically (AUTO) or assessed by hand. Not to be confused
 # with TaskRecord.source, the write channel (recorder, api, cli, legacy:<file>). The dashboard's
@@ -150,6 +156,8 @@ def figure_filters(window: Window, filters: RecordFilters) -> FigureFilters:
         # index newest first and checking each record against the matches stops at the cap.
         qs = qs.alias(unindexed_id=_Unindexed(F("pk"), output_field=IntegerField()))
         qs = qs.filter(unindexed_id__in=found)
+    elif connection.vendor == "postgresql":
+        qs = qs.filter(row_matches(filters.search))
     else:
         qs = qs.filter(pk__in=found)
     ids: Sequence[int] = list(

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
 MAX_SEARCH = 200  # characters of ``?q=``
@@ -66,6 +67,20 @@ def matching_ids(text: str) -> RawSQL:
         return RawSQL(sql, [query])
     query = " ".join(f'"{word}"*' for word in words)
     return RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [query])
+
+
+def row_matches(text: str) -> RawSQL:
+    """PostgreSQL: the condition that the record of the row matches ``text``, on the row itself
+    (served by the GIN index), where ``pk IN matching_ids`` joins the table to itself and looks
+    every match up again by id (twice the time for 80,000 matches)."""
+    if connection.vendor != "postgresql":
+        raise ValueError("row_matches is for PostgreSQL; SQLite's index is a table of its own")
+    query = " & ".join(f"{word}:*" for word in search_words(text))
+    return RawSQL(
+        f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, %s)",
+        [query],
+        output_field=BooleanField(),
+    )
 
 
 def matches_at_least(text: str, count: int) -> bool:
