@@ -51,7 +51,7 @@ from records.rules.periods import (
     granularity_for,
 )
 from records.rules.scoring import PASS_THRESHOLD
-from records.stats.filters import SEARCH_CAP, FigureFilters, figure_filters
+from records.stats.filters import FigureFilters, figure_filters
 from records.stats.insights import MIN_EVIDENCE, TOP_MODELS, Entry, task_insights
 from records.stats.search import MAX_SEARCH
 
@@ -133,7 +133,8 @@ def cost_hint(figures: sel.KpiFigures) -> str:
 
 def figures_of(query: DashboardQuery, window: Window | None = None) -> FigureFilters:
     """The filters the figures of ``window`` (the view's by default) are read with: a search's
-    newest SEARCH_CAP matches, found once per request and window for every panel."""
+    newest SEARCH_CAP matches (records.stats.filters), found once per request and window for
+    every panel."""
     window = query.window if window is None else window
     found = query.memo.get(("figures", window))
     if found is None:
@@ -143,9 +144,10 @@ def figures_of(query: DashboardQuery, window: Window | None = None) -> FigureFil
 
 def cap_note(query: DashboardQuery) -> str:
     """What the page says when a search's figures are those of its newest matches only."""
-    if not figures_of(query).capped:
+    found = figures_of(query)
+    if not found.capped:
         return ""
-    cap = fmt_count(SEARCH_CAP)
+    cap = fmt_count(found.cap)
     return (
         f"More than {cap} records match: figures from the newest {cap} matches. "
         "The list of records and the export have them all."

@@ -119,6 +119,29 @@ def records_in(window: Window, filters: RecordFilters = NO_FILTERS) -> QuerySet[
     )
 
 
+def newest_first(window: Window, filters: RecordFilters) -> QuerySet[TaskRecord]:
+    """``records_in(window, filters)`` newest first (recorded_at, then id, descending), read the
+    cheapest way when ``filters`` hold a search: the first rows of a broad search are near.
+
+    SQLite keeps no statistics: it would look up every match by id and sort them all (80,000 of
+    ``fix crash`` at a million records) to keep the newest. When SEARCH_CAP records or more match
+    (a bounded count), it walks the (recorded_at, id) index newest first instead and checks each
+    record against the matches. PostgreSQL matches on the row itself, where ``pk IN`` the
+    matching ids would look every match up again by id.
+    """
+    order = ("-recorded_at", "-id")
+    if filters.search is None or filters.search_ids is not None:
+        return records_in(window, filters).order_by(*order)
+    qs = records_in(window, replace(filters, search=None))
+    if connection.vendor == "postgresql":
+        return qs.filter(row_matches(filters.search)).order_by(*order)
+    found = matching_ids(filters.search)
+    if matches_at_least(filters.search, SEARCH_CAP):
+        qs = qs.alias(unindexed_id=_Unindexed(F("pk"), output_field=IntegerField()))
+        return qs.filter(unindexed_id__in=found).order_by(*order)
+    return qs.filter(pk__in=found).order_by(*order)
+
+
 def unindexed_time(field: str = "recorded_at") -> F | Func:
     """A record's time (``field``: recorded_at, or record__recorded_at from a link) in a term no
     index may serve on SQLite (``+column``); the column itself elsewhere (PostgreSQL's planner
@@ -140,6 +163,7 @@ class FigureFilters:
 
     filters: RecordFilters
     capped: bool = False  # more than SEARCH_CAP records match: the figures are of the newest
+    cap: int = 0  # SEARCH_CAP when it was read
 
 
 def figure_filters(window: Window, filters: RecordFilters) -> FigureFilters:
@@ -148,20 +172,10 @@ def figure_filters(window: Window, filters: RecordFilters) -> FigureFilters:
     statement and passed as a list of ids to every later one."""
     if filters.search is None or filters.search_ids is not None:
         return FigureFilters(filters)
-    qs = records_in(window, replace(filters, search=None))
-    found = matching_ids(filters.search)
-    if connection.vendor == "sqlite" and matches_at_least(filters.search, SEARCH_CAP):
-        # SQLite keeps no statistics: it would look up every match by id and sort them all
-        # (125,000 at a million records). For a broad search, walking the (recorded_at, id)
-        # index newest first and checking each record against the matches stops at the cap.
-        qs = qs.alias(unindexed_id=_Unindexed(F("pk"), output_field=IntegerField()))
-        qs = qs.filter(unindexed_id__in=found)
-    elif connection.vendor == "postgresql":
-        qs = qs.filter(row_matches(filters.search))
-    else:
-        qs = qs.filter(pk__in=found)
     ids: Sequence[int] = list(
-        qs.order_by("-recorded_at", "-id").values_list("id", flat=True)[: SEARCH_CAP + 1]
+        newest_first(window, filters).values_list("id", flat=True)[: SEARCH_CAP + 1]
     )
     capped = len(ids) > SEARCH_CAP
-    return FigureFilters(replace(filters, search_ids=tuple(ids[:SEARCH_CAP])), capped=capped)
+    return FigureFilters(
+        replace(filters, search_ids=tuple(ids[:SEARCH_CAP])), capped=capped, cap=SEARCH_CAP
+    )
