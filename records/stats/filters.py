@@ -8,7 +8,7 @@ a query built elsewhere (rollup rows carry the same filter dimensions as records
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import connection
@@ -56,7 +56,7 @@ class RecordFilters:
     search: str | None = None
     # With a search: the ids of the records it stands for, its newest matches in one window
     # (``figure_filters``), read once per view so that no statement runs the search again.
-    search_ids: tuple[int, ...] | None = None
+    search_ids: tuple[int, ...] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.task_type is not None and self.task_type not in CANONICAL_TYPES:
