@@ -218,6 +218,9 @@ class DashboardQuery:
     first_day: date | None = None
     last_day: date | None = None
     range_errors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # What the panels of one request share (a search's capped ids per window: dashboard.panels
+    # ``figures_of``); never copied to another query.
+    memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def custom(self) -> bool:

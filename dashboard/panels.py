@@ -46,10 +46,12 @@ from records.rules.periods import (
     DEFAULT_PERIOD,
     PERIODS,
     Granularity,
+    Window,
     bucket_starts,
     granularity_for,
 )
 from records.rules.scoring import PASS_THRESHOLD
+from records.stats.filters import FigureFilters, figure_filters
 from records.stats.insights import MIN_EVIDENCE, TOP_MODELS, Entry, task_insights
 from records.stats.search import MAX_SEARCH
 
@@ -129,12 +131,35 @@ def cost_hint(figures: sel.KpiFigures) -> str:
     )
 
 
+def figures_of(query: DashboardQuery, window: Window | None = None) -> FigureFilters:
+    """The filters the figures of ``window`` (the view's by default) are read with: a search's
+    newest SEARCH_CAP matches (records.stats.filters), found once per request and window for
+    every panel."""
+    window = query.window if window is None else window
+    found = query.memo.get(("figures", window))
+    if found is None:
+        found = query.memo[("figures", window)] = figure_filters(window, query.filters)
+    return found
+
+
+def cap_note(query: DashboardQuery) -> str:
+    """What the page says when a search's figures are those of its newest matches only."""
+    found = figures_of(query)
+    if not found.capped:
+        return ""
+    cap = fmt_count(found.cap)
+    return (
+        f"More than {cap} records match: figures from the newest {cap} matches. "
+        "The list of records and the export have them all."
+    )
+
+
 def kpis_context(query: DashboardQuery) -> dict[str, Any]:
     window = query.window
-    now = sel.kpi_figures(window=window, filters=query.filters)
+    now = sel.kpi_figures(window=window, filters=figures_of(query).filters)
     previous_window = window.previous()
     before = (
-        sel.kpi_figures(window=previous_window, filters=query.filters)
+        sel.kpi_figures(window=previous_window, filters=figures_of(query, previous_window).filters)
         if previous_window is not None
         else None
     )
@@ -213,6 +238,7 @@ def kpis_context(query: DashboardQuery) -> dict[str, Any]:
         "cards": cards,
         "compare_label": f"vs {previous}" if before is not None else "",
         "tasks": now.tasks,
+        "cap_note": cap_note(query),
     }
 
 
@@ -504,7 +530,7 @@ def best_model_links(
 
 
 def task_types_context(query: DashboardQuery) -> dict[str, Any]:
-    groups = sel.task_type_breakdown(window=query.window, filters=query.filters)
+    groups = sel.task_type_breakdown(window=query.window, filters=figures_of(query).filters)
     rows = _group_rows(
         _sorted_groups(groups, query.type_sort),
         query,
@@ -530,7 +556,7 @@ def more_models_text(more_models: int, more_tasks: int | None = None) -> str:
 
 
 def models_context(query: DashboardQuery) -> dict[str, Any]:
-    comparison = sel.model_comparison(window=query.window, filters=query.filters)
+    comparison = sel.model_comparison(window=query.window, filters=figures_of(query).filters)
     groups = comparison.rows
     rows = _group_rows(
         _sorted_groups(groups, query.model_sort),
@@ -595,12 +621,12 @@ def trend_context(query: DashboardQuery) -> dict[str, Any]:
     # The window excludes its start: its first bucket is the one of the instant after it.
     first = None if window.start is None else window.start + timedelta(microseconds=1)
     if first is None:
-        first = sel.first_record_at(filters=query.filters)
+        first = sel.first_record_at(filters=figures_of(query).filters)
     # A custom range may end in the future, which holds no records: the chart stops now.
     last = max(first or query.now, min(window.end, query.now)) if query.custom else window.end
     granularity = granularity_for(first or last, last)
     points = fill_buckets(
-        sel.trend_series(window=window, filters=query.filters, granularity=granularity),
+        sel.trend_series(window=window, filters=figures_of(query).filters, granularity=granularity),
         first=first,
         last=last,
         granularity=granularity,
@@ -697,7 +723,7 @@ class HeatCell:
 
 
 def insights_context(query: DashboardQuery) -> dict[str, Any]:
-    found = task_insights(window=query.window, filters=query.filters)
+    found = task_insights(window=query.window, filters=figures_of(query).filters)
     rows = [
         InsightRow(
             task_type=item.task_type,

@@ -39,7 +39,7 @@ from records.stats.aggregates import (
     top_groups,
     totals,
 )
-from records.stats.filters import NO_FILTERS, RecordFilters, records_in
+from records.stats.filters import NO_FILTERS, RecordFilters, newest_first, records_in
 from records.stats.insights import TOP_MODELS, most_used
 
 PAGE_SIZE = 25
@@ -175,11 +175,12 @@ def sorted_records(
         if window.start is not None:
             qs = qs.filter(at__gt=window.start)
     if sort == DEFAULT_SORT:  # the (recorded_at, id) index, as ever
+        qs = newest_first(window, filters)  # a broad search walks it too (SQLite)
         if after is not None:
             qs = qs.filter(
                 Q(recorded_at__lt=after.value) | Q(recorded_at=after.value, id__lt=after.id)
             )
-        return qs.order_by("-recorded_at", "-id")
+        return qs
     if after is not None and after.sort != sort:
         raise ValueError(f"A cursor of sort {after.sort!r} cannot continue sort {sort!r}.")
     beyond = "lt" if descending else "gt"

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from django.db import connection
 from django.db.models import BigIntegerField, Count, F, FloatField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Floor, Round, TruncDay, TruncHour
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils import timezone
 
 from records.models import (
@@ -44,7 +45,7 @@ from records.models import (
 from records.rules.confidence import Sample
 from records.rules.periods import DAY, HOUR, Window, truncate
 from records.rules.scoring import PASS_THRESHOLD
-from records.stats.filters import NO_FILTERS, RecordFilters, records_in
+from records.stats.filters import NO_FILTERS, RecordFilters, records_in, unindexed_time
 from records.stats.rollups import COST_MICROS, COST_SQUARE_UNITS, COUNTERS
 
 Metric = Literal["quality", "performance", "duration", "cost"]
@@ -469,7 +470,12 @@ def _parts(
         raw_names = Q() if names is None else _prefixed(names, prefix)
         yield (
             model.objects.filter(
-                _records_in(ranges, prefix, by_time=filters.by_rollups),
+                _records_in(
+                    ranges,
+                    prefix,
+                    by_time=filters.by_rollups,
+                    indexed=filters.search_ids is None,
+                ),
                 filters.q(prefix),
                 raw_names,
             ),
@@ -670,15 +676,18 @@ def _rollup_q(plan: _Plan, *, monthly: bool) -> Q:
     return q
 
 
-def _records_in(ranges: Sequence[Range], prefix: str, *, by_time: bool = True) -> Q:
+def _records_in(
+    ranges: Sequence[Range], prefix: str, *, by_time: bool = True, indexed: bool = True
+) -> Q:
     """Rows (records, or links when ``prefix`` is "record__") whose record falls in ``ranges``.
 
     ``by_time`` False: the filter itself names the records (a search), so links are found from
-    those records and the time is checked on each one's row.
+    those records and the time is checked on each one's row. ``indexed`` False: the listed ids
+    of a search drive the read, no time index may (``filters.window_q``).
     """
     if prefix and not by_time:
-        return _time_q(ranges, prefix)
-    q = _time_q(ranges, "")
+        return _time_q(ranges, prefix, indexed=indexed)
+    q = _time_q(ranges, "", indexed=indexed)
     if prefix:
         # Links of the records in the ranges, found through the records' time index: with the
         # time condition on the joined table instead, SQLite scans every link.
@@ -686,12 +695,13 @@ def _records_in(ranges: Sequence[Range], prefix: str, *, by_time: bool = True) -
     return q
 
 
-def _time_q(ranges: Sequence[Range], prefix: str) -> Q:
+def _time_q(ranges: Sequence[Range], prefix: str, *, indexed: bool = True) -> Q:
+    at = F(f"{prefix}recorded_at") if indexed else unindexed_time(f"{prefix}recorded_at")
     q = Q()
     for lo, lo_incl, hi, hi_incl in ranges:
-        part = Q(**{f"{prefix}recorded_at__{'lte' if hi_incl else 'lt'}": hi})
+        part = Q((LessThanOrEqual if hi_incl else LessThan)(at, hi))
         if lo is not None:
-            part &= Q(**{f"{prefix}recorded_at__{'gte' if lo_incl else 'gt'}": lo})
+            part &= Q((GreaterThanOrEqual if lo_incl else GreaterThan)(at, lo))
         q |= part
     return q
 

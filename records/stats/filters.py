@@ -7,14 +7,24 @@ a query built elsewhere (rollup rows carry the same filter dimensions as records
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import F, Func, IntegerField, Q, QuerySet
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from records.models import TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
-from records.stats.search import matching_ids, search_words
+from records.stats.search import (
+    listed_ids,
+    matches_at_least,
+    matching_ids,
+    row_matches,
+    search_words,
+)
 
 # How a record came to be: recorded automatically (AUTO) or assessed by hand. Not to be confused
 # with TaskRecord.source, the write channel (recorder, api, cli, legacy:<file>). The dashboard's
@@ -22,6 +32,12 @@ from records.stats.search import matching_ids, search_words
 ORIGIN_AUTO = "auto"
 ORIGIN_MANUAL = "manual"
 ORIGINS = (ORIGIN_AUTO, ORIGIN_MANUAL)
+
+# A search's figures (KPIs, task types, models, trend, insights) are those of its newest
+# SEARCH_CAP matches at most within the view's window and other filters (``figure_filters``): a
+# broad search at a million records would otherwise sum 125,000 records in every panel. The
+# list of records and the export keep every match. Documented in docs/dashboard.md.
+SEARCH_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,9 @@ class RecordFilters:
     # record's description, task label or record id. Rollup rows know nothing of text, so a read
     # with a search sums the matching records themselves (``by_rollups`` is False).
     search: str | None = None
+    # With a search: the ids of the records it stands for, its newest matches in one window
+    # (``figure_filters``), read once per view so that no statement runs the search again.
+    search_ids: tuple[int, ...] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.task_type is not None and self.task_type not in CANONICAL_TYPES:
@@ -69,7 +88,9 @@ class RecordFilters:
             q &= Q(**{f"{prefix}auto_generated": self.origin == ORIGIN_AUTO})
         if self.project:
             q &= Q(**{f"{prefix}project": self.project})
-        if self.search is not None:
+        if self.search_ids is not None:
+            q &= Q(**{f"{prefix}pk__in": listed_ids(self.search_ids)})
+        elif self.search is not None:
             q &= Q(**{f"{prefix}pk__in": matching_ids(self.search)})
         return q
 
@@ -77,14 +98,84 @@ class RecordFilters:
 NO_FILTERS = RecordFilters()
 
 
-def window_q(window: Window) -> Q:
-    """Records with ``start < recorded_at <= end`` (no lower bound when ``start`` is None)."""
-    q = Q(recorded_at__lte=window.end)
+def window_q(window: Window, *, indexed: bool = True) -> Q:
+    """Records with ``start < recorded_at <= end`` (no lower bound when ``start`` is None).
+
+    ``indexed`` False: a condition no index may serve, for reads that the listed ids of a search
+    drive (``RecordFilters.search_ids``): SQLite, which keeps no statistics, would otherwise
+    walk every record of a long window through the time index and check each against the list.
+    """
+    at: Any = F("recorded_at") if indexed else unindexed_time()
+    q = Q(LessThanOrEqual(at, window.end))
     if window.start is not None:
-        q &= Q(recorded_at__gt=window.start)
+        q &= Q(GreaterThan(at, window.start))
     return q
 
 
 def records_in(window: Window, filters: RecordFilters = NO_FILTERS) -> QuerySet[TaskRecord]:
     """The records of ``window`` that match ``filters``: "the records of this view"."""
-    return TaskRecord.objects.filter(window_q(window), filters.q())
+    return TaskRecord.objects.filter(
+        window_q(window, indexed=filters.search_ids is None), filters.q()
+    )
+
+
+def newest_first(window: Window, filters: RecordFilters) -> QuerySet[TaskRecord]:
+    """``records_in(window, filters)`` newest first (recorded_at, then id, descending), read the
+    cheapest way when ``filters`` hold a search: the first rows of a broad search are near.
+
+    SQLite keeps no statistics: it would look up every match by id and sort them all (80,000 of
+    ``fix crash`` at a million records) to keep the newest. When SEARCH_CAP records or more match
+    (a bounded count), it walks the (recorded_at, id) index newest first instead and checks each
+    record against the matches. PostgreSQL matches on the row itself, where ``pk IN`` the
+    matching ids would look every match up again by id.
+    """
+    order = ("-recorded_at", "-id")
+    if filters.search is None or filters.search_ids is not None:
+        return records_in(window, filters).order_by(*order)
+    qs = records_in(window, replace(filters, search=None))
+    if connection.vendor == "postgresql":
+        return qs.filter(row_matches(filters.search)).order_by(*order)
+    found = matching_ids(filters.search)
+    if matches_at_least(filters.search, SEARCH_CAP):
+        qs = qs.alias(unindexed_id=_Unindexed(F("pk"), output_field=IntegerField()))
+        return qs.filter(unindexed_id__in=found).order_by(*order)
+    return qs.filter(pk__in=found).order_by(*order)
+
+
+def unindexed_time(field: str = "recorded_at") -> F | Func:
+    """A record's time (``field``: recorded_at, or record__recorded_at from a link) in a term no
+    index may serve on SQLite (``+column``); the column itself elsewhere (PostgreSQL's planner
+    weighs the listed ids by its statistics)."""
+    if connection.vendor != "sqlite":
+        return F(field)
+    return _Unindexed(F(field), output_field=TaskRecord._meta.get_field("recorded_at"))
+
+
+class _Unindexed(Func):
+    """``+column`` (SQLite): the same value, but no index on the column may serve the term."""
+
+    template = "+%(expressions)s"
+
+
+@dataclass(frozen=True)
+class FigureFilters:
+    """The filters a view's figures are read with, and whether a search's cap cut them."""
+
+    filters: RecordFilters
+    capped: bool = False  # more than SEARCH_CAP records match: the figures are of the newest
+    cap: int = 0  # SEARCH_CAP when it was read
+
+
+def figure_filters(window: Window, filters: RecordFilters) -> FigureFilters:
+    """``filters`` as the figures of ``window`` read them: without a search, unchanged; with
+    one, its newest SEARCH_CAP matches in the window (by recorded_at, then id), fetched in one
+    statement and passed as a list of ids to every later one."""
+    if filters.search is None or filters.search_ids is not None:
+        return FigureFilters(filters)
+    ids: Sequence[int] = list(
+        newest_first(window, filters).values_list("id", flat=True)[: SEARCH_CAP + 1]
+    )
+    capped = len(ids) > SEARCH_CAP
+    return FigureFilters(
+        replace(filters, search_ids=tuple(ids[:SEARCH_CAP])), capped=capped, cap=SEARCH_CAP
+    )

@@ -207,10 +207,14 @@ def test_a_search_without_words_is_ignored_and_said_so(client, corpus, q):
 @pytest.mark.parametrize("panel", PANELS)
 def test_a_search_costs_no_more_queries_than_the_panel_without_one(client, corpus, panel):
     """Aggregates with a search read only the matching records: one query where rollups and
-    edge records take two, whatever the number of rows."""
+    edge records take two, whatever the number of rows, plus two at most per window for the ids
+    of the newest matches (records.stats.filters.figure_filters: on SQLite, a count of the
+    matches stopping at the cap first; the KPIs read two windows)."""
     with CaptureQueriesContext(connection) as plain:
         client.get(f"/fragments/{panel}/", {"period": "30d"})
     with CaptureQueriesContext(connection) as searched:
         client.get(f"/fragments/{panel}/", {"period": "30d", "q": "parse", "sort": "model"})
 
-    assert len(searched) <= len(plain)
+    # the list reads no ids but counts the matches up to the cap on SQLite (newest_first)
+    extra = {"kpis": 4, "recent-records": 1}.get(panel, 2)
+    assert len(searched) <= len(plain) + extra
