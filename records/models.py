@@ -55,7 +55,11 @@ class TaskRecord(models.Model):
     )
     description = models.TextField(blank=True)
     complexity = models.CharField(max_length=20, choices=Complexity.choices, blank=True)
-    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="records")
+    # No index of its own: record_model_time_idx (model, recorded_at) leads with the model and
+    # serves every lookup by model, so a second one only cost each insert (bench_recording.py).
+    model = models.ForeignKey(
+        AIModel, on_delete=models.PROTECT, related_name="records", db_index=False
+    )
     skills = models.ManyToManyField(Skill, through="RecordSkill", related_name="records")
     agents = models.ManyToManyField(Agent, through="RecordAgent", related_name="records")
     success = models.BooleanField(default=True)
@@ -165,7 +169,8 @@ class TaskRecord(models.Model):
 
 
 class RecordSkill(models.Model):
-    record = models.ForeignKey(TaskRecord, on_delete=models.CASCADE)
+    # No index of its own: record_skill_unique (record, skill) leads with the record.
+    record = models.ForeignKey(TaskRecord, on_delete=models.CASCADE, db_index=False)
     skill = models.ForeignKey(Skill, on_delete=models.PROTECT)
 
     class Meta:
@@ -178,7 +183,8 @@ class RecordSkill(models.Model):
 
 
 class RecordAgent(models.Model):
-    record = models.ForeignKey(TaskRecord, on_delete=models.CASCADE)
+    # No index of its own: record_agent_unique (record, agent) leads with the record.
+    record = models.ForeignKey(TaskRecord, on_delete=models.CASCADE, db_index=False)
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT)
 
     class Meta:
