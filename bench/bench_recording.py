@@ -5,12 +5,14 @@
     python bench/bench_recording.py --seed-records 2000 200000 --records 1000
     python bench/bench_recording.py --seed-records 2000 1000000 --ways python batch
     python bench/bench_recording.py --database-url postgres://postgres@127.0.0.1:5432/perfsite_bench
+    python bench/bench_recording.py --seed-records 2000 1000000 --reuse-seeds /tmp/pb  # kept seeds
 
 For each table size it makes a fresh database — a SQLite file (settings' WAL / busy timeout /
 IMMEDIATE), or with ``--database-url`` (default: DATABASE_URL) a new PostgreSQL database on that
 server, dropped afterwards — migrates it, seeds it with ``manage.py seed_demo --records N``, and
 copies it once per way of recording (PostgreSQL: ``CREATE DATABASE … TEMPLATE``), so each way
-starts from the same table:
+starts from the same table. ``--reuse-seeds DIR`` takes the seed of a size from a
+``bench_panels.py --workdir DIR --keep`` run instead (migrated first; only copies are written):
 
 - python: one process looping ``record_task_performance`` (the in-process API), timed in-loop;
   also the milliseconds per task (wall and CPU of the loop): the cost of recording one task;
@@ -21,7 +23,9 @@ starts from the same table:
   tasks one after another (bodies encoded before the clock starts): tasks per second over all of
   them, and the p50 of one list's request; then the same lists through Django's test Client in
   one process (tests/support/batch_in_process.py), whose CPU time plus that of its PostgreSQL
-  server process is the load-independent cost: tasks per CPU-second;
+  server process is the load-independent cost: tasks per CPU-second; then ``--batch-clients``
+  (2) clients posting as many lists again at once: the throughput of several senders, where one
+  list's validation overlaps another's database work;
 - cli: one ``manage.py record_task FILE`` with a JSON list of all the tasks (one transaction),
   timed as a whole process (start-up included), plus a few one-task invocations (process cost).
 
@@ -40,6 +44,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,6 +54,7 @@ from _common import (
     Databases,
     add_database_url,
     check_database_url,
+    checkpoint,
     count_records,
     git_revision,
     machine,
@@ -99,25 +105,40 @@ def bench_http(db: BenchDatabase, records: int, clients: int, workers: int) -> d
     }
 
 
-def bench_batch(db: BenchDatabase, batches: int, size: int, workers: int) -> dict:
-    """``batches`` lists of ``size`` tasks, posted one after another to gunicorn."""
+def _post_list(url: str, body: bytes, headers: dict, size: int) -> float:
+    """POST one list; the seconds its request took (every task must be created)."""
+    request = urllib.request.Request(f"{url}/api/records", data=body, headers=headers)
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        answer = json.load(response)
+    assert answer["created"] == size, answer["results"][:3]
+    return time.perf_counter() - started
+
+
+def bench_batch(db: BenchDatabase, batches: int, size: int, workers: int, clients: int) -> dict:
+    """``batches`` lists of ``size`` tasks, posted one after another to gunicorn; then, with
+    ``clients`` > 1, as many more lists posted by that many clients at once (threads, one list
+    in flight each): the throughput a backfill with several senders gets, where one list's
+    validation overlaps another's database work."""
     token = live.create_token(db.env, "bench-batch")
     rng = random.Random(11)
+    together = batches if clients > 1 else 0
     bodies = [
         json.dumps([task(f"bench-batch-{b}", i, rng) for i in range(size)]).encode()
-        for b in range(batches + 1)
+        for b in range(1 + batches + together)
     ]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    seconds = []
+    seconds, concurrent = [], None
     with live.gunicorn(db.env, workers=workers, log=db.directory / "gunicorn.log") as url:
-        for n, body in enumerate(bodies):  # the first list warms the worker up, untimed
-            request = urllib.request.Request(f"{url}/api/records", data=body, headers=headers)
-            started = time.perf_counter()
-            with urllib.request.urlopen(request, timeout=120) as response:
-                answer = json.load(response)
+        for n, body in enumerate(bodies[: 1 + batches]):  # the first list warms up, untimed
+            took = _post_list(url, body, headers, size)
             if n:
-                seconds.append(time.perf_counter() - started)
-            assert answer["created"] == size, answer["results"][:3]
+                seconds.append(took)
+        if together:
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=clients) as pool:
+                list(pool.map(lambda b: _post_list(url, b, headers, size), bodies[1 + batches :]))
+            concurrent = time.perf_counter() - started
     # The same lists' cost in CPU time, load-independent: Django in one process (the test Client,
     # the whole view) plus its PostgreSQL server process (SQLite runs inside the first).
     cost = live.finish(
@@ -135,6 +156,8 @@ def bench_batch(db: BenchDatabase, batches: int, size: int, workers: int) -> dic
         "cpu_ms_per_list": round(cpu * 1000 / batches, 1),
         "db_cpu_ms_per_list": round(cost["db_cpu_seconds"] * 1000 / batches, 1),
         "tasks_per_cpu_second": round(batches * size / cpu),
+        "clients": clients,
+        "tasks_per_second_concurrent": round(together * size / concurrent) if together else None,
     }
 
 
@@ -161,14 +184,33 @@ def bench_cli(db: BenchDatabase, records: int, single_calls: int) -> dict:
     }
 
 
+def kept_seed(directory: Path, server_url: str | None, size: int) -> BenchDatabase | None:
+    """The ``records-<size>`` database a ``bench_panels.py --workdir DIR --keep`` run left (same
+    server for PostgreSQL), migrated to this code, or None."""
+    kept = Databases(directory, server_url, keep=True).exists(f"records-{size}")
+    if kept is None or count_records(kept) != size:
+        return None
+    live.manage(kept.env, "migrate", "--no-input")
+    if not kept.postgres:
+        checkpoint(kept.directory)  # the copies take the one file
+    return kept
+
+
 def bench_size(databases: Databases, size: int, args: argparse.Namespace) -> dict:
-    template = databases.new(f"table-{size}")
-    seed_seconds = seed(template, size)
+    template = kept_seed(args.reuse_seeds, args.database_url, size) if args.reuse_seeds else None
+    if template is None:
+        template = databases.new(f"table-{size}")
+        seed_seconds = seed(template, size)
+    else:
+        seed_seconds = 0.0
+        print(f"reusing the kept {size:,}-record seed in {args.reuse_seeds}", file=sys.stderr)
     assert count_records(template) == size
     ways = {
         "python": lambda db: bench_python(db, args.records),
         "http": lambda db: bench_http(db, args.records, args.clients, args.workers),
-        "batch": lambda db: bench_batch(db, args.batches, args.batch_size, args.workers),
+        "batch": lambda db: bench_batch(
+            db, args.batches, args.batch_size, args.workers, args.batch_clients
+        ),
         "cli": lambda db: bench_cli(db, args.records, args.cli_calls),
     }
     results = {"table_records": size, "seed_seconds": round(seed_seconds, 1)}
@@ -223,6 +265,11 @@ def table(results: list[dict], ways: list[str]) -> str:
                 f"tasks/s; CPU {b['cpu_ms_per_list']:.0f} ms per list (database "
                 f"{b['db_cpu_ms_per_list']:.0f}) = {b['tasks_per_cpu_second']:,} tasks/CPU-s"
             )
+            if b["tasks_per_second_concurrent"]:
+                lines.append(
+                    f"{'':>12}  {b['clients']} clients posting lists at once: "
+                    f"{b['tasks_per_second_concurrent']:,} tasks/s"
+                )
     return "\n".join(lines)
 
 
@@ -242,6 +289,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers.")
     parser.add_argument("--batches", type=int, default=5, help="Timed lists (batch way).")
     parser.add_argument("--batch-size", type=int, default=1000, help="Tasks per list.")
+    parser.add_argument(
+        "--batch-clients",
+        type=int,
+        default=2,
+        help="Clients posting lists at once after the one-by-one lists (1: none).",
+    )
+    parser.add_argument(
+        "--reuse-seeds",
+        type=Path,
+        metavar="DIR",
+        help="Take each table size's seed from a bench_panels.py --workdir DIR --keep run "
+        "(records-<N>, the same --database-url) instead of seeding it again.",
+    )
     parser.add_argument("--cli-calls", type=int, default=5, help="One-task record_task runs.")
     parser.add_argument(
         "--ways",
