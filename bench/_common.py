@@ -132,6 +132,8 @@ class Databases:
         copy = f' TEMPLATE "{template.name}"' if template is not None else ""
         with self._admin() as conn:
             conn.execute(f'CREATE DATABASE "{name}"{copy}')
+            if template is not None:  # the copy on disk first, as copy_file does for SQLite
+                conn.execute("CHECKPOINT")
         self.made.append(name)
         return BenchDatabase(directory, self._pg_env(name), name)
 
