@@ -45,7 +45,13 @@ from records.models import (
 from records.rules.confidence import Sample
 from records.rules.periods import DAY, HOUR, Window, truncate
 from records.rules.scoring import PASS_THRESHOLD
-from records.stats.filters import NO_FILTERS, RecordFilters, records_in, unindexed_time
+from records.stats.filters import (
+    NO_FILTERS,
+    RecordFilters,
+    records_in,
+    unindexed,
+    unindexed_time,
+)
 from records.stats.rollups import COST_MICROS, COST_SQUARE_UNITS, COUNTERS
 
 Metric = Literal["quality", "performance", "duration", "cost"]
@@ -224,12 +230,16 @@ _RAW = {
 
 
 def _dimension(name: str, *, rollup: bool, prefix: str, ids: bool = False):
-    """The group expression of ``name``; ``ids``: models, skills and agents by id, not name."""
+    """The group expression of ``name``; ``ids``: models, skills and agents by id, not name.
+    Records and links group by columns no index may serve (``unindexed``): their reads are the
+    window's edges, which the time condition must find, not an index walked in group order."""
     if name in {"task_type", "auto_generated", "project"}:
-        return F(name if rollup else f"{prefix}{name}")
+        if rollup:
+            return F(name)
+        return unindexed(f"{prefix}{name}", TaskRecord._meta.get_field(name))
     if name == "model":
         if ids:
-            return F("model_id" if rollup else f"{prefix}model_id")
+            return F("model_id") if rollup else unindexed(f"{prefix}model_id", BigIntegerField())
         return F("model__name" if rollup else f"{prefix}model__name")
     # Rollup rows group by their start and merge() folds the few groups into local days in
     # Python: calling the database's day truncation (a Python function on SQLite) once per
@@ -241,7 +251,9 @@ def _dimension(name: str, *, rollup: bool, prefix: str, ids: bool = False):
     if name == "hour":
         return F("start") if rollup else TruncHour(f"{prefix}recorded_at")
     if name in {"skill", "agent"}:
-        return F(f"{name}_id" if ids else f"{name}__name")
+        if not ids:
+            return F(f"{name}__name")
+        return F(f"{name}_id") if rollup else unindexed(f"{name}_id", BigIntegerField())
     raise ValueError(f"cannot group by {name!r}")
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Func, IntegerField, Q, QuerySet
+from django.db.models import F, Field, Func, IntegerField, Q, QuerySet
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from records.models import TaskRecord
@@ -146,9 +146,18 @@ def unindexed_time(field: str = "recorded_at") -> F | Func:
     """A record's time (``field``: recorded_at, or record__recorded_at from a link) in a term no
     index may serve on SQLite (``+column``); the column itself elsewhere (PostgreSQL's planner
     weighs the listed ids by its statistics)."""
+    return unindexed(field, TaskRecord._meta.get_field("recorded_at"))
+
+
+def unindexed(field: str, output_field: Field) -> F | Func:
+    """``F(field)`` in a term no index may serve on SQLite (``+column``, the same value), the
+    column itself elsewhere. For the group of a read that its WHERE should drive: grouping the
+    edge records of a window by ``model_id``, SQLite (which keeps no statistics) walked the
+    whole (model, time) index in group order, a million entries, where the time index finds
+    the window's few hundred records (165 ms against 0.2 at 1M records)."""
     if connection.vendor != "sqlite":
         return F(field)
-    return _Unindexed(F(field), output_field=TaskRecord._meta.get_field("recorded_at"))
+    return _Unindexed(F(field), output_field=output_field)
 
 
 class _Unindexed(Func):

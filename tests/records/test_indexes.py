@@ -1,4 +1,4 @@
-"""The records tables carry no index another index already leads with (migration 0015): each
+"""The records and rollup tables carry no index another index already leads with (0015, 0016): each
 would cost every recorded task one more entry and serve no query the leading index does not."""
 
 import pytest
@@ -7,7 +7,15 @@ from django.db import connection
 
 pytestmark = pytest.mark.django_db
 
-TABLES = ["records_taskrecord", "records_recordskill", "records_recordagent"]
+TABLES = [
+    "records_taskrecord",
+    "records_recordskill",
+    "records_recordagent",
+    "records_rollup",
+    "records_skillrollup",
+    "records_agentrollup",
+    "records_typerollup",
+]
 
 
 def _partial() -> set[str]:
