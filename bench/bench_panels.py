@@ -133,7 +133,7 @@ SEARCH_SORT_TARGETS = {
 COMPARE_TARGETS = {
     "compare-models": {"a": "model:GLM 4.6", "b": "model:Claude Sonnet 4.5"},
     "compare-skill": {"a": "skill:code-analysis", "b": "noskill:code-analysis"},
-    # the one raw read: the advised records (a quarter of the demo's) summed from the records
+    # a quarter of the demo's turns are advised: TypeRollup's advised key (0017) sums both sides
     "compare-advised": {"a": "advised:yes", "b": "advised:no"},
     "compare-periods": {"a": "period:{period}", "b": "period:prev{period}"},
 }

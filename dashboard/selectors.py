@@ -19,7 +19,7 @@ rows, and none builds a statement per model, skill or agent name: lists meant fo
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import connection
@@ -31,11 +31,9 @@ from records.models import AIModel, Skill, TaskRecord
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Granularity, Window, truncate
 from records.stats.aggregates import (
-    ADVISED,
     Totals,
     median_duration,
     one_decimal,
-    record_totals,
     top_groups,
     totals,
 )
@@ -433,25 +431,15 @@ def slice_totals(
     From the rollups: two queries, plus up to three for a skill. The records *with* a skill
     are the skill rollups' totals; those *without* it are the side's totals minus those
     (every field is a sum, so the difference is exact). ``advised`` (True: the records whose
-    agent was given Perfsite's advice, False: the others) is the one raw read: the advised
-    records of the window, found by their partial index, and the others are the side's
-    rollup totals minus those, so its cost grows with the advised records only.
+    agent was given Perfsite's advice, False: the others) reads TypeRollup's advised key (the
+    records themselves under a model filter, which TypeRollup cannot answer).
     """
+    if advised is not None:
+        filters = replace(filters, advised=advised)
     rows = {
         t.key["task_type"]: t for t in totals(window=window, filters=filters, by=("task_type",))
     }
-    if advised is not None:
-        found = {
-            t.key["task_type"]: t
-            for t in record_totals(window=window, filters=filters, where=ADVISED)
-        }
-        if advised:
-            return found
-        for task_type, part in found.items():
-            if task_type in rows:
-                rows[task_type].subtract(part)
-        return {task_type: t for task_type, t in rows.items() if t.count > 0}
-    if skill is None:
+    if advised is not None or skill is None:
         return rows
     with_skill = {
         t.key["task_type"]: t

@@ -133,7 +133,8 @@ class TaskRecord(models.Model):
                 name="record_session_time_idx",
                 condition=~Q(session_id=""),
             ),
-            # Partial: the advised records of a window, for compare's advised:yes slice.
+            # Partial: the advised records of a window (compare's advised:yes under a model filter,
+            # which TypeRollup's advised key cannot answer, reads them).
             models.Index(
                 fields=["recorded_at"],
                 name="record_advised_time_idx",
@@ -372,13 +373,19 @@ class ModelRollupBase(RollupBase):
 
 
 class TypeRollup(RollupBase):
-    """The level without the model: per (span, start, task type, AUTO, project). Also counts
-    records per duration bucket (BUCKET_FIELDS, added below), for medians."""
+    """The level without the model: per (span, start, task type, AUTO, project, advised). Also
+    counts records per duration bucket (BUCKET_FIELDS, added below), for medians.
+
+    ``advised``: whether the records' agent was given Perfsite's advice (TaskRecord.advice not
+    empty), so that /compare/?a=advised:yes&b=advised:no reads rollups like every other slice
+    instead of summing the advised records themselves (a cost that grew with the history)."""
+
+    advised = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["span", "start", "task_type", "auto_generated", "project"],
+                fields=["span", "start", "task_type", "auto_generated", "project", "advised"],
                 name="type_rollup_key",
             )
         ]

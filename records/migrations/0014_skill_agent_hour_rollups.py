@@ -6,14 +6,11 @@ def rebuild(apps, schema_editor):
     (records.stats.aggregates reads a window's edge hours from them, not half a day of links),
     and the changes of 0008 and 0011 (new columns, the project key, TypeRollup) are filled in.
 
-    Uses the live rebuild (records.stats.rollups), so this must stay the last migration that
-    changes rollup rows; a later change to them moves this step after it (0011 had it until
-    this one).
+    Used the live rebuild (records.stats.rollups), so it had to stay the last migration that
+    changes rollup rows; 0017 changed them and has the step now (0011 had it before this one).
     """
-    from records.stats.rollups import rebuild_rollups
-
-    if apps.get_model("records", "TaskRecord").objects.exists():
-        rebuild_rollups()
+    # The rebuild moved to 0017 (TypeRollup's advised key): run here, the live code would
+    # write a column that does not exist yet. 0017 rebuilds every level, these changes too.
 
 
 class Migration(migrations.Migration):

@@ -218,6 +218,7 @@ def seed_demo(
                     cache_read_tokens=row["cache_read_tokens"],
                     cache_creation_tokens=row["cache_creation_tokens"],
                     project=row["project"],
+                    advised=bool(row["advice"]),
                     skill_ids=row["skill_ids"],
                     agent_ids=row["agent_ids"],
                 )

@@ -239,7 +239,7 @@ _AFTER_STORED = 1 << 62  # orders a batch's new rows after every stored id, as i
 # What a new row gives the rollups: every field of Facts but the links, read from the row itself,
 # so a fact the rollups gain is never left out here.
 _FACT_COLUMNS = [
-    f.name for f in dataclasses.fields(Facts) if f.name not in {"skill_ids", "agent_ids"}
+    f.name for f in dataclasses.fields(Facts) if f.name not in {"skill_ids", "agent_ids", "advised"}
 ]
 
 
@@ -372,6 +372,7 @@ def _create_many(
         facts.append(
             Facts(
                 **{name: row[name] for name in _FACT_COLUMNS},
+                advised=bool(row["advice"]),
                 skill_ids=tuple(skill_ids),
                 agent_ids=tuple(agent_ids),
             )

@@ -214,11 +214,14 @@ _ROLLUPS = {"records": Rollup, "skills": SkillRollup, "agents": AgentRollup}
 _NAMED = {"skills": "skill", "agents": "agent"}  # the name column of each subject's rows
 
 
-def rollup_table(subject: Subject, filters: RecordFilters, by: Sequence[str]) -> type:
+def rollup_table(subject: Subject, filters: RecordFilters, by: Sequence[str]) -> type | None:
     """The narrowest rollup level that can answer: without a model filter or a model group,
-    the records' totals come from TypeRollup, whose rows do not multiply with the models."""
+    the records' totals come from TypeRollup, whose rows do not multiply with the models.
+    None when no level can: an ``advised`` filter (TypeRollup's key only) on another level."""
     if subject == "records" and filters.model is None and "model" not in by:
         return TypeRollup
+    if filters.advised is not None:
+        return None
     return _ROLLUPS[subject]
 
 
@@ -358,30 +361,6 @@ def totals(
     return found
 
 
-ADVISED = ~Q(advice="")  # records whose agent was given Perfsite's advice (TaskRecord.advice)
-
-
-def record_totals(
-    *, window: Window, filters: RecordFilters = NO_FILTERS, by: str = "task_type", where: Q
-) -> list[Totals]:
-    """``totals(by=(by,))`` of the records that also match ``where``, summed from the records
-    themselves: for a condition no rollup keeps (``ADVISED``), on a subset an index finds
-    (record_advised_time_idx), so the cost grows with that subset, not with the history."""
-    rows = (
-        records_in(window, filters)
-        .filter(where)
-        .values(**{f"g_{by}": _dimension(by, rollup=False, prefix="")})
-        .annotate(**_raw_sums("", False))
-        .order_by()
-        .values_list(f"g_{by}", *COUNTERS)
-    )
-    return [
-        Totals({by: row[0]}, *(int(value) if value else 0 for value in row[1:]))
-        for row in rows
-        if row[1]
-    ]
-
-
 def grouped_sums(
     *,
     window: Window,
@@ -464,7 +443,7 @@ def _parts(
     if rollup_q:
         table = rollup_table(subject, filters, by)
         yield (
-            table.objects.filter(rollup_q, filters.q(), names or Q()),
+            table.objects.filter(rollup_q, filters.q(rollup=True), names or Q()),
             {f"g_{name}": _dimension(name, rollup=True, prefix="", ids=ids) for name in by},
             # Cast: PostgreSQL sums bigints as numeric (a Decimal per value in Python).
             {
@@ -514,7 +493,8 @@ def _plan_for(
 ) -> _Plan:
     if subject != "records" and {"hour", "day", "month"} & set(by):
         raise ValueError("skill and agent totals are not split by time")
-    if not filters.by_rollups:  # a search: only the matching records can say
+    if not filters.by_rollups or rollup_table(subject, filters, by) is None:
+        # a search (only the matching records can say), or advised by model, skill or agent
         return _Plan(days=None, hours=(), raw=((window.start, False, window.end, True),))
     return _plan(window, hourly_only="hour" in by)
 

@@ -57,6 +57,10 @@ class RecordFilters:
     # With a search: the ids of the records it stands for, its newest matches in one window
     # (``figure_filters``), read once per view so that no statement runs the search again.
     search_ids: tuple[int, ...] | None = field(default=None, repr=False)
+    # Whether the records' agent was given Perfsite's advice (TaskRecord.advice not empty; the
+    # compare view's advised:yes|no). Only TypeRollup keeps it (its ``advised`` key): a read
+    # that needs another level, by model, skill or agent, sums the records themselves.
+    advised: bool | None = None
 
     def __post_init__(self) -> None:
         if self.task_type is not None and self.task_type not in CANONICAL_TYPES:
@@ -68,17 +72,19 @@ class RecordFilters:
 
     @property
     def active(self) -> bool:
-        return any((self.model, self.task_type, self.origin, self.project, self.search))
+        return any((self.model, self.task_type, self.origin, self.project, self.search)) or (
+            self.advised is not None
+        )
 
     @property
     def by_rollups(self) -> bool:
         """Whether rollup rows can answer this filter (they carry every dimension but text)."""
         return self.search is None
 
-    def q(self, prefix: str = "") -> Q:
+    def q(self, prefix: str = "", *, rollup: bool = False) -> Q:
         """The filter as a Q on records (``prefix`` "record__" from a skill or agent link, ""
-        from a record or a rollup row, which carry the same dimensions; never a search on
-        rollup rows: see ``by_rollups``)."""
+        from a record), or with ``rollup`` on rollup rows, which carry the same dimensions
+        (never a search: see ``by_rollups``; ``advised`` as TypeRollup's column)."""
         q = Q()
         if self.model is not None:
             q &= Q(**{f"{prefix}model__name": self.model})
@@ -88,6 +94,11 @@ class RecordFilters:
             q &= Q(**{f"{prefix}auto_generated": self.origin == ORIGIN_AUTO})
         if self.project:
             q &= Q(**{f"{prefix}project": self.project})
+        if self.advised is not None and rollup:
+            q &= Q(advised=self.advised)
+        elif self.advised is not None:
+            given = Q(**{f"{prefix}advice": ""})
+            q &= ~given if self.advised else given
         if self.search_ids is not None:
             q &= Q(**{f"{prefix}pk__in": listed_ids(self.search_ids)})
         elif self.search is not None:

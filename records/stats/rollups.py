@@ -81,6 +81,7 @@ class Facts:
     cache_read_tokens: int | None = None
     cache_creation_tokens: int | None = None
     project: str = ""
+    advised: bool = False  # TaskRecord.advice is not empty (TypeRollup's key only)
     skill_ids: Sequence[int] = field(default_factory=tuple)
     agent_ids: Sequence[int] = field(default_factory=tuple)
 
@@ -104,6 +105,7 @@ class Facts:
             cache_read_tokens=record.cache_read_tokens,
             cache_creation_tokens=record.cache_creation_tokens,
             project=record.project,
+            advised=bool(record.advice),
             skill_ids=tuple(skill_ids),
             agent_ids=tuple(agent_ids),
         )
@@ -180,7 +182,7 @@ def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
         with_buckets = counters + (no_bucket if bucket is None else ONE_HOT[bucket])
         hour = truncate(fact.recorded_at, "hour")
         day = hour.replace(hour=0)
-        type_key = (fact.task_type, fact.auto_generated, fact.project)
+        type_key = (fact.task_type, fact.auto_generated, fact.project, fact.advised)
         key = (fact.task_type, fact.model_id, fact.auto_generated, fact.project)
         for span, start in ((HOUR, hour), (DAY, day), (MONTH, day.replace(day=1))):
             types[(span, start, *type_key)].append(with_buckets)
@@ -197,7 +199,7 @@ def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
 def _key_columns(table: type[RollupBase]) -> list[str]:
     """A table's key in the order ``apply_rollups`` builds it."""
     if table is TypeRollup:
-        return ["span", "start", "task_type", "auto_generated", "project"]
+        return ["span", "start", "task_type", "auto_generated", "project", "advised"]
     extra = {SkillRollup: ["skill_id"], AgentRollup: ["agent_id"]}.get(table, [])
     return ["span", "start", "task_type", "model_id", "auto_generated", "project", *extra]
 
@@ -295,6 +297,7 @@ FACT_FIELDS = [
     "cache_read_tokens",
     "cache_creation_tokens",
     "project",
+    "advice",
 ]
 
 

@@ -47,10 +47,13 @@ def test_recorder_writes_keep_rollups_exact():
                 "agents_delegated": ["code-analyzer"] if i % 2 else [],
                 "recorded_at": (base + timedelta(minutes=25 * i)).isoformat(),
                 "auto_generated": i % 5 != 0,
+                "advice": "Perfsite: the testing skill passed 9 of 10" if i % 3 == 0 else None,
             },
             ["GLM-4.6", "claude-sonnet-4-5"][i % 2],
         )
     incremental = snapshot()
+    advised = TypeRollup.objects.filter(span="h", advised=True)
+    assert sum(row.count for row in advised) == 4  # i = 0, 3, 6, 9
     hourly = Rollup.objects.filter(span="h")
     assert sum(row.count for row in hourly) == 12
     assert sum(row.quality_tenths for row in hourly) == round(
@@ -119,8 +122,9 @@ def test_migration_0004_builds_the_month_rows_of_stored_records():
     assert without_ids(snapshot()) == without_ids(expected)
 
 
-def test_migration_0014_adds_the_hour_rows_of_skills_and_agents():
-    """Databases whose skill and agent rollups kept days and months only get their hour rows."""
+def test_the_rebuild_migration_adds_the_hour_rows_of_skills_and_agents():
+    """Databases whose skill and agent rollups kept days and months only (before 0014) get
+    their hour rows from the rebuild, which 0017 runs now."""
     call_command("seed_demo", "--records", "400", "--seed", "14", stdout=StringIO())
     expected = snapshot()
     for table in (SkillRollup, AgentRollup):
@@ -128,15 +132,15 @@ def test_migration_0014_adds_the_hour_rows_of_skills_and_agents():
         assert sum(r.count for r in hours) == sum(r.count for r in table.objects.filter(span="d"))
         hours.delete()
 
-    importlib.import_module("records.migrations.0014_skill_agent_hour_rollups").rebuild(apps, None)
+    importlib.import_module("records.migrations.0017_type_rollup_advised").rebuild(apps, None)
 
     assert without_ids(snapshot()) == without_ids(expected)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_database_at_0007_with_records_migrates_to_exact_rollups():
-    """0011 adds the project key and TypeRollup, and 0014 rebuilds the rollups of stored
-    records with the live rebuild (0008 and 0011 used to), so a database at 0007 with records
+    """0011 adds the project key and TypeRollup, and 0017 rebuilds the rollups of stored
+    records with the live rebuild (0008, 0011 and 0014 used to), so a database at 0007 with records
     migrates through them and ends with rollups equal to a rebuild."""
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
@@ -169,6 +173,43 @@ def test_a_database_at_0007_with_records_migrates_to_exact_rollups():
         assert sum(r.count for r in Rollup.objects.filter(span="m")) == 6
         assert set(Rollup.objects.values_list("project", flat=True)) == {"", "alpha", "beta"}
         assert sum(r.count for r in TypeRollup.objects.filter(span="h")) == 6
+        rebuild()
+        assert without_ids(migrated) == without_ids(snapshot())
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_at_0016_with_advised_records_migrates_to_advised_type_rollups():
+    """0017 adds ``advised`` to TypeRollup's key and rebuilds: the advised records' rows split
+    from the others', and the totals stay those of a rebuild."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes("records")
+    executor.migrate([("records", "0016_rollup_name_time_indexes")])
+    old = executor.loader.project_state([("records", "0016_rollup_name_time_indexes")]).apps
+    model = old.get_model("records", "AIModel").objects.create(name="GLM 4.6")
+    records = old.get_model("records", "TaskRecord")
+    at = datetime(2026, 6, 3, 9, 30, tzinfo=UTC)
+    for i in range(5):
+        records.objects.create(
+            record_id=f"advised-{i}",
+            recorded_at=at + timedelta(minutes=i),
+            task_type="coding",
+            model=model,
+            quality_score=60 + i,
+            performance_index=60 + i,
+            advice="Perfsite: use the testing skill" if i < 2 else "",
+            source="recorder",
+        )
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)
+        hours = {r.advised: r.count for r in TypeRollup.objects.filter(span="h")}
+        assert hours == {True: 2, False: 3}
+        migrated = snapshot()
         rebuild()
         assert without_ids(migrated) == without_ids(snapshot())
     finally:
