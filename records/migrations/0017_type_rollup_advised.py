@@ -1,18 +1,6 @@
+"""TypeRollup keys by ``advised``; 0018 then rebuilds the rollups, which fills it in."""
+
 from django.db import migrations, models
-
-
-def rebuild(apps, schema_editor):
-    """Every rollup level recomputed from the records, now that TypeRollup's key has
-    ``advised`` (the rows so far counted every record as not advised).
-
-    Uses the live rebuild (records.stats.rollups), so this must stay the last migration that
-    changes rollup rows; a later change to them moves this step after it (0014 had it until
-    this one). At a million records it takes a few minutes.
-    """
-    from records.stats.rollups import rebuild_rollups
-
-    if apps.get_model("records", "TaskRecord").objects.exists():
-        rebuild_rollups()
 
 
 class Migration(migrations.Migration):
@@ -37,5 +25,4 @@ class Migration(migrations.Migration):
                 name="type_rollup_key",
             ),
         ),
-        migrations.RunPython(rebuild, migrations.RunPython.noop),
     ]

@@ -1,6 +1,7 @@
 """Rollups kept in the same transaction as every write equal rollups rebuilt from records."""
 
 import importlib
+import time
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
@@ -124,7 +125,7 @@ def test_migration_0004_builds_the_month_rows_of_stored_records():
 
 def test_the_rebuild_migration_adds_the_hour_rows_of_skills_and_agents():
     """Databases whose skill and agent rollups kept days and months only (before 0014) get
-    their hour rows from the rebuild, which 0017 runs now."""
+    their hour rows from the rebuild, which 0018 runs now."""
     call_command("seed_demo", "--records", "400", "--seed", "14", stdout=StringIO())
     expected = snapshot()
     for table in (SkillRollup, AgentRollup):
@@ -132,14 +133,14 @@ def test_the_rebuild_migration_adds_the_hour_rows_of_skills_and_agents():
         assert sum(r.count for r in hours) == sum(r.count for r in table.objects.filter(span="d"))
         hours.delete()
 
-    importlib.import_module("records.migrations.0017_type_rollup_advised").rebuild(apps, None)
+    importlib.import_module("records.migrations.0018_rebuild_rollups").rebuild(apps, None)
 
     assert without_ids(snapshot()) == without_ids(expected)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_database_at_0007_with_records_migrates_to_exact_rollups():
-    """0011 adds the project key and TypeRollup, and 0017 rebuilds the rollups of stored
+    """0011 adds the project key and TypeRollup, and 0018 rebuilds the rollups of stored
     records with the live rebuild (0008, 0011 and 0014 used to), so a database at 0007 with records
     migrates through them and ends with rollups equal to a rebuild."""
     from django.db import connection
@@ -181,7 +182,7 @@ def test_a_database_at_0007_with_records_migrates_to_exact_rollups():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_database_at_0016_with_advised_records_migrates_to_advised_type_rollups():
-    """0017 adds ``advised`` to TypeRollup's key and rebuilds: the advised records' rows split
+    """0017 adds ``advised`` to TypeRollup's key and 0018 rebuilds: the advised records' rows split
     from the others', and the totals stay those of a rebuild."""
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
@@ -214,3 +215,30 @@ def test_a_database_at_0016_with_advised_records_migrates_to_advised_type_rollup
         assert without_ids(migrated) == without_ids(snapshot())
     finally:
         MigrationExecutor(connection).migrate(latest)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_vacuums_the_rollup_tables_on_postgresql():
+    """A rebuild replaces every rollup row; on PostgreSQL the replaced ones would stay as dead
+    tuples every read steps over until autovacuum came, so the rebuild vacuums the tables."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL keeps replaced rows until VACUUM; SQLite reuses the pages")
+    call_command("seed_demo", "--records", "50", "--seed", "3", stdout=StringIO())
+    started = datetime.now(UTC)
+    rebuild()
+    tables = [table._meta.db_table for table in TABLES]
+    vacuumed = []
+    for _ in range(50):  # the statistics view is updated a moment after the VACUUM
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) "
+                "AND last_vacuum >= %s",
+                [tables, started],
+            )
+            vacuumed = sorted(row[0] for row in cursor.fetchall())
+        if vacuumed == sorted(tables):
+            break
+        time.sleep(0.1)
+    assert vacuumed == sorted(tables)
