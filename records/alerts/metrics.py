@@ -48,8 +48,8 @@ class _ScopeFilters(RecordFilters):
     skill: str | None = None
     agent: str | None = None
 
-    def q(self, prefix: str = "", *, rollup: bool = False) -> Q:
-        q = super().q(prefix, rollup=rollup)
+    def link_q(self) -> Q:
+        q = Q()
         if self.skill is not None:
             q &= Q(skill__name=self.skill)
         if self.agent is not None:

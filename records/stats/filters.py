@@ -84,7 +84,17 @@ class RecordFilters:
     def q(self, prefix: str = "", *, rollup: bool = False) -> Q:
         """The filter as a Q on records (``prefix`` "record__" from a skill or agent link, ""
         from a record), or with ``rollup`` on rollup rows, which carry the same dimensions
-        (never a search: see ``by_rollups``; ``advised`` as TypeRollup's column)."""
+        (never a search: see ``by_rollups``; ``advised`` as TypeRollup's column); then
+        ``link_q``."""
+        return self.record_q(prefix, rollup=rollup) & self.link_q()
+
+    def link_q(self) -> Q:
+        """Conditions on the rows read beyond the records' own (a subclass's skill or agent, on
+        skill or agent rollup rows and links); none here."""
+        return Q()
+
+    def record_q(self, prefix: str = "", *, rollup: bool = False) -> Q:
+        """``q`` without ``link_q``: the conditions on the records (or rollup rows) only."""
         q = Q()
         if self.model is not None:
             q &= Q(**{f"{prefix}model__name": self.model})
