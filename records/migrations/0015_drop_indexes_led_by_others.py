@@ -9,8 +9,8 @@ these only cost every recorded task three more index entries (a list of 1,000 ta
 by the earlier migrations never had these indexes, so there it changes nothing.
 """
 
-import django.db.models.deletion
 from django.db import migrations, models
+from django.db.models.deletion import CASCADE, PROTECT
 
 # (index, table, column): the names Django gave them on PostgreSQL.
 INDEXES = [
@@ -18,6 +18,16 @@ INDEXES = [
     ("records_recordskill_record_id_8dffa245", "records_recordskill", "record_id"),
     ("records_recordagent_record_id_739df7c3", "records_recordagent", "record_id"),
 ]
+
+
+def _unindexed(model_name, name, to, on_delete, related_name=None):
+    """The state's AlterField: the foreign key without an index of its own."""
+    extra = {"related_name": related_name} if related_name else {}
+    return migrations.AlterField(
+        model_name=model_name,
+        name=name,
+        field=models.ForeignKey(db_index=False, on_delete=on_delete, to=to, **extra),
+    )
 
 
 class Migration(migrations.Migration):
@@ -35,34 +45,9 @@ class Migration(migrations.Migration):
                 for index, table, column in INDEXES
             ],
             state_operations=[
-                migrations.AlterField(
-                    model_name="recordagent",
-                    name="record",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="records.taskrecord",
-                    ),
-                ),
-                migrations.AlterField(
-                    model_name="recordskill",
-                    name="record",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="records.taskrecord",
-                    ),
-                ),
-                migrations.AlterField(
-                    model_name="taskrecord",
-                    name="model",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="records",
-                        to="records.aimodel",
-                    ),
-                ),
+                _unindexed("recordagent", "record", "records.taskrecord", CASCADE),
+                _unindexed("recordskill", "record", "records.taskrecord", CASCADE),
+                _unindexed("taskrecord", "model", "records.aimodel", PROTECT, "records"),
             ],
         ),
     ]
