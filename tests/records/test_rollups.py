@@ -2,6 +2,7 @@
 
 import importlib
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
@@ -29,6 +30,25 @@ def snapshot():
 def without_ids(snap):
     # The primary key differs after a rebuild; everything else must match.
     return {name: sorted(row[1:] for row in rows) for name, rows in snap.items()}
+
+
+@contextmanager
+def at_migration(name: str):
+    """The records app migrated back to ``name``: yields that state's apps (to store records as
+    they were) and a function that migrates to the latest; migrated to the latest in any case."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes("records")
+    executor.migrate([("records", name)])
+    try:
+        yield (
+            executor.loader.project_state([("records", name)]).apps,
+            lambda: MigrationExecutor(connection).migrate(latest),
+        )
+    finally:
+        MigrationExecutor(connection).migrate(latest)
 
 
 def rebuild():
@@ -143,78 +163,58 @@ def test_a_database_at_0007_with_records_migrates_to_exact_rollups():
     """0011 adds the project key and TypeRollup, and 0018 rebuilds the rollups of stored
     records with the live rebuild (0008, 0011 and 0014 used to), so a database at 0007 with records
     migrates through them and ends with rollups equal to a rebuild."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connection)
-    latest = executor.loader.graph.leaf_nodes("records")
-    executor.migrate([("records", "0007_task_context_tokens_cost")])
-    old = executor.loader.project_state([("records", "0007_task_context_tokens_cost")]).apps
-    model = old.get_model("records", "AIModel").objects.create(name="GLM 4.6")
-    records = old.get_model("records", "TaskRecord")
-    at = datetime(2026, 6, 3, 9, 30, tzinfo=UTC)
-    for i in range(6):
-        records.objects.create(
-            record_id=f"old-{i}",
-            recorded_at=at + timedelta(days=i * 11, minutes=7 * i),
-            task_type=["coding", "testing"][i % 2],
-            model=model,
-            quality_score=80 + i,
-            performance_index=70 + i,
-            duration_seconds=100.0 * (i + 1),
-            project=["", "alpha", "beta"][i % 3],
-            cost_usd=0.25 * i,
-            input_tokens=1000 * i,
-            source="recorder",
-        )
-    try:
-        executor = MigrationExecutor(connection)
-        executor.migrate(latest)
+    with at_migration("0007_task_context_tokens_cost") as (old, migrate_to_latest):
+        model = old.get_model("records", "AIModel").objects.create(name="GLM 4.6")
+        records = old.get_model("records", "TaskRecord")
+        at = datetime(2026, 6, 3, 9, 30, tzinfo=UTC)
+        for i in range(6):
+            records.objects.create(
+                record_id=f"old-{i}",
+                recorded_at=at + timedelta(days=i * 11, minutes=7 * i),
+                task_type=["coding", "testing"][i % 2],
+                model=model,
+                quality_score=80 + i,
+                performance_index=70 + i,
+                duration_seconds=100.0 * (i + 1),
+                project=["", "alpha", "beta"][i % 3],
+                cost_usd=0.25 * i,
+                input_tokens=1000 * i,
+                source="recorder",
+            )
+        migrate_to_latest()
         migrated = snapshot()
         assert sum(r.count for r in Rollup.objects.filter(span="m")) == 6
         assert set(Rollup.objects.values_list("project", flat=True)) == {"", "alpha", "beta"}
         assert sum(r.count for r in TypeRollup.objects.filter(span="h")) == 6
         rebuild()
         assert without_ids(migrated) == without_ids(snapshot())
-    finally:
-        MigrationExecutor(connection).migrate(latest)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_database_at_0016_with_advised_records_migrates_to_advised_type_rollups():
     """0017 adds ``advised`` to TypeRollup's key and 0018 rebuilds: the advised records' rows split
     from the others', and the totals stay those of a rebuild."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connection)
-    latest = executor.loader.graph.leaf_nodes("records")
-    executor.migrate([("records", "0016_rollup_name_time_indexes")])
-    old = executor.loader.project_state([("records", "0016_rollup_name_time_indexes")]).apps
-    model = old.get_model("records", "AIModel").objects.create(name="GLM 4.6")
-    records = old.get_model("records", "TaskRecord")
-    at = datetime(2026, 6, 3, 9, 30, tzinfo=UTC)
-    for i in range(5):
-        records.objects.create(
-            record_id=f"advised-{i}",
-            recorded_at=at + timedelta(minutes=i),
-            task_type="coding",
-            model=model,
-            quality_score=60 + i,
-            performance_index=60 + i,
-            advice="Perfsite: use the testing skill" if i < 2 else "",
-            source="recorder",
-        )
-    try:
-        executor = MigrationExecutor(connection)
-        executor.migrate(latest)
+    with at_migration("0016_rollup_name_time_indexes") as (old, migrate_to_latest):
+        model = old.get_model("records", "AIModel").objects.create(name="GLM 4.6")
+        records = old.get_model("records", "TaskRecord")
+        at = datetime(2026, 6, 3, 9, 30, tzinfo=UTC)
+        for i in range(5):
+            records.objects.create(
+                record_id=f"advised-{i}",
+                recorded_at=at + timedelta(minutes=i),
+                task_type="coding",
+                model=model,
+                quality_score=60 + i,
+                performance_index=60 + i,
+                advice="Perfsite: use the testing skill" if i < 2 else "",
+                source="recorder",
+            )
+        migrate_to_latest()
         hours = {r.advised: r.count for r in TypeRollup.objects.filter(span="h")}
         assert hours == {True: 2, False: 3}
         migrated = snapshot()
         rebuild()
         assert without_ids(migrated) == without_ids(snapshot())
-    finally:
-        MigrationExecutor(connection).migrate(latest)
 
 
 @pytest.mark.django_db(transaction=True)
