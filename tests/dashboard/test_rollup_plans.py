@@ -79,24 +79,25 @@ def _run(client, name, query) -> list[tuple[str, tuple]]:
     return statements
 
 
-def _plans(statements):
+def _plan_lines(statements):
+    """(line of SQLite's plan, statement) for every line of every read's plan."""
     with connection.cursor() as cursor:
         for sql, params in statements:
             if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-            yield sql, [str(row[-1]) for row in cursor.fetchall()]
+            for row in cursor.fetchall():
+                yield str(row[-1]), sql
+
+
+def _walks(statements, pattern: re.Pattern) -> list[tuple[str, str]]:
+    return [(line, sql[:200]) for line, sql in _plan_lines(statements) if pattern.search(line)]
 
 
 @pytest.mark.parametrize(("name", "query"), PAGES)
 def test_no_read_walks_every_rollup_row_of_a_name(client, history, name, query):
     statements = _run(client, name, query)
-    walks = [
-        (line, sql[:200])
-        for sql, plan in _plans(statements)
-        for line in plan
-        if NAME_ONLY.search(line)
-    ]
+    walks = _walks(statements, NAME_ONLY)
     assert not walks, walks
     # the pages read rollup rows at all (a page that read none would pass the check above)
     assert any(re.search(r"rollup\w*\b", sql) for sql, _ in statements)
@@ -121,16 +122,7 @@ def test_no_edge_read_walks_every_record_of_a_filter(client, history, name, quer
     # The sums of the window (rollup rows and edge records), not the lookups of one record
     # (the first record of a filter walks that index in time order and stops at the first).
     statements = [(sql, p) for sql, p in _run(client, name, query) if "SUM(" in sql]
-    walks = [
-        (line, sql[:200])
-        for sql, plan in _plans(statements)
-        for line in plan
-        if FILTER_ONLY.search(line)
-    ]
+    walks = _walks(statements, FILTER_ONLY)
     assert not walks, walks
     # the edge records were read by their time (a page that read none would pass the check)
-    assert any(
-        re.search(r"_time_idx \(\w+=\? AND recorded_at>\?", line)
-        for _, plan in _plans(statements)
-        for line in plan
-    )
+    assert _walks(statements, re.compile(r"_time_idx \(\w+=\? AND recorded_at>\?"))
