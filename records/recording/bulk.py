@@ -26,8 +26,19 @@ class JsonText(str):
     """A value already serialised to JSON text (reused across rows without dumping it again)."""
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps makes one per call
+_EMPTY_LIST = JsonText("[]")
+
+
+def json_text(value: Any) -> JsonText:
+    """``value`` serialised as every JSON column of a bulk insert stores it."""
+    if type(value) is list and not value:  # issues and recommendations, most of the time
+        return _EMPTY_LIST
+    return JsonText(_ENCODE(value))
+
+
 def _dump_json(value: Any) -> str:
-    return value if isinstance(value, JsonText) else json.dumps(value, ensure_ascii=False)
+    return value if isinstance(value, JsonText) else json_text(value)
 
 
 @contextmanager
@@ -78,13 +89,29 @@ def _insert_sql(
     return sql, conversions
 
 
+def _last_one(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``adapt``, remembering its last value: the rows of one write share their created_at (and
+    often their recorded_at), and Django's datetime adaptation is costly per call."""
+    last: list[Any] = [object(), None]
+
+    def adapted(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, adapt(value)
+        return last[1]
+
+    return adapted
+
+
 def _prepare(
     model: type[models.Model], names: tuple[str, ...], ignore_conflicts: bool = False
 ) -> tuple[str, Callable[[dict[str, Any]], list[Any]]]:
     """The statement and a function turning one row into its parameters, for this connection."""
     sql, conversions = _insert_sql(model, names, ignore_conflicts, connection.vendor)
-    by_kind = {"json": _dump_json, "datetime": connection.ops.adapt_datetimefield_value}
-    converters = [(i, by_kind[kind]) for i, kind in conversions]
+    adapt_time = connection.ops.adapt_datetimefield_value
+    converters = [
+        (i, _dump_json if kind == "json" else _last_one(adapt_time))  # one memory per column
+        for i, kind in conversions
+    ]
 
     def params(row: dict[str, Any]) -> list[Any]:
         values = [row[name] for name in names]

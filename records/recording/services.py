@@ -9,7 +9,7 @@ import bisect
 import dataclasses
 import enum
 import logging
-import uuid
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,9 +23,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from records.models import Agent, AIModel, ApiToken, RecordAgent, RecordSkill, Skill, TaskRecord
-from records.recording.bulk import copy_rows, create_row, insert_values
+from records.recording.bulk import copy_rows, create_row, insert_values, json_text
 from records.recording.retry import with_lock_retry  # re-exported: every writer uses it
 from records.recording.schema import Task, json_safe_payload, stored_fields
+from records.recording.wal import atomic_checkpoint_later
 from records.rules.names import default_model_name
 from records.rules.scoring import BASELINE_WINDOW, quality_improvement
 from records.stats.rollups import FACT_FIELDS, Facts, apply_rollups, facts_for
@@ -52,7 +53,7 @@ def _retry_finds(existing: TaskRecord, token: ApiToken | None) -> TaskRecord:
 
 def new_record_id(task_type: str, at: datetime) -> str:
     """Readable and unique: type and time for people, 48 random bits so the clock never decides."""
-    return f"{task_type}-{at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}"
+    return f"{task_type}-{at:%Y%m%d-%H%M%S}-{secrets.token_hex(6)}"
 
 
 def names_to_objects(model_cls: type[T], names: Iterable[str]) -> dict[str, T]:
@@ -277,13 +278,15 @@ def records_create_many(
     is stored once. A task without ``recorded_at`` is recorded at ``now`` (default: the time of
     the call).
     """
-    payloads = [payload for _, payload in items]
     tasks = [task for task, _ in items]
     at = now or timezone.now()
+    # What needs no stored data is worked out before the write lock is taken, so a list holds
+    # it for less time (and, on SQLite, the previous list's checkpoint runs meanwhile).
+    prepared = [_prepared_columns(task, payload, source=source, now=at) for task, payload in items]
 
     def write() -> list[Created]:
-        with transaction.atomic():
-            return _create_many(tasks, payloads, source=source, token=token, now=at)
+        with atomic_checkpoint_later():  # SQLite: the list's checkpoint is not in its request
+            return _create_many(tasks, prepared, token=token)
 
     for attempt in range(INTEGRITY_ATTEMPTS):
         try:
@@ -296,13 +299,25 @@ def records_create_many(
     raise AssertionError("unreachable")
 
 
+_JSON_COLUMNS = ("issues", "recommendations", "score_breakdown")
+
+
+def _prepared_columns(task: Task, payload: Any, *, source: str, now: datetime) -> dict[str, Any]:
+    """A new row's columns that depend on the task alone (``stored_fields``), with its JSON
+    columns serialised already: everything but the model, the improvement and the ids."""
+    columns = stored_fields(task, auto_default=True)
+    for name in _JSON_COLUMNS:
+        columns[name] = json_text(columns[name])
+    return {
+        "recorded_at": task.recorded_at or now,
+        **columns,
+        "source": source,
+        "raw": json_text([{"source": source, "payload": payload}]),
+    }
+
+
 def _create_many(
-    tasks: Sequence[Task],
-    payloads: Sequence[Any],
-    *,
-    source: str,
-    token: ApiToken | None,
-    now: datetime,
+    tasks: Sequence[Task], prepared: Sequence[dict[str, Any]], *, token: ApiToken | None
 ) -> list[Created]:
     results: list[Created | None] = [None] * len(tasks)
     owners = _stored_owners([t.record_id for t in tasks if t.record_id])
@@ -331,15 +346,10 @@ def _create_many(
         skill=[name for task in new for name in task.skills or []],
         agent=[name for task in new for name in task.agents or []],
     )
-    rows = []
-    for task, model_name in zip(new, model_names, strict=True):
-        rows.append(
-            {
-                "recorded_at": task.recorded_at or now,
-                **stored_fields(task, auto_default=True),
-                "model_id": ids["model"][model_name],
-            }
-        )
+    rows = [
+        {**prepared[index], "model_id": ids["model"][model_name]}
+        for index, model_name in zip(fresh, model_names, strict=True)
+    ]
     improvements = _improvements(rows, [task.quality_improvement for task in new])
     created_at = timezone.now()
     api_token_id = token.pk if token is not None else None
@@ -348,8 +358,6 @@ def _create_many(
         row.update(
             record_id=record_id,
             quality_improvement=improvement,
-            source=source,
-            raw=[{"source": source, "payload": payloads[index]}],
             created_at=created_at,
             api_token_id=api_token_id,
         )
