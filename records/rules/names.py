@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -71,7 +72,12 @@ def normalise_model_name(name: str | None) -> str:
     kept as cleaned."""
     if name is None:
         return UNKNOWN_MODEL
-    return _canonical(clean_name(str(name))[:MAX_NAME])[:MAX_NAME]
+    return _normalised(str(name))
+
+
+@functools.lru_cache(maxsize=4096)  # a list of 1,000 tasks names a handful of models
+def _normalised(name: str) -> str:
+    return _canonical(clean_name(name)[:MAX_NAME])[:MAX_NAME]
 
 
 def _canonical(raw: str) -> str:
