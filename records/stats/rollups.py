@@ -168,32 +168,49 @@ def apply_rollups(facts: Iterable[Facts], *, sign: int = 1) -> None:
     keeps bulk paths such as seeding fast.
     """
     no_bucket = (0,) * len(BUCKET_FIELDS)
-    parts: dict[type[RollupBase], dict[tuple, list[tuple[int, ...]]]] = {
+    # Collected per hour only; a day's and a month's deltas are the sums of their hours' (every
+    # counter is a whole number, so the order of the additions cannot change a total).
+    hours: dict[type[RollupBase], dict[tuple, list[tuple[int, ...]]]] = {
         TypeRollup: defaultdict(list),
         Rollup: defaultdict(list),
         SkillRollup: defaultdict(list),
         AgentRollup: defaultdict(list),
     }
-    types, records = parts[TypeRollup], parts[Rollup]
-    skills, agents = parts[SkillRollup], parts[AgentRollup]
+    types, records = hours[TypeRollup], hours[Rollup]
+    skills, agents = hours[SkillRollup], hours[AgentRollup]
     for fact in facts:
         counters = fact.counters()
         bucket = fact.bucket()
         with_buckets = counters + (no_bucket if bucket is None else ONE_HOT[bucket])
         hour = truncate(fact.recorded_at, "hour")
+        key = (hour, fact.task_type, fact.model_id, fact.auto_generated, fact.project)
+        types[(hour, fact.task_type, fact.auto_generated, fact.project, fact.advised)].append(
+            with_buckets
+        )
+        records[key].append(with_buckets)
+        for skill in fact.skill_ids:
+            skills[(*key, skill)].append(counters)
+        for agent in fact.agent_ids:
+            agents[(*key, agent)].append(counters)
+    for table, by_hour in hours.items():
+        _upsert(table, _with_days_and_months(by_hour), sign)
+
+
+def _with_days_and_months(by_hour: dict[tuple, list[tuple[int, ...]]]) -> dict[tuple, list]:
+    """{(span, start, *key): column totals} for every hour of ``by_hour`` ({(hour, *key): the
+    records' counter tuples}) and for the day and the month it falls in."""
+    sums: dict[tuple, list] = {}
+    for (hour, *key), items in by_hour.items():
+        totals = [sum(column) for column in zip(*items, strict=True)]
+        sums[(HOUR, hour, *key)] = totals
         day = hour.replace(hour=0)
-        type_key = (fact.task_type, fact.auto_generated, fact.project, fact.advised)
-        key = (fact.task_type, fact.model_id, fact.auto_generated, fact.project)
-        for span, start in ((HOUR, hour), (DAY, day), (MONTH, day.replace(day=1))):
-            types[(span, start, *type_key)].append(with_buckets)
-            records[(span, start, *key)].append(with_buckets)
-            for skill in fact.skill_ids:
-                skills[(span, start, *key, skill)].append(counters)
-            for agent in fact.agent_ids:
-                agents[(span, start, *key, agent)].append(counters)
-    for table, rows in parts.items():
-        sums = {key: [sum(col) for col in zip(*items, strict=True)] for key, items in rows.items()}
-        _upsert(table, sums, sign)
+        for span_key in ((DAY, day, *key), (MONTH, day.replace(day=1), *key)):
+            known = sums.get(span_key)
+            if known is None:
+                sums[span_key] = totals.copy()
+            else:
+                sums[span_key] = [a + b for a, b in zip(known, totals, strict=True)]
+    return sums
 
 
 def _key_columns(table: type[RollupBase]) -> list[str]:
