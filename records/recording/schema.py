@@ -256,7 +256,8 @@ class FieldReader:
 
     def first(self, group: str, read) -> Any:
         """Read every given alias of ``group`` (so junk is reported); the first one wins."""
-        values = [read(key, value) for key, value in self.given(*ALIASES[group])]
+        data = self.data
+        values = [read(key, data[key]) for key in ALIASES[group] if data.get(key) is not None]
         return values[0] if values else None
 
     def problem(self, key: str, message: str, value: Any, *, item: bool = False) -> None:

@@ -22,9 +22,12 @@ WEIGHTS = {
 }
 
 
+_TENTH = Decimal("0.1")
+
+
 def round1(value: float) -> float:
     """Round half up to one decimal, as a person does it (91.25 -> 91.3, not banker's 91.2)."""
-    return float(Decimal(repr(float(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return float(Decimal(repr(float(value))).quantize(_TENTH, rounding=ROUND_HALF_UP))
 
 
 GIVEN_DIGITS = 3  # a score a source gives is kept to this many decimals (69.375 stays 69.375)
