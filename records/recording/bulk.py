@@ -156,6 +156,10 @@ def insert_values(
     names = tuple(rows[0])
     one, params = _prepare(model, names)
     head, _, values = one.partition(" VALUES ")
+    if connection.vendor == "sqlite":
+        # Django turns each %s into SQLite's ? with a regular expression, which for thousands of
+        # placeholders a statement cost about 5 ms per list of 1,000 tasks; a ? it leaves alone.
+        values = values.replace("%s", "?")
     per_statement = max(1, MAX_PARAMS // len(names))
     tail = ""
     if returning:

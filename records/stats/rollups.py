@@ -245,8 +245,8 @@ def _upsert_sql(table: type[RollupBase], vendor: str) -> tuple[str, str, str, in
     if vendor == "postgresql":
         types = [table._meta.get_field(c).db_type(connection) for c in columns]
         rows = f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})"
-    else:
-        rows = f"({', '.join(['%s'] * len(columns))})"
+    else:  # ? rather than %s: Django rewrites each %s with a regular expression (bulk.py)
+        rows = f"({', '.join(['?'] * len(columns))})"
     tail = f" ON CONFLICT ({', '.join(qn(c) for c in keys)}) DO UPDATE SET {updates}"
     where = " AND ".join(f"{qn(c)} = %s" for c in keys)
     delete = f"DELETE FROM {name} WHERE {where} AND {qn('count')} = 0"
