@@ -32,6 +32,7 @@ from records.models import (
     TaskRecord,
     TypeRollup,
 )
+from records.recording.bulk import native_placeholders
 from records.rules.periods import truncate
 from records.rules.scoring import passes, tenths
 
@@ -245,8 +246,8 @@ def _upsert_sql(table: type[RollupBase], vendor: str) -> tuple[str, str, str, in
     if vendor == "postgresql":
         types = [table._meta.get_field(c).db_type(connection) for c in columns]
         rows = f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})"
-    else:  # ? rather than %s: Django rewrites each %s with a regular expression (bulk.py)
-        rows = f"({', '.join(['?'] * len(columns))})"
+    else:
+        rows = f"({', '.join(['%s'] * len(columns))})"
     tail = f" ON CONFLICT ({', '.join(qn(c) for c in keys)}) DO UPDATE SET {updates}"
     where = " AND ".join(f"{qn(c)} = %s" for c in keys)
     delete = f"DELETE FROM {name} WHERE {where} AND {qn('count')} = 0"
@@ -271,6 +272,7 @@ def _upsert(table: type[RollupBase], rows: dict[tuple, list[int]], sign: int) ->
             columns = [list(column) for column in zip(*params, strict=True)]
             cursor.execute(f"{head}{values}{tail}", columns)
         else:
+            values = native_placeholders(values)
             per_statement = max(1, UPSERT_PARAMS // len(params[0]))
             for start in range(0, len(params), per_statement):
                 chunk = params[start : start + per_statement]

@@ -94,6 +94,18 @@ def test_a_list_stores_every_task_and_answers_each_with_its_record_id(client, to
     assert records["run-1-2"].issues_count == 2
 
 
+def test_a_list_is_stored_with_debug_on(client, token, settings):
+    """With DEBUG on, Django logs every statement by filling its %s placeholders in, so the
+    bulk statements keep %s then (elsewhere they use SQLite's own ?, which no log fills)."""
+    settings.DEBUG = True
+    response = post(client, [task(i) for i in range(3)], token)
+    assert statuses(response) == [201] * 3
+    assert TaskRecord.objects.filter(description__startswith="batch task").count() == 3
+    incremental = snapshot()
+    rebuild()
+    assert without_ids(snapshot()) == without_ids(incremental)
+
+
 def test_tasks_without_record_ids_get_new_ones(client, token):
     response = post(client, [task(0), task(1)], token)
     ids = [item["record_id"] for item in response.json()["results"]]
