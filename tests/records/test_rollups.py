@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
 from records.models import AgentRollup, Rollup, SkillRollup, TaskRecord, TypeRollup
@@ -242,3 +243,14 @@ def test_a_rebuild_vacuums_the_rollup_tables_on_postgresql():
             break
         time.sleep(0.1)
     assert vacuumed == sorted(tables)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's fillfactor")
+def test_rollup_tables_keep_room_on_their_pages_for_updates():
+    """Every write updates the rows of its hour, day and month; with room left on the page the
+    new version stays there (a HOT update) instead of adding an entry to every index."""
+    tables = [model._meta.db_table for model in TABLES]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)", [tables])
+        found = dict(cursor.fetchall())
+    assert found == {table: ["fillfactor=80"] for table in tables}
