@@ -4,9 +4,9 @@ can keep its new version on the same page (a HOT update, which writes no index e
 Every write adds to the rows of its hour, day and month (``apply_rollups``: INSERT … ON CONFLICT
 DO UPDATE). Filled pages left no room for the new version: about three in four updates moved
 the row to another page and wrote an entry into each of the table's three indexes. At 80 %
-nearly every update is HOT (docs/benchmarks.md, "Lists of 1,000 tasks on PostgreSQL"). Only
-pages written from now on keep the room; ``rebuild_rollups`` rewrites them all. SQLite has no
-such setting.
+nearly every update is HOT (docs/benchmarks.md, "Lists of 1,000 tasks into a million
+records"). Only pages written from now on keep the room; ``rebuild_rollups`` rewrites them
+all. SQLite has no such setting.
 """
 
 from django.db import migrations

@@ -5,8 +5,8 @@ the log past 1,000 pages (``wal_autocheckpoint``) also copies the log back into 
 file: a checkpoint, with an fsync of both files. A list of 1,000 tasks changes about 2,300 pages
 of a million-record database, most of them in the four sort indexes, whose new keys are spread
 over the whole index; so every list paid for a checkpoint inside its own request (57 of its
-219 ms in process; docs/benchmarks.md, "Lists of 1,000 tasks into a million-record SQLite
-file, 2026-12-04").
+219 ms in process; docs/benchmarks.md, "Lists of 1,000 tasks into a million records,
+2026-12-04").
 
 ``atomic_checkpoint_later`` is a transaction whose commit does not checkpoint: the automatic
 checkpoint is off on the writing connection for that one write. Once it has committed, this
