@@ -37,7 +37,13 @@ from records.stats.aggregates import (
     top_groups,
     totals,
 )
-from records.stats.filters import NO_FILTERS, RecordFilters, newest_first, records_in
+from records.stats.filters import (
+    NO_FILTERS,
+    RecordFilters,
+    matching_walked,
+    newest_first,
+    records_in,
+)
 from records.stats.insights import TOP_MODELS, most_used
 
 PAGE_SIZE = 25
@@ -169,9 +175,13 @@ def sorted_records(
         # and sort it, where walking the sort column's index finds a page at once. "+column"
         # takes the time index out of its choice; the filters' own indexes stay in it.
         at = _Unindexed(F("recorded_at"), output_field=DateTimeField())
-        qs = TaskRecord.objects.alias(at=at).filter(at__lte=window.end).filter(filters.q())
+        searched = filters.search is not None and filters.search_ids is None
+        unsearched = replace(filters, search=None) if searched else filters
+        qs = TaskRecord.objects.alias(at=at).filter(at__lte=window.end).filter(unsearched.q())
         if window.start is not None:
             qs = qs.filter(at__gt=window.start)
+        if searched:  # a broad search is checked as the sort column's index is walked
+            qs = matching_walked(qs, filters.search)
     if sort == DEFAULT_SORT:  # the (recorded_at, id) index, as ever
         qs = newest_first(window, filters)  # a broad search walks it too (SQLite)
         if after is not None:

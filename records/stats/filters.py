@@ -156,11 +156,21 @@ def newest_first(window: Window, filters: RecordFilters) -> QuerySet[TaskRecord]
     qs = records_in(window, replace(filters, search=None))
     if connection.vendor == "postgresql":
         return qs.filter(row_matches(filters.search)).order_by(*order)
-    found = matching_ids(filters.search)
-    if matches_at_least(filters.search, SEARCH_CAP):
+    return matching_walked(qs, filters.search).order_by(*order)
+
+
+def matching_walked(qs: QuerySet[TaskRecord], search: str) -> QuerySet[TaskRecord]:
+    """SQLite: the records of ``qs`` that match ``search``, for a read in the order of an index
+    (time, or a sort column). A broad search (SEARCH_CAP matches or more, a bounded count) is
+    checked record by record as the index is walked (``+id IN`` the matches), so that a page
+    needs its few rows; SQLite would otherwise look every match up by id and sort them all
+    (181 ms for the 158,000 matches of ``fix`` at a million records, against 22). A narrow
+    search is read from its matches, which a walk might have to pass the whole index to find."""
+    found = matching_ids(search)
+    if matches_at_least(search, SEARCH_CAP):
         qs = qs.alias(unindexed_id=_Unindexed(F("pk"), output_field=IntegerField()))
-        return qs.filter(unindexed_id__in=found).order_by(*order)
-    return qs.filter(pk__in=found).order_by(*order)
+        return qs.filter(unindexed_id__in=found)
+    return qs.filter(pk__in=found)
 
 
 def unindexed_time(field: str = "recorded_at") -> F | Func:

@@ -11,6 +11,7 @@ from dashboard.cursor import SORT_COLUMNS, SORTS, Cursor
 from dashboard.forms import IGNORED_MESSAGES
 from dashboard.selectors import sorted_records
 from records.rules.periods import period_window
+from records.stats import filters
 from records.stats.filters import RecordFilters
 from tests.dashboard.html import parse, record_ids
 from tests.factories import AIModelFactory, TaskRecordFactory
@@ -217,3 +218,40 @@ def test_a_sorted_page_walks_the_sort_columns_index(many, sort, index):
 
     assert index in plan
     assert "TEMP B-TREE FOR ORDER BY" not in plan and "Sort Key" not in plan
+
+
+def _plan(qs) -> str:
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return "\n".join(str(row[-1]) for row in cursor)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plan of a broad search")
+@pytest.mark.parametrize(
+    ("sort", "index"),
+    [
+        ("-quality_score", "record_quality_sort_idx"),
+        ("duration_seconds", "record_duration_sort_idx"),
+    ],
+)
+def test_a_sorted_page_of_a_broad_search_walks_the_sort_columns_index(
+    many, monkeypatch, sort, index
+):
+    """A search with SEARCH_CAP matches or more is checked as the sort column's index is walked
+    (a page needs its few rows); a narrow one is read from its matches. Both give the same rows."""
+    window = period_window("all", timezone.now())
+    searched = RecordFilters(search="sort")  # every one of the 60 records
+
+    def page():
+        qs = sorted_records(window=window, filters=searched, sort=sort, part="known")[:26]
+        return [record.record_id for record in qs], _plan(qs)
+
+    monkeypatch.setattr(filters, "SEARCH_CAP", 10_000)
+    narrow_rows, narrow_plan = page()
+    monkeypatch.setattr(filters, "SEARCH_CAP", 3)
+    broad_rows, broad_plan = page()
+
+    assert broad_rows == narrow_rows and len(broad_rows) == 26
+    assert index in broad_plan and "TEMP B-TREE FOR ORDER BY" not in broad_plan
+    assert "TEMP B-TREE FOR ORDER BY" in narrow_plan  # the matches, sorted
