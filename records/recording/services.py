@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import JSONField, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -299,14 +299,17 @@ def records_create_many(
     raise AssertionError("unreachable")
 
 
-_JSON_COLUMNS = ("issues", "recommendations", "score_breakdown")
+# The model's JSON columns (raw among them, which _prepared_columns sets itself).
+_JSON_COLUMNS = frozenset(
+    field.name for field in TaskRecord._meta.concrete_fields if isinstance(field, JSONField)
+)
 
 
 def _prepared_columns(task: Task, payload: Any, *, source: str, now: datetime) -> dict[str, Any]:
     """A new row's columns that depend on the task alone (``stored_fields``), with its JSON
     columns serialised already: everything but the model, the improvement and the ids."""
     columns = stored_fields(task, auto_default=True)
-    for name in _JSON_COLUMNS:
+    for name in _JSON_COLUMNS & columns.keys():
         columns[name] = json_text(columns[name])
     return {
         "recorded_at": task.recorded_at or now,
