@@ -51,9 +51,9 @@ from records.rules.periods import (
     granularity_for,
 )
 from records.rules.scoring import PASS_THRESHOLD
-from records.stats.filters import FigureFilters, figure_filters
 from records.stats.insights import MIN_EVIDENCE, TOP_MODELS, Entry, task_insights
 from records.stats.search import MAX_SEARCH
+from records.stats.searched import FigureFilters, figure_filters, figure_filters_pair
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
@@ -137,6 +137,16 @@ def figures_of(query: DashboardQuery, window: Window | None = None) -> FigureFil
     every panel."""
     window = query.window if window is None else window
     found = query.memo.get(("figures", window))
+    if found is not None:
+        return found
+    previous = query.window.previous()
+    paired = previous is not None and window in (query.window, previous)
+    if paired and ("figures", query.window) not in query.memo:  # both at once where it pays
+        now, before = figure_filters_pair(query.window, previous, query.filters)
+        query.memo[("figures", query.window)] = now
+        if before is not None:
+            query.memo[("figures", previous)] = before
+        found = query.memo.get(("figures", window))
     if found is None:
         found = query.memo[("figures", window)] = figure_filters(window, query.filters)
     return found

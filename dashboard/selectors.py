@@ -42,6 +42,7 @@ from records.stats.filters import (
     RecordFilters,
     matching_walked,
     newest_first,
+    probed,
     records_in,
 )
 from records.stats.insights import TOP_MODELS, most_used
@@ -123,9 +124,14 @@ def recent_records(
     limit = max(1, min(limit, MAX_PAGE_ROWS))
     field = SORT_COLUMNS[sort_column(sort)[0]][0]
 
-    def read(part: str, position: Cursor | None, count: int) -> list[TaskRecord]:
-        qs = sorted_records(window=window, filters=filters, sort=sort, after=position, part=part)
-        return list(qs.select_related("model").defer(*_ROW_DEFERRED)[:count])
+    def read(part: str, position: Cursor | None, count: int, *, page: bool = True) -> list:
+        qs = sorted_records(
+            window=window, filters=filters, sort=sort, after=position, part=part, page=page
+        )
+        rows = list(qs.select_related("model").defer(*_ROW_DEFERRED)[:count])
+        if page and len(rows) < count and sort == DEFAULT_SORT and probed(filters):
+            return read(part, position, count, page=False)  # past the newest records
+        return rows
 
     if not _nullable(field):
         rows = read("all", after, limit + 1)
@@ -158,9 +164,11 @@ def sorted_records(
     sort: str = DEFAULT_SORT,
     after: Cursor | None = None,
     part: str = "all",
+    page: bool = False,
 ) -> QuerySet[TaskRecord]:
     """The view's records in ``sort`` order, after ``after`` when given: the rows of the
-    recent-records table and of the page's export.
+    recent-records table (``page``: the caller reads a few rows, see newest_first) and of the
+    page's export.
 
     The order is (column, id), both ascending or both descending, with NULLs last in either
     direction on every database, so a page boundary inside the NULLs is a plain id bound.
@@ -175,7 +183,7 @@ def sorted_records(
         # and sort it, where walking the sort column's index finds a page at once. "+column"
         # takes the time index out of its choice; the filters' own indexes stay in it.
         at = _Unindexed(F("recorded_at"), output_field=DateTimeField())
-        searched = filters.search is not None and filters.search_ids is None
+        searched = filters.search is not None and filters.searched is None
         unsearched = replace(filters, search=None) if searched else filters
         qs = TaskRecord.objects.alias(at=at).filter(at__lte=window.end).filter(unsearched.q())
         if window.start is not None:
@@ -183,7 +191,7 @@ def sorted_records(
         if searched:  # a broad search is checked as the sort column's index is walked
             qs = matching_walked(qs, filters.search)
     if sort == DEFAULT_SORT:  # the (recorded_at, id) index, as ever
-        qs = newest_first(window, filters)  # a broad search walks it too (SQLite)
+        qs = newest_first(window, filters, page=page)  # a broad search walks it too
         if after is not None:
             qs = qs.filter(
                 Q(recorded_at__lt=after.value) | Q(recorded_at=after.value, id__lt=after.id)
@@ -342,7 +350,7 @@ class RecordsSpan:
 def records_span(*, filters: RecordFilters) -> RecordsSpan | None:
     """How many records match ``filters`` in all, and the first and last one's time; None when
     none does. Three queries: both ends through a time index, the count from the rollups."""
-    qs = TaskRecord.objects.filter(filters.q())
+    qs = filters.records().filter(filters.q())
     first = qs.order_by("recorded_at", "id").values_list("recorded_at", flat=True).first()
     if first is None:
         return None
@@ -356,7 +364,7 @@ def records_span(*, filters: RecordFilters) -> RecordsSpan | None:
 def first_record_at(*, filters: RecordFilters) -> datetime | None:
     """When the oldest record matching ``filters`` was recorded (an "all time" trend starts
     there). One query, through a time index."""
-    qs = TaskRecord.objects.filter(filters.q()).order_by("recorded_at", "id")
+    qs = filters.records().filter(filters.q()).order_by("recorded_at", "id")
     return qs.values_list("recorded_at", flat=True).first()
 
 

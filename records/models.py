@@ -477,3 +477,108 @@ from records.alerts.models import (  # noqa: E402, F401
     AlertSample,
     NotificationAttempt,
 )
+
+# --- A search's figures (records.stats.searched) ------------------------------------------------
+# Not tables of the database: each connection makes them as TEMPORARY tables the first time a
+# search's figures are read, and they vanish with the connection. A row is a copy of what the
+# figures read of one of a search's newest matches (records.stats.filters.SEARCH_CAP at most),
+# so that the dozen statements of a searched page each read a few thousand narrow rows instead
+# of looking every match up again among a million wide records. Field names are TaskRecord's, so
+# the aggregates read either with the same expressions. No foreign key constraint: a temporary
+# table may not reference a permanent one.
+
+
+# A copied row's id is its slot * SLOT_SPAN + the record's id: below 2**63 for 2**27 slots per
+# process and record ids below 2**36 (68 billion; past them the copy fails).
+SLOT_SPAN = 2**36
+
+
+def slot_ids(slot: int) -> tuple[int, int]:
+    """The first and last id a slot's rows may have: a slot is read by this range of its
+    primary key, so the temporary tables need no index of their own."""
+    return slot * SLOT_SPAN, (slot + 1) * SLOT_SPAN - 1
+
+
+class SearchedRecord(models.Model):
+    # slot * SLOT_SPAN + the TaskRecord's id, given by the copy: unique across slots, and in
+    # the order of the records' ids within one, so "-recorded_at, -id" orders a slot as it
+    # orders the records. (An auto field for its type: SQLite's rowid, no index of its own.)
+    id = models.BigAutoField(primary_key=True)
+    slot = models.BigIntegerField(help_text="The search view this row belongs to.")
+    source = models.BigIntegerField(help_text="The TaskRecord's id.")
+    recorded_at = models.DateTimeField()
+    task_type = models.CharField(max_length=20)
+    model = models.ForeignKey(
+        AIModel, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    success = models.BooleanField()
+    quality_score = models.FloatField()
+    performance_index = models.FloatField()
+    time_efficiency = models.FloatField(null=True)
+    duration_seconds = models.FloatField(null=True)
+    cost_usd = models.FloatField(null=True)
+    input_tokens = models.BigIntegerField(null=True)
+    output_tokens = models.BigIntegerField(null=True)
+    cache_read_tokens = models.BigIntegerField(null=True)
+    cache_creation_tokens = models.BigIntegerField(null=True)
+    auto_generated = models.BooleanField()
+    project = models.CharField(max_length=200)
+    advice = models.CharField(max_length=1000)
+
+    class Meta:
+        managed = False
+        db_table = "perfsite_searched_record"
+
+    def __str__(self) -> str:
+        return f"record {self.source} in search slot {self.slot}"
+
+
+# And what the record adds to each rollup counter and duration bucket (records.stats.searched
+# computes them once, as it copies), so that a figure is a plain sum of columns: the rounding of
+# scores to tenths, the squares, the buckets, evaluated once per record rather than once per
+# record and statement.
+for _field in RollupBase._meta.local_fields:
+    if _field.name not in {"span", "start", "task_type", "auto_generated", "project"}:
+        SearchedRecord.add_to_class(_field.name, _field.clone())
+for _name in BUCKET_FIELDS:
+    SearchedRecord.add_to_class(_name, models.BigIntegerField(default=0))
+
+
+class SearchedSkill(models.Model):
+    record = models.ForeignKey(
+        SearchedRecord,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    skill = models.ForeignKey(
+        Skill, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+
+    class Meta:
+        managed = False
+        db_table = "perfsite_searched_skill"
+
+    def __str__(self) -> str:
+        return f"{self.record_id} uses {self.skill_id}"
+
+
+class SearchedAgent(models.Model):
+    record = models.ForeignKey(
+        SearchedRecord,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    agent = models.ForeignKey(
+        Agent, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+
+    class Meta:
+        managed = False
+        db_table = "perfsite_searched_agent"
+
+    def __str__(self) -> str:
+        return f"{self.record_id} delegated to {self.agent_id}"

@@ -21,8 +21,19 @@ from operator import add
 from typing import Any, Literal
 
 from django.db import connection
-from django.db.models import BigIntegerField, Count, F, FloatField, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast, Floor, Round, TruncDay, TruncHour
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    F,
+    FloatField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Floor, Round, TruncDay, TruncHour
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils import timezone
 
@@ -33,8 +44,6 @@ from records.models import (
     Agent,
     AgentRollup,
     AIModel,
-    RecordAgent,
-    RecordSkill,
     Rollup,
     Skill,
     SkillRollup,
@@ -225,11 +234,13 @@ def rollup_table(subject: Subject, filters: RecordFilters, by: Sequence[str]) ->
     return _ROLLUPS[subject]
 
 
-_RAW = {
-    "records": (TaskRecord, ""),
-    "skills": (RecordSkill, "record__"),
-    "agents": (RecordAgent, "record__"),
-}
+def _raw(subject: Subject, filters: RecordFilters) -> tuple[QuerySet, str]:
+    """The rows a read sums when no rollup can answer (records, or their skill or agent
+    links), as ``filters`` have them (a search's copied matches), and the prefix from them to
+    the record."""
+    if subject == "records":
+        return filters.records(), ""
+    return filters.links(subject), "record__"
 
 
 def _dimension(name: str, *, rollup: bool, prefix: str, ids: bool = False):
@@ -275,6 +286,62 @@ def _square(expression):
     """A value times itself, as a float (an integer product could overflow a bigint)."""
     as_float = Cast(expression, FloatField())
     return as_float * as_float
+
+
+def row_counters() -> dict[str, Any]:
+    """What one record adds to each of COUNTERS and BUCKET_FIELDS, as expressions on the
+    record: ``_raw_sums`` without the sums (the same rounding, squares and bucket bounds; a
+    test holds the two equal). records.stats.searched stores them with a search's copied
+    matches, so that its figures add up columns (``_searched_sums``)."""
+
+    def one_if(q: Q) -> Case:
+        return Case(When(q, then=Value(1)), default=Value(0), output_field=BigIntegerField())
+
+    def known(expression):  # 0 where the record has no value (a NULL adds nothing to a sum)
+        return Coalesce(expression, Value(0), output_field=expression.output_field)
+
+    tokens = Q(*(Q(**{f"{name}__isnull": False}) for name in TOKEN_COLUMNS), _connector=Q.OR)
+    values = {
+        "count": Value(1, output_field=BigIntegerField()),
+        "success_count": one_if(Q(success=True)),
+        "pass_count": one_if(Q(quality_score__gte=PASS_THRESHOLD)),
+        "quality_tenths": Cast(_tenths("quality_score"), BigIntegerField()),
+        "performance_tenths": Cast(_tenths("performance_index"), BigIntegerField()),
+        "efficiency_tenths": known(Cast(_tenths("time_efficiency"), BigIntegerField())),
+        "efficiency_count": one_if(Q(time_efficiency__isnull=False)),
+        "duration_ms": known(Cast(Round(F("duration_seconds") * 1000), BigIntegerField())),
+        "duration_count": one_if(Q(duration_seconds__isnull=False)),
+        "cost_micros": known(Cast(Round(F("cost_usd") * COST_MICROS), BigIntegerField())),
+        "cost_count": one_if(Q(cost_usd__isnull=False)),
+        "cost_pass_count": one_if(Q(cost_usd__isnull=False, quality_score__gte=PASS_THRESHOLD)),
+        **{
+            f"tokens_{name.removesuffix('_tokens')}": known(Cast(F(name), BigIntegerField()))
+            for name in TOKEN_COLUMNS
+        },
+        "tokens_count": one_if(tokens),
+        "quality_sq": _square(_tenths("quality_score")),
+        "performance_sq": _square(_tenths("performance_index")),
+        "duration_sq": known(_square(Round(F("duration_seconds") * 10))),
+        "cost_sq": known(_square(Round(F("cost_usd") * COST_SQUARE_UNITS))),
+    }
+    lower = None
+    for name, bound in zip(BUCKET_FIELDS, (*DURATION_BUCKETS, None), strict=True):
+        q = Q() if lower is None else Q(duration_seconds__gt=lower)
+        q &= (
+            Q(duration_seconds__lte=bound)
+            if bound is not None
+            else Q(duration_seconds__isnull=False)
+        )
+        values[name] = one_if(q)
+        lower = bound
+    return values
+
+
+def _searched_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
+    """``_raw_sums`` of a search's copied matches: the sums of the values ``row_counters``
+    stored with each."""
+    names = [*COUNTERS, *(BUCKET_FIELDS if with_buckets else ())]
+    return {name: Sum(f"{prefix}{name}") for name in names}
 
 
 def _raw_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
@@ -454,7 +521,7 @@ def _parts(
             },
             0,
         )
-    model, prefix = _RAW[subject]
+    rows_of, prefix = _raw(subject, filters)
     for ranges, sign in ((plan.raw, 1), (plan.raw_minus, -1)):
         if not ranges:
             continue
@@ -464,17 +531,18 @@ def _parts(
             ranges,
             prefix,
             by_time=filters.by_rollups,
-            indexed=filters.search_ids is None,
+            indexed=filters.searched is None,
             records=filters.record_q() if links_by_time else None,
         )
         if prefix:
             rows = found & (filters.link_q() if links_by_time else filters.q(prefix)) & raw_names
         else:  # the records themselves: their conditions go in each time branch, as above
             rows = _in_each_branch(found, filters.q() & raw_names)
+        sums = _raw_sums if filters.searched is None else _searched_sums
         yield (
-            model.objects.filter(rows),
+            rows_of.filter(rows),
             {f"g_{name}": _dimension(name, rollup=False, prefix=prefix, ids=ids) for name in by},
-            _raw_sums(prefix, with_buckets),
+            sums(prefix, with_buckets),
             sign,
         )
 

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from records.stats import filters
+from records.stats import filters, searched
 from tests.dashboard.html import kpi_value, parse, record_ids, type_counts
 from tests.factories import AIModelFactory, TaskRecordFactory
 
@@ -53,7 +53,8 @@ def matches():
 
 @pytest.fixture
 def cap_of_three(monkeypatch):
-    monkeypatch.setattr(filters, "SEARCH_CAP", 3)
+    monkeypatch.setattr(filters, "SEARCH_CAP", 3)  # a broad search (newest_first)
+    monkeypatch.setattr(searched, "SEARCH_CAP", 3)  # the figures' copy
 
 
 def figures(doc) -> dict:

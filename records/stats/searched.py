@@ -1,0 +1,249 @@
+"""A search's figures, read from a copy of its matches.
+
+A searched view's figures (KPIs, task types, models, trend, insights) are those of its newest
+SEARCH_CAP matches (records.stats.filters.figure_filters). Each of the page's dozen statements
+used to find them again among all the records by id: 10,000 lookups into a million wide rows,
+about 20 ms a statement on SQLite and more on PostgreSQL. Here one statement copies what the
+figures read of those matches (the columns of ``SearchedRecord``, and the skill and agent links)
+into TEMPORARY tables of the connection, under a new ``slot``; the filters then name the slot
+(``RecordFilters.searched``) and every figure reads those few thousand narrow rows.
+
+The tables are the connection's own: nothing another connection does can see or change them,
+and they vanish with it (Perfsite keeps no connection past its request). They are made
+(``CREATE TEMPORARY TABLE IF NOT EXISTS``, from the models, so their columns cannot drift from
+what the readers ask) before every copy, which costs a fraction of a millisecond; a request's
+first copy deletes what earlier ones left on the connection (``_cleanup``). Writing them takes
+no lock on the records (SQLite keeps temporary tables in a database of their own). Temporary
+tables live in a database session: on PostgreSQL, Perfsite needs a direct connection or
+session pooling, not transaction pooling (README, "PostgreSQL").
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from django.core.signals import request_started
+from django.db import connection
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.db.models import Window as WindowExpression
+from django.db.models.functions import RowNumber
+
+from records.models import (
+    RecordAgent,
+    RecordSkill,
+    SearchedAgent,
+    SearchedRecord,
+    SearchedSkill,
+    slot_ids,
+)
+from records.rules.periods import Window
+from records.stats.aggregates import row_counters
+from records.stats.filters import SEARCH_CAP, RecordFilters, newest_first
+
+# Outside requests, the slots of the latest views a thread keeps (a request uses two: the
+# view's window and the one before it): every KEPT_SLOTS copies, older slots are deleted.
+KEPT_SLOTS = 16
+
+# What the figures read of a record, in SearchedRecord's field names (TaskRecord's own).
+COPIED = (
+    "recorded_at",
+    "task_type",
+    "model_id",
+    "success",
+    "quality_score",
+    "performance_index",
+    "time_efficiency",
+    "duration_seconds",
+    "cost_usd",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_creation_tokens",
+    "auto_generated",
+    "project",
+    "advice",
+)
+_LINKS = ((SearchedSkill, RecordSkill, "skill_id"), (SearchedAgent, RecordAgent, "agent_id"))
+
+_slots = itertools.count(1)
+_local = threading.local()
+
+
+def _new_request(**kwargs) -> None:
+    """The request's first copy deletes every slot made before it (a request reads only its
+    own; on the same thread, Django's request and its database connection go together)."""
+    _local.copies = 0
+
+
+request_started.connect(_new_request, dispatch_uid="records.stats.searched")
+
+
+def _cleanup(cursor, first: int) -> None:
+    """Delete the slots before ``first`` on the request's first copy, and outside requests on
+    every KEPT_SLOTS-th copy those before the latest KEPT_SLOTS."""
+    copies = getattr(_local, "copies", 1)
+    _local.copies = copies + 1
+    if copies == 0:
+        below = slot_ids(first)[0]
+    elif copies % KEPT_SLOTS == 0:
+        below = slot_ids(first - KEPT_SLOTS)[0]
+    else:
+        return
+    qn = connection.ops.quote_name
+    for model in (SearchedSkill, SearchedAgent):  # links first: found by their record's id
+        cursor.execute(
+            f"DELETE FROM {qn(model._meta.db_table)} WHERE {qn('record_id')} < %s", [below]
+        )
+    cursor.execute(
+        f"DELETE FROM {qn(SearchedRecord._meta.db_table)} WHERE {qn('id')} < %s", [below]
+    )
+
+
+def _ddl() -> list[str]:
+    """The statements that make the three tables when they are missing (no index: a slot is
+    read by a range of its rows' primary keys, see records.models.slot_ids)."""
+    editor = connection.schema_editor()
+    return [
+        editor.table_sql(model)[0].replace(
+            "CREATE TABLE", "CREATE TEMPORARY TABLE IF NOT EXISTS", 1
+        )
+        for model in (SearchedRecord, SearchedSkill, SearchedAgent)
+    ]
+
+
+@dataclass(frozen=True)
+class FigureFilters:
+    """The filters a view's figures are read with, and whether a search's cap cut them."""
+
+    filters: RecordFilters
+    capped: bool = False  # more than SEARCH_CAP records match: the figures are of the newest
+    cap: int = 0  # SEARCH_CAP when it was read
+
+
+def figure_filters(window: Window, filters: RecordFilters) -> FigureFilters:
+    """``filters`` as the figures of ``window`` read them: without a search, unchanged; with
+    one, its newest SEARCH_CAP matches in the window (by recorded_at, then id), copied in one
+    statement that every later one reads instead of the records."""
+    if filters.search is None or filters.searched is not None:
+        return FigureFilters(filters)
+    rows = newest_first(window, filters).annotate(window_part=Value(0))
+    return _figure_filters(filters, _copy(rows, parts=1, limit=SEARCH_CAP + 1))[0]
+
+
+def figure_filters_pair(
+    window: Window, previous: Window, filters: RecordFilters
+) -> tuple[FigureFilters, FigureFilters | None]:
+    """``figure_filters`` of ``window`` and, where one statement copies both for less than two
+    would, of ``previous``, the window just before it (the change figures of the KPIs); None
+    for it where not. On PostgreSQL its search index yields every match of the two windows
+    unordered, which the records must then be visited to sort (300 ms for ``fix crash`` at a
+    million records): one read of both windows costs half of two. SQLite walks its time index
+    for each window and stops at the cap, so the second is copied only if asked for."""
+    if (
+        filters.search is None
+        or filters.searched is not None
+        or previous.end != window.start
+        or connection.vendor != "postgresql"
+    ):
+        return figure_filters(window, filters), None
+    both = Window(start=previous.start, end=window.end)
+    part = Case(
+        When(recorded_at__gt=window.start, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    rows = newest_first(both, filters).annotate(
+        window_part=part,
+        window_rank=WindowExpression(
+            RowNumber(),
+            partition_by=[part],
+            order_by=[F("recorded_at").desc(), F("id").desc()],
+        ),
+    )
+    rows = rows.filter(window_rank__lte=SEARCH_CAP + 1)
+    now, before = _figure_filters(filters, _copy(rows, parts=2))
+    return now, before
+
+
+def _figure_filters(filters: RecordFilters, copies: list[tuple[int, int]]) -> list[FigureFilters]:
+    """The figure filters of copied slots (slot, rows copied): a slot of one row more than the
+    cap tells that the cap cut the matches, and its oldest row goes."""
+    found = []
+    for slot, copied in copies:
+        capped = copied > SEARCH_CAP
+        if capped:
+            drop_oldest(slot)
+        found.append(FigureFilters(replace(filters, searched=slot), capped=capped, cap=SEARCH_CAP))
+    return found
+
+
+def _copy(records: QuerySet, *, parts: int, limit: int | None = None) -> list[tuple[int, int]]:
+    """Copy ``records`` (TaskRecords in the order they are to be kept, newest first, each with
+    its part in ``window_part``, 0 to ``parts`` - 1; the first ``limit`` of them) and their
+    links, each part under a new slot: (the slot, how many were copied) per part. One
+    statement for the records and one per kind of link, whatever their number."""
+    qn = connection.ops.quote_name
+    slots = [next(_slots) for _ in range(parts)]
+    table = qn(SearchedRecord._meta.db_table)
+    with connection.cursor() as cursor:
+        for statement in _ddl():
+            cursor.execute(statement)
+        _cleanup(cursor, slots[0])
+        counters = row_counters()
+        rows = records.annotate(**{f"c_{name}": value for name, value in counters.items()})
+        fields = ("id", *COPIED, *(f"c_{name}" for name in counters))
+        rows = rows.values_list("window_part", *fields)[:limit]
+        sql, params = rows.query.sql_with_params()
+        names = ("id", "slot", "source", *_columns(COPIED), *_columns(counters))
+        slot_of = "CASE m.window_part " + " ".join("WHEN %s THEN %s" for _ in slots) + " END"
+        slot_params = [value for part, slot in enumerate(slots) for value in (part, slot)]
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(qn(name) for name in names)}) "
+            f"SELECT m.{qn('id')} + {slot_of} * %s, {slot_of}, "
+            + ", ".join(f"m.{qn(field)}" for field in fields)
+            + f" FROM ({sql}) m",
+            [*slot_params, slot_ids(1)[0], *slot_params, *params],
+        )
+        copied = {slots[0]: cursor.rowcount}
+        for link, stored, name in _LINKS:
+            cursor.execute(
+                f"INSERT INTO {qn(link._meta.db_table)} ({qn('record_id')}, {qn(name)}) "
+                f"SELECT s.{qn('id')}, l.{qn(name)} FROM {table} s INNER JOIN "
+                f"{qn(stored._meta.db_table)} l ON l.{qn('record_id')} = s.{qn('source')} "
+                f"WHERE s.{qn('id')} >= %s",
+                [slot_ids(slots[0])[0]],
+            )
+        if parts > 1:
+            cursor.execute(
+                f"SELECT {qn('slot')}, COUNT(*) FROM {table} WHERE {qn('id')} >= %s "
+                f"GROUP BY {qn('slot')}",
+                [slot_ids(slots[0])[0]],
+            )
+            copied = dict(cursor.fetchall())
+    return [(slot, copied.get(slot, 0)) for slot in slots]
+
+
+def drop_oldest(slot: int) -> None:
+    """Remove the slot's oldest record (by time, then id) and its links: a copy of one row more
+    than the cap tells that the cap cut the matches."""
+    qn = connection.ops.quote_name
+    table = qn(SearchedRecord._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {qn('id')} FROM {table} WHERE {qn('id')} BETWEEN %s AND %s "
+            f"ORDER BY {qn('recorded_at')}, {qn('id')} LIMIT 1",
+            slot_ids(slot),
+        )
+        (oldest,) = cursor.fetchone()
+        for link, _, _ in _LINKS:
+            cursor.execute(
+                f"DELETE FROM {qn(link._meta.db_table)} WHERE {qn('record_id')} = %s", [oldest]
+            )
+        cursor.execute(f"DELETE FROM {table} WHERE {qn('id')} = %s", [oldest])
+
+
+def _columns(names: Sequence[str]) -> list[str]:
+    return [SearchedRecord._meta.get_field(name).column for name in names]

@@ -1,0 +1,128 @@
+"""A search's figures come from a copy of its matches (records.stats.searched, issue 17).
+
+The copy stores what each record adds to every counter (aggregates.row_counters); these tests
+hold its sums equal to the ordinary reads of the very same records (rollups and edge records),
+on SQLite and on PostgreSQL, and check that the copies of earlier views do not pile up.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from records.models import SearchedRecord
+from records.rules.periods import period_window
+from records.stats import aggregates
+from records.stats.filters import RecordFilters
+from records.stats.searched import KEPT_SLOTS, figure_filters, figure_filters_pair
+from tests.factories import TaskRecordFactory
+
+pytestmark = pytest.mark.django_db
+
+DAY = 24 * 60
+
+
+@pytest.fixture
+def records():
+    """Records in project "p1" all say "zeta" (and only they do), with every kind of value a
+    counter rounds or skips: scores with more decimals than tenths, missing durations, costs,
+    token counts and efficiencies, durations in several buckets; in this week and the last."""
+    made = []
+    for i, minutes in enumerate((30, 2 * DAY, 5 * DAY, 8 * DAY, 12 * DAY)):
+        for j, (duration, cost, tokens) in enumerate(
+            ((12.5, 0.0123456, 1200), (None, None, None), (4000.0, 1.5, None), (95.25, None, 7))
+        ):
+            made.append(
+                TaskRecordFactory(
+                    minutes_ago=minutes + j,
+                    project="p1",
+                    description=f"Zeta task {i}-{j}",
+                    task_type=("debugging", "coding")[j % 2],
+                    success=j != 2,
+                    quality_score=59.375 + i * 7.05 + j,
+                    performance_index=55.55 + j,
+                    time_efficiency=None if j == 1 else 80.04 + i,
+                    duration_seconds=duration,
+                    cost_usd=cost,
+                    input_tokens=tokens,
+                    output_tokens=None if tokens is None else tokens // 2,
+                    skills=["code-analysis", f"skill-{j}"],
+                    agents=[f"agent-{i % 2}"],
+                )
+            )
+    for minutes in (40, 3 * DAY, 9 * DAY):  # other projects, other words
+        TaskRecordFactory(minutes_ago=minutes, description="Write the docs", skills=["docs"])
+    return made
+
+
+def _totals(window, filters, subject="records", by=("task_type",)) -> dict:
+    rows = aggregates.totals(
+        window=window,
+        filters=filters,
+        by=by,
+        subject=subject,
+        with_buckets=subject == "records",
+    )
+    return {tuple(row.key.values()): row for row in rows}
+
+
+@pytest.mark.parametrize("period", ["7d", "30d", "all"])
+@pytest.mark.parametrize(
+    ("subject", "by"),
+    [
+        ("records", ("task_type",)),
+        ("records", ("model", "auto_generated")),
+        ("records", ("day",)),
+        ("skills", ("skill",)),
+        ("agents", ("task_type", "agent")),
+    ],
+)
+def test_the_copy_sums_as_the_records_do(records, period, subject, by):
+    window = period_window(period, timezone.now())
+    searched = figure_filters(window, RecordFilters(search="zeta"))
+
+    assert searched.filters.searched is not None  # read from a copy
+    expected = _totals(window, RecordFilters(project="p1"), subject, by)
+    assert expected  # the test reads something
+    assert _totals(window, searched.filters, subject, by) == expected
+
+
+def test_the_previous_window_has_its_own_matches(records):
+    window = period_window("7d", timezone.now())
+    previous = window.previous()
+    now, before = figure_filters_pair(window, previous, RecordFilters(search="zeta"))
+    if before is None:  # SQLite copies the window before only when asked
+        before = figure_filters(previous, RecordFilters(search="zeta"))
+
+    for searched, span in ((now, window), (before, previous)):
+        assert _totals(span, searched.filters) == _totals(span, RecordFilters(project="p1"))
+    counts = [
+        sum(t.count for t in _totals(span, searched.filters).values())
+        for span, searched in ((window, now), (previous, before))
+    ]
+    assert counts == [12, 8]  # three days of this week's matches, two of the week before
+
+
+def test_the_cap_keeps_the_newest_matches(records, monkeypatch):
+    from records.stats import filters, searched
+
+    monkeypatch.setattr(filters, "SEARCH_CAP", 5)
+    monkeypatch.setattr(searched, "SEARCH_CAP", 5)
+    window = period_window("all", timezone.now())
+    found = figure_filters(window, RecordFilters(search="zeta"))
+
+    assert found.capped and found.cap == 5
+    copied = SearchedRecord.objects.filter(slot=found.filters.searched)
+    newest = sorted(records, key=lambda r: (r.recorded_at, r.id), reverse=True)[:5]
+    assert sorted(copied.values_list("source", flat=True)) == sorted(r.id for r in newest)
+
+
+def test_copies_of_earlier_views_do_not_pile_up(client, records):
+    window = period_window("30d", timezone.now())
+    for _ in range(4 * KEPT_SLOTS):  # outside requests: every KEPT_SLOTS copies, older go
+        figure_filters(window, RecordFilters(search="zeta"))
+    assert SearchedRecord.objects.count() <= 2 * KEPT_SLOTS * 20  # of 4 * KEPT_SLOTS * 20
+
+    for _ in range(3):  # a request's first copy deletes what earlier views left
+        assert client.get("/", {"q": "zeta", "period": "30d"}).status_code == 200
+        assert SearchedRecord.objects.count() == 20  # the 30 days' matches; none before them
