@@ -533,15 +533,17 @@ class SearchedRecord(models.Model):
         return f"record {self.source} in search slot {self.slot}"
 
 
-# And what the record adds to each rollup counter and duration bucket (records.stats.searched
-# computes them once, as it copies), so that a figure is a plain sum of columns: the rounding of
-# scores to tenths, the squares, the buckets, evaluated once per record rather than once per
-# record and statement.
+# And what the record adds to each rollup counter and duration bucket (on PostgreSQL,
+# records.stats.searched computes them once, as it copies; see aggregates.counters_copied), so
+# that a figure is a plain sum of columns: the rounding of scores to tenths, the squares, the
+# buckets, evaluated once per record rather than once per record and statement.
+# NULL where the copy does not compute them (SQLite).
 for _field in RollupBase._meta.local_fields:
     if _field.name not in {"span", "start", "task_type", "auto_generated", "project"}:
-        SearchedRecord.add_to_class(_field.name, _field.clone())
+        _name, _path, _args, _kwargs = _field.deconstruct()
+        SearchedRecord.add_to_class(_field.name, type(_field)(*_args, **{**_kwargs, "null": True}))
 for _name in BUCKET_FIELDS:
-    SearchedRecord.add_to_class(_name, models.BigIntegerField(default=0))
+    SearchedRecord.add_to_class(_name, models.BigIntegerField(null=True))
 
 
 class SearchedSkill(models.Model):

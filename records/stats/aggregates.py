@@ -337,6 +337,14 @@ def row_counters() -> dict[str, Any]:
     return values
 
 
+def counters_copied() -> bool:
+    """Whether a search's copy stores each match's counters (``row_counters``). PostgreSQL:
+    yes, its statements then add up plain columns. SQLite: no, its copy would cost more than
+    it saves; adding up a few thousand rows costs it about the same with the expressions or
+    without (36 ms more per copy of 10,000 matches, a few ms less per statement)."""
+    return connection.vendor == "postgresql"
+
+
 def _searched_sums(prefix: str, with_buckets: bool) -> dict[str, Any]:
     """``_raw_sums`` of a search's copied matches: the sums of the values ``row_counters``
     stored with each."""
@@ -538,7 +546,8 @@ def _parts(
             rows = found & (filters.link_q() if links_by_time else filters.q(prefix)) & raw_names
         else:  # the records themselves: their conditions go in each time branch, as above
             rows = _in_each_branch(found, filters.q() & raw_names)
-        sums = _raw_sums if filters.searched is None else _searched_sums
+        copied = filters.searched is not None and counters_copied()
+        sums = _searched_sums if copied else _raw_sums
         yield (
             rows_of.filter(rows),
             {f"g_{name}": _dimension(name, rollup=False, prefix=prefix, ids=ids) for name in by},

@@ -4,9 +4,10 @@ A searched view's figures (KPIs, task types, models, trend, insights) are those 
 SEARCH_CAP matches (records.stats.filters.figure_filters). Each of the page's dozen statements
 used to find them again among all the records by id: 10,000 lookups into a million wide rows,
 about 20 ms a statement on SQLite and more on PostgreSQL. Here one statement copies what the
-figures read of those matches (the columns of ``SearchedRecord``, and the skill and agent links)
-into TEMPORARY tables of the connection, under a new ``slot``; the filters then name the slot
-(``RecordFilters.searched``) and every figure reads those few thousand narrow rows.
+figures read of those matches (the columns of ``SearchedRecord``; on PostgreSQL also what each
+adds to every counter, aggregates.counters_copied) and one per kind of link their skills and
+agents, into TEMPORARY tables of the connection, under a new ``slot``; the filters then name the
+slot (``RecordFilters.searched``) and every figure reads those few thousand narrow rows.
 
 The tables are the connection's own: nothing another connection does can see or change them,
 and they vanish with it (Perfsite keeps no connection past its request). They are made
@@ -40,7 +41,7 @@ from records.models import (
     slot_ids,
 )
 from records.rules.periods import Window
-from records.stats.aggregates import row_counters
+from records.stats.aggregates import counters_copied, row_counters
 from records.stats.filters import SEARCH_CAP, RecordFilters, newest_first
 
 # Outside requests, the slots of the latest views a thread keeps (a request uses two: the
@@ -192,7 +193,7 @@ def _copy(records: QuerySet, *, parts: int, limit: int | None = None) -> list[tu
         for statement in _ddl():
             cursor.execute(statement)
         _cleanup(cursor, slots[0])
-        counters = row_counters()
+        counters = row_counters() if counters_copied() else {}
         rows = records.annotate(**{f"c_{name}": value for name, value in counters.items()})
         fields = ("id", *COPIED, *(f"c_{name}" for name in counters))
         rows = rows.values_list("window_part", *fields)[:limit]

@@ -14,6 +14,7 @@ from records.models import SearchedRecord
 from records.rules.periods import period_window
 from records.stats import aggregates
 from records.stats.filters import RecordFilters
+from records.stats.insights import task_insights
 from records.stats.searched import KEPT_SLOTS, figure_filters, figure_filters_pair
 from tests.factories import TaskRecordFactory
 
@@ -126,3 +127,19 @@ def test_copies_of_earlier_views_do_not_pile_up(client, records):
     for _ in range(3):  # a request's first copy deletes what earlier views left
         assert client.get("/", {"q": "zeta", "period": "30d"}).status_code == 200
         assert SearchedRecord.objects.count() == 20  # the 30 days' matches; none before them
+
+
+@pytest.mark.parametrize("period", ["30d", "all"])
+def test_the_copy_gives_the_insights_of_the_records(records, period):
+    """Rankings, the heat map and the trends of the latest scores (read from the copy in one
+    numbered pass, records.stats.insights._latest_scores) as from the records themselves."""
+    window = period_window(period, timezone.now())
+    searched = figure_filters(window, RecordFilters(search="zeta")).filters
+    found = task_insights(window=window, filters=searched)
+    expected = task_insights(window=window, filters=RecordFilters(project="p1"))
+
+    assert found.type_trends == expected.type_trends
+    assert set(found.type_trends.values()) - {None}  # a trend is read (4 scores or more)
+    assert found.model_trends == expected.model_trends
+    assert found.summary() == expected.summary()
+    assert found.heatmap == expected.heatmap
