@@ -83,24 +83,24 @@ request_started.connect(_new_request, dispatch_uid="records.stats.searched")
 
 
 def _cleanup(cursor, first: int) -> None:
-    """Delete the slots before ``first`` on the request's first copy, and outside requests on
-    every KEPT_SLOTS-th copy those before the latest KEPT_SLOTS."""
+    """Empty the tables on the request's first copy (every slot before it is an earlier
+    request's), and outside requests delete, on every KEPT_SLOTS-th copy, the slots before the
+    latest KEPT_SLOTS. Emptied, not deleted row by row: PostgreSQL never vacuums a temporary
+    table, so on a connection kept across requests every deleted copy would stay in it as dead
+    rows that each later read walks past."""
     copies = getattr(_local, "copies", 1)
     _local.copies = copies + 1
-    if copies == 0:
-        below = slot_ids(first)[0]
+    qn = connection.ops.quote_name
+    tables = [qn(model._meta.db_table) for model in (SearchedSkill, SearchedAgent, SearchedRecord)]
+    if copies == 0 and connection.vendor == "postgresql":
+        cursor.execute(f"TRUNCATE {', '.join(tables)}")
+    elif copies == 0:  # SQLite: a DELETE without WHERE empties the table at once
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")
     elif copies % KEPT_SLOTS == 0:
         below = slot_ids(first - KEPT_SLOTS)[0]
-    else:
-        return
-    qn = connection.ops.quote_name
-    for model in (SearchedSkill, SearchedAgent):  # links first: found by their record's id
-        cursor.execute(
-            f"DELETE FROM {qn(model._meta.db_table)} WHERE {qn('record_id')} < %s", [below]
-        )
-    cursor.execute(
-        f"DELETE FROM {qn(SearchedRecord._meta.db_table)} WHERE {qn('id')} < %s", [below]
-    )
+        for table, column in zip(tables, ("record_id", "record_id", "id"), strict=True):
+            cursor.execute(f"DELETE FROM {table} WHERE {qn(column)} < %s", [below])
 
 
 def _ddl() -> list[str]:
