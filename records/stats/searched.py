@@ -105,14 +105,20 @@ def _cleanup(cursor, first: int) -> None:
 
 def _ddl() -> list[str]:
     """The statements that make the three tables when they are missing (no index: a slot is
-    read by a range of its rows' primary keys, see records.models.slot_ids)."""
-    editor = connection.schema_editor()
-    return [
-        editor.table_sql(model)[0].replace(
-            "CREATE TABLE", "CREATE TEMPORARY TABLE IF NOT EXISTS", 1
-        )
-        for model in (SearchedRecord, SearchedSkill, SearchedAgent)
-    ]
+    read by a range of its rows' primary keys, see records.models.slot_ids), per backend."""
+    found = _DDL.get(connection.vendor)
+    if found is None:
+        editor = connection.schema_editor()
+        found = _DDL[connection.vendor] = [
+            editor.table_sql(model)[0].replace(
+                "CREATE TABLE", "CREATE TEMPORARY TABLE IF NOT EXISTS", 1
+            )
+            for model in (SearchedRecord, SearchedSkill, SearchedAgent)
+        ]
+    return found
+
+
+_DDL: dict[str, list[str]] = {}
 
 
 @dataclass(frozen=True)
