@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Field, Func, IntegerField, Q, QuerySet
+from django.db.models import F, Field, Func, IntegerField, Max, Min, Q, QuerySet
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from records.models import (
@@ -159,8 +159,8 @@ def records_in(window: Window, filters: RecordFilters = NO_FILTERS) -> QuerySet[
     return filters.records().filter(window_q(window, indexed=filters.searched is None), filters.q())
 
 
-# A page of a search's newest matches on PostgreSQL first checks this many of the view's newest
-# records one by one (``newest_first``'s ``page``): at 14 us a record, 28 ms at most.
+# A page of a search's newest matches first checks this many of the view's newest records
+# (``newest_first``'s ``page``): on PostgreSQL one by one, at 14 us a record (28 ms at most).
 PROBE_ROWS = 2_000
 
 
@@ -176,32 +176,37 @@ def newest_first(
     record against the matches. PostgreSQL matches on the row itself, where ``pk IN`` the
     matching ids would look every match up again by id: through the search index, which must
     visit every match to sort them (340 ms for the 80,000 of ``fix crash`` at a million
-    records). ``page`` (the caller reads a page, a few rows): on PostgreSQL, only the view's
-    PROBE_ROWS newest records, each checked on its row as the time index is walked (5 ms for
-    the newest 25 of ``fix crash``); fewer rows than asked may then come back while more match
-    (``probed``), and the caller reads again without ``page``.
+    records).
+
+    ``page`` (the caller reads a page, a few rows): only the view's PROBE_ROWS newest records
+    are read, so fewer rows than asked may come back while more match (``probed``), and the
+    caller then reads again without ``page``. PostgreSQL checks each on its row as the time
+    index is walked (5 ms for the newest 25 of ``fix crash``); SQLite asks its index for the
+    matches among their ids only (10 ms, against 20 for every match and 6 for counting them).
     """
     order = ("-recorded_at", "-id")
     if filters.search is None or filters.searched is not None:
         return records_in(window, filters).order_by(*order)
     qs = records_in(window, replace(filters, search=None))
+    newest = qs.order_by(*order).values("pk")[:PROBE_ROWS]
     if connection.vendor == "postgresql":
         if page:
-            newest = qs.order_by(*order).values("pk")[:PROBE_ROWS]
             qs = qs.filter(pk__in=newest).filter(row_matches(filters.search, indexed=False))
             return qs.order_by(*order)
         return qs.filter(row_matches(filters.search)).order_by(*order)
+    if page:
+        ids = TaskRecord.objects.filter(pk__in=newest).aggregate(first=Min("pk"), last=Max("pk"))
+        if ids["first"] is None:
+            return qs.none()
+        found = matching_ids(filters.search, between=(ids["first"], ids["last"]))
+        return qs.filter(pk__in=newest).filter(pk__in=found).order_by(*order)
     return matching_walked(qs, filters.search).order_by(*order)
 
 
 def probed(filters: RecordFilters) -> bool:
     """Whether ``newest_first(..., page=True)`` reads only the newest records of the view (and
     so may miss matches beyond them)."""
-    return (
-        connection.vendor == "postgresql"
-        and filters.search is not None
-        and filters.searched is None
-    )
+    return filters.search is not None and filters.searched is None
 
 
 def matching_walked(qs: QuerySet[TaskRecord], search: str) -> QuerySet[TaskRecord]:

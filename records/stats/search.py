@@ -53,20 +53,25 @@ def search_words(text: str) -> list[str]:
     return words[:MAX_WORDS]
 
 
-def matching_ids(text: str) -> RawSQL:
-    """A subquery of the ids of the records matching ``text`` (which must hold a word)."""
+def matching_ids(text: str, *, between: tuple[int, int] | None = None) -> RawSQL:
+    """A subquery of the ids of the records matching ``text`` (which must hold a word);
+    ``between``: only the ids from the first to the last given (SQLite's index then skips the
+    rest of each word's list of records)."""
     words = search_words(text)
     if not words:
         raise ValueError("A search needs at least one letter or digit.")
+    bounds = "" if between is None else " AND {id} BETWEEN %s AND %s"
+    extra = [] if between is None else list(between)
     if connection.vendor == "postgresql":
         query = " & ".join(f"{word}:*" for word in words)
         sql = (
             f"SELECT id FROM records_taskrecord "
-            f"WHERE {PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, %s)"
+            f"WHERE {PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, %s)" + bounds.format(id="id")
         )
-        return RawSQL(sql, [query])
+        return RawSQL(sql, [query, *extra])
     query = " ".join(f'"{word}"*' for word in words)
-    return RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [query])
+    sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s" + bounds.format(id="rowid")
+    return RawSQL(sql, [query, *extra])
 
 
 def row_matches(text: str, *, indexed: bool = True) -> RawSQL:
