@@ -17,14 +17,13 @@ from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from records.models import (
     RecordAgent,
     RecordSkill,
-    SearchedAgent,
     SearchedRecord,
-    SearchedSkill,
     TaskRecord,
     slot_ids,
 )
 from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
+from records.stats.copies import LINKS, ensure_links
 from records.stats.search import (
     matches_at_least,
     matching_ids,
@@ -90,12 +89,11 @@ class RecordFilters:
 
     def links(self, subject: str) -> QuerySet:
         """The skill (``subject`` "skills") or agent ("agents") links these filters may read,
-        as ``records``."""
-        kinds = {
-            "skills": (RecordSkill, SearchedSkill),
-            "agents": (RecordAgent, SearchedAgent),
-        }
-        return kinds[subject][self.searched is not None].objects.all()
+        as ``records``: a copy's are copied on first use (records.stats.copies)."""
+        if self.searched is None:
+            return {"skills": RecordSkill, "agents": RecordAgent}[subject].objects.all()
+        ensure_links(self.searched, subject)
+        return LINKS[subject][0].objects.all()
 
     @property
     def by_rollups(self) -> bool:

@@ -1,13 +1,14 @@
 """A search's figures, read from a copy of its matches.
 
 A searched view's figures (KPIs, task types, models, trend, insights) are those of its newest
-SEARCH_CAP matches (records.stats.filters.figure_filters). Each of the page's dozen statements
+SEARCH_CAP matches (``figure_filters``). Each of the page's dozen statements
 used to find them again among all the records by id: 10,000 lookups into a million wide rows,
 about 20 ms a statement on SQLite and more on PostgreSQL. Here one statement copies what the
 figures read of those matches (the columns of ``SearchedRecord``; on PostgreSQL also what each
-adds to every counter, aggregates.counters_copied) and one per kind of link their skills and
-agents, into TEMPORARY tables of the connection, under a new ``slot``; the filters then name the
-slot (``RecordFilters.searched``) and every figure reads those few thousand narrow rows.
+adds to every counter, aggregates.counters_copied), and, the first time a read asks for them,
+their skills or agents (records.stats.copies), into TEMPORARY tables of the connection, under
+a new ``slot``; the filters then name the slot (``RecordFilters.searched``) and every figure
+reads those few thousand narrow rows.
 
 The tables are the connection's own: nothing another connection does can see or change them,
 and they vanish with it (Perfsite keeps no connection past its request). They are made
@@ -33,8 +34,6 @@ from django.db.models import Window as WindowExpression
 from django.db.models.functions import RowNumber
 
 from records.models import (
-    RecordAgent,
-    RecordSkill,
     SearchedAgent,
     SearchedRecord,
     SearchedSkill,
@@ -67,7 +66,6 @@ COPIED = (
     "project",
     "advice",
 )
-_LINKS = ((SearchedSkill, RecordSkill, "skill_id"), (SearchedAgent, RecordAgent, "agent_id"))
 
 _slots = itertools.count(1)
 _local = threading.local()
@@ -189,9 +187,9 @@ def _figure_filters(filters: RecordFilters, copies: list[tuple[int, int]]) -> li
 
 def _copy(records: QuerySet, *, parts: int, limit: int | None = None) -> list[tuple[int, int]]:
     """Copy ``records`` (TaskRecords in the order they are to be kept, newest first, each with
-    its part in ``window_part``, 0 to ``parts`` - 1; the first ``limit`` of them) and their
-    links, each part under a new slot: (the slot, how many were copied) per part. One
-    statement for the records and one per kind of link, whatever their number."""
+    its part in ``window_part``, 0 to ``parts`` - 1; the first ``limit`` of them), each part
+    under a new slot: (the slot, how many were copied) per part. One statement, whatever their
+    number (their links follow when read: records.stats.copies)."""
     qn = connection.ops.quote_name
     slots = [next(_slots) for _ in range(parts)]
     table = qn(SearchedRecord._meta.db_table)
@@ -215,14 +213,6 @@ def _copy(records: QuerySet, *, parts: int, limit: int | None = None) -> list[tu
             [*slot_params, slot_ids(1)[0], *slot_params, *params],
         )
         copied = {slots[0]: cursor.rowcount}
-        for link, stored, name in _LINKS:
-            cursor.execute(
-                f"INSERT INTO {qn(link._meta.db_table)} ({qn('record_id')}, {qn(name)}) "
-                f"SELECT s.{qn('id')}, l.{qn(name)} FROM {table} s INNER JOIN "
-                f"{qn(stored._meta.db_table)} l ON l.{qn('record_id')} = s.{qn('source')} "
-                f"WHERE s.{qn('id')} >= %s",
-                [slot_ids(slots[0])[0]],
-            )
         if parts > 1:
             cursor.execute(
                 f"SELECT {qn('slot')}, COUNT(*) FROM {table} WHERE {qn('id')} >= %s "
@@ -245,7 +235,7 @@ def drop_oldest(slot: int) -> None:
             slot_ids(slot),
         )
         (oldest,) = cursor.fetchone()
-        for link, _, _ in _LINKS:
+        for link in (SearchedSkill, SearchedAgent):
             cursor.execute(
                 f"DELETE FROM {qn(link._meta.db_table)} WHERE {qn('record_id')} = %s", [oldest]
             )

@@ -8,6 +8,8 @@ on SQLite and on PostgreSQL, and check that the copies of earlier views do not p
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from records.models import SearchedRecord
@@ -143,3 +145,15 @@ def test_the_copy_gives_the_insights_of_the_records(records, period):
     assert found.model_trends == expected.model_trends
     assert found.summary() == expected.summary()
     assert found.heatmap == expected.heatmap
+
+
+@pytest.mark.parametrize(("panel", "copies_links"), [("kpis", False), ("insights", True)])
+def test_links_are_copied_only_for_a_panel_that_reads_them(client, records, panel, copies_links):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(f"/fragments/{panel}/", {"q": "zeta", "period": "30d"})
+
+    assert response.status_code == 200
+    inserts = [q["sql"] for q in captured if q["sql"].startswith("INSERT INTO")]
+    assert any("perfsite_searched_record" in sql for sql in inserts)
+    assert any("perfsite_searched_skill" in sql for sql in inserts) is copies_links
+    assert any("perfsite_searched_agent" in sql for sql in inserts) is copies_links
