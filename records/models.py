@@ -546,7 +546,9 @@ for _name in BUCKET_FIELDS:
     SearchedRecord.add_to_class(_name, models.BigIntegerField(null=True))
 
 
-class SearchedSkill(models.Model):
+class SearchedLink(models.Model):
+    """A skill or agent link of a copied record (records.stats.copies)."""
+
     record = models.ForeignKey(
         SearchedRecord,
         on_delete=models.DO_NOTHING,
@@ -554,32 +556,30 @@ class SearchedSkill(models.Model):
         db_index=False,
         related_name="+",
     )
+
+    class Meta:
+        abstract = True
+        managed = False
+
+
+class SearchedSkill(SearchedLink):
     skill = models.ForeignKey(
         Skill, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
 
-    class Meta:
-        managed = False
+    class Meta(SearchedLink.Meta):
         db_table = "perfsite_searched_skill"
 
     def __str__(self) -> str:
         return f"{self.record_id} uses {self.skill_id}"
 
 
-class SearchedAgent(models.Model):
-    record = models.ForeignKey(
-        SearchedRecord,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+class SearchedAgent(SearchedLink):
     agent = models.ForeignKey(
         Agent, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
 
-    class Meta:
-        managed = False
+    class Meta(SearchedLink.Meta):
         db_table = "perfsite_searched_agent"
 
     def __str__(self) -> str:

@@ -15,8 +15,6 @@ from django.db.models import F, Field, Func, IntegerField, Max, Min, Q, QuerySet
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from records.models import (
-    RecordAgent,
-    RecordSkill,
     SearchedRecord,
     TaskRecord,
     slot_ids,
@@ -90,10 +88,11 @@ class RecordFilters:
     def links(self, subject: str) -> QuerySet:
         """The skill (``subject`` "skills") or agent ("agents") links these filters may read,
         as ``records``: a copy's are copied on first use (records.stats.copies)."""
+        copied, stored, _ = LINKS[subject]
         if self.searched is None:
-            return {"skills": RecordSkill, "agents": RecordAgent}[subject].objects.all()
+            return stored.objects.all()
         ensure_links(self.searched, subject)
-        return LINKS[subject][0].objects.all()
+        return copied.objects.all()
 
     @property
     def by_rollups(self) -> bool:
@@ -186,7 +185,7 @@ def newest_first(
     if filters.search is None or filters.searched is not None:
         return records_in(window, filters).order_by(*order)
     qs = records_in(window, replace(filters, search=None))
-    newest = qs.order_by(*order).values("pk")[:PROBE_ROWS]
+    newest = qs.order_by(*order).values("pk")[:PROBE_ROWS]  # what ``page`` reads
     if connection.vendor == "postgresql":
         if page:
             qs = qs.filter(pk__in=newest).filter(row_matches(filters.search, indexed=False))

@@ -42,30 +42,15 @@ from records.models import (
 from records.rules.periods import Window
 from records.stats.aggregates import counters_copied, row_counters
 from records.stats.filters import SEARCH_CAP, RecordFilters, newest_first
+from records.stats.rollups import FACT_FIELDS
 
 # Outside requests, the slots of the latest views a thread keeps (a request uses two: the
 # view's window and the one before it): every KEPT_SLOTS copies, older slots are deleted.
 KEPT_SLOTS = 16
 
-# What the figures read of a record, in SearchedRecord's field names (TaskRecord's own).
-COPIED = (
-    "recorded_at",
-    "task_type",
-    "model_id",
-    "success",
-    "quality_score",
-    "performance_index",
-    "time_efficiency",
-    "duration_seconds",
-    "cost_usd",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_creation_tokens",
-    "auto_generated",
-    "project",
-    "advice",
-)
+# What the figures read of a record: what it contributes to the rollups (its id is copied as
+# the row's ``source``), in SearchedRecord's field names (TaskRecord's own).
+COPIED = tuple(name for name in FACT_FIELDS if name != "id")
 
 _slots = itertools.count(1)
 _local = threading.local()
