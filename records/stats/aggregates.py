@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import add
 from typing import Any, Literal
 
@@ -24,9 +24,11 @@ from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
+    CharField,
     Count,
     F,
     FloatField,
+    Func,
     Q,
     QuerySet,
     Sum,
@@ -257,18 +259,41 @@ def _dimension(name: str, *, rollup: bool, prefix: str, ids: bool = False):
         return F("model__name" if rollup else f"{prefix}model__name")
     # Rollup rows group by their start and merge() folds the few groups into local days in
     # Python: calling the database's day truncation (a Python function on SQLite) once per
-    # stored row costs far more.
-    if name == "day":
-        return F("start") if rollup else TruncDay(f"{prefix}recorded_at")
-    if name == "month":  # month, day and hour rows and the edge records' days, folded in merge
-        return F("start") if rollup else TruncDay(f"{prefix}recorded_at")
-    if name == "hour":
-        return F("start") if rollup else TruncHour(f"{prefix}recorded_at")
+    # stored row costs far more. For the same reason SQLite groups records by their UTC quarter
+    # hour (``QuarterHour``), which merge() folds into the reader's hours and days.
+    if name in {"day", "month", "hour"}:
+        if rollup:
+            return F("start")
+        if connection.vendor == "sqlite":
+            return QuarterHour(f"{prefix}recorded_at")
+        # month: the records' days, folded into months in merge
+        return (TruncHour if name == "hour" else TruncDay)(f"{prefix}recorded_at")
     if name in {"skill", "agent"}:
         if not ids:
             return F(f"{name}__name")
         return F(f"{name}_id") if rollup else unindexed(f"{name}_id", BigIntegerField())
     raise ValueError(f"cannot group by {name!r}")
+
+
+class QuarterHour(Func):
+    """SQLite: the UTC quarter hour of a stored time, as text ``YYYY-MM-DD HH:q`` (q: 0 to 3),
+    computed by SQLite's own string functions from the stored ``YYYY-MM-DD HH:MM:SS`` text.
+    Django's truncation there is a Python function called once per row (24 ms for the 10,000
+    rows of a search's copy); every time zone's hours and days start on a quarter hour, so
+    ``quarter_start`` of the groups, truncated in Python, gives the same buckets."""
+
+    template = (
+        "(SUBSTR(%(expressions)s, 1, 14) || (CAST(SUBSTR(%(expressions)s, 15, 2) AS INTEGER) / 15))"
+    )
+    output_field = CharField()
+
+
+def quarter_start(text: str) -> datetime:
+    """The start of a ``QuarterHour`` group, an aware UTC datetime."""
+    minute = 15 * int(text[14])
+    return datetime(
+        int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), minute, tzinfo=UTC
+    )
 
 
 # The tables of the names a group may be by (grouped_sql groups by their ids).
@@ -481,8 +506,19 @@ def grouped_sums(
         and task type at most), so they are taken as they are."""
         day = by.index("day") if starts and "day" in by else None
         month = by.index("month") if "month" in by else None
+        quarters = (
+            []
+            if starts or connection.vendor != "sqlite"
+            else [
+                (i, "hour" if name == "hour" else "day")
+                for i, name in enumerate(by)
+                if name in {"day", "month", "hour"}
+            ]
+        )
         for row in rows:
             key = row[:width]
+            for i, unit in quarters:  # QuarterHour groups
+                key = (*key[:i], truncate(quarter_start(key[i]), unit, tz=zone), *key[i + 1 :])
             if day is not None:
                 key = (*key[:day], truncate(key[day], "day", tz=zone), *key[day + 1 :])
             if month is not None:

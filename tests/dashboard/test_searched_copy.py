@@ -7,13 +7,17 @@ on SQLite and on PostgreSQL, and check that the copies of earlier views do not p
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from records.models import SearchedRecord
-from records.rules.periods import period_window
+from records.rules.periods import period_window, truncate
 from records.stats import aggregates
 from records.stats.filters import RecordFilters
 from records.stats.insights import task_insights
@@ -88,6 +92,39 @@ def test_the_copy_sums_as_the_records_do(records, period, subject, by):
     expected = _totals(window, RecordFilters(project="p1"), subject, by)
     assert expected  # the test reads something
     assert _totals(window, searched.filters, subject, by) == expected
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kathmandu", "America/St_Johns"])
+@pytest.mark.parametrize("unit", ["day", "hour"])
+def test_the_copys_hours_and_days_are_the_readers(settings, zone, unit):
+    """SQLite groups a copy's records by their UTC quarter hour and folds those into the
+    reader's hours and days in Python; the buckets are those of each record's own time, also in
+    zones a quarter or half an hour off UTC, on either side of their midnight."""
+    settings.TIME_ZONE = zone
+    tz = ZoneInfo(zone)
+    midnight = datetime.combine(
+        (timezone.now() - timedelta(days=2)).astimezone(tz).date(), datetime.min.time(), tz
+    )
+    tick = timedelta(microseconds=1)
+    times = []
+    for offset in (
+        -timedelta(minutes=15),
+        -tick,
+        timedelta(0),
+        timedelta(minutes=14),
+        timedelta(minutes=45) - tick,
+        timedelta(minutes=45),
+    ):
+        times.append(midnight + offset)
+        TaskRecordFactory(recorded_at=midnight + offset, description="Zeta at midnight")
+    TaskRecordFactory(recorded_at=midnight, description="Other words")
+    window = period_window("7d", timezone.now())
+    searched = figure_filters(window, RecordFilters(search="zeta"))
+
+    rows = aggregates.totals(window=window, filters=searched.filters, by=(unit,))
+    found = {row.key[unit]: row.count for row in rows}
+    assert found == Counter(truncate(at, unit, tz=tz) for at in times)
+    assert len(found) == 2  # the quarter before midnight is the day (and hour) before
 
 
 def test_the_previous_window_has_its_own_matches(records):
