@@ -7,7 +7,9 @@ a query built elsewhere (rollup rows carry the same filter dimensions as records
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection
@@ -23,6 +25,7 @@ from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
 from records.stats.copies import LINKS, ensure_links
 from records.stats.search import (
+    PG_MAX_DAYS,
     matches_at_least,
     matching_ids,
     row_matches,
@@ -156,13 +159,19 @@ def records_in(window: Window, filters: RecordFilters = NO_FILTERS) -> QuerySet[
     return filters.records().filter(window_q(window, indexed=filters.searched is None), filters.q())
 
 
+MAX_DAYS = timedelta(days=PG_MAX_DAYS)
+
 # A page of a search's newest matches first checks this many of the view's newest records
 # (``newest_first``'s ``page``): on PostgreSQL one by one, at 14 us a record (28 ms at most).
 PROBE_ROWS = 2_000
 
 
 def newest_first(
-    window: Window, filters: RecordFilters, *, page: bool = False
+    window: Window,
+    filters: RecordFilters,
+    *,
+    page: bool = False,
+    days: Sequence[Window] | None = None,
 ) -> QuerySet[TaskRecord]:
     """``records_in(window, filters)`` newest first (recorded_at, then id, descending), read the
     cheapest way when ``filters`` hold a search: the first rows of a broad search are near.
@@ -180,6 +189,10 @@ def newest_first(
     caller then reads again without ``page``. PostgreSQL checks each on its row as the time
     index is walked (5 ms for the newest 25 of ``fix crash``); SQLite asks its index for the
     matches among their ids only (10 ms, against 20 for every match and 6 for counting them).
+
+    ``days`` (PostgreSQL, without ``page``): the search index yields only the matches of these
+    windows' UTC days (``row_matches``); by default those of ``window`` when it spans
+    PG_MAX_DAYS or fewer, none (every match) for longer ones.
     """
     order = ("-recorded_at", "-id")
     if filters.search is None or filters.searched is not None:
@@ -190,7 +203,11 @@ def newest_first(
         if page:
             qs = qs.filter(pk__in=newest).filter(row_matches(filters.search, indexed=False))
             return qs.order_by(*order)
-        return qs.filter(row_matches(filters.search)).order_by(*order)
+        if days is None:
+            short = window.start is not None and window.end - window.start <= MAX_DAYS
+            days = [window] if short else []
+        ranges = [(part.start, part.end) for part in days]
+        return qs.filter(row_matches(filters.search, days=ranges)).order_by(*order)
     if page:
         ids = TaskRecord.objects.filter(pk__in=newest).aggregate(first=Min("pk"), last=Max("pk"))
         if ids["first"] is None:

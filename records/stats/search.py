@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -34,11 +35,28 @@ MAX_WORD = 60  # longer words are cut: a prefix of them still finds the record
 
 FTS_TABLE = "records_taskrecord_fts"
 PG_INDEX = "record_search_idx"
-# Kept character for character in the index and in the query, or PostgreSQL cannot use the index.
+# The words of a record, as PostgreSQL indexes them.
 PG_DOCUMENT = (
     "to_tsvector('simple'::regconfig, regexp_replace("
     "description || ' ' || task_label || ' ' || record_id, '[^[:alnum:]]+', ' ', 'g'))"
 )
+# The record's UTC day as one more word of its indexed document: ``_d`` and the days since
+# 2000-01-01. No search can find it (a search's words are letters and digits only, and this
+# one starts with an underscore), but a query can ask for the matches of some days only, so
+# that the GIN index yields only those (``row_matches``'s ``days``): otherwise it yields every
+# match of the whole history, each of which must be visited to check its time (80,516 for
+# ``fix crash`` at a million records, 49,541 pages, against 9,592 for its last 14 days).
+PG_DAY_EPOCH = date(2000, 1, 1)
+PG_DAY_WORD = (
+    "array_to_tsvector(ARRAY['_d' || "
+    "((recorded_at AT TIME ZONE 'UTC')::date - DATE '2000-01-01')::text])"
+)
+# Kept character for character in the index and in the query, or PostgreSQL cannot use the index.
+PG_INDEXED = f"({PG_DOCUMENT} || {PG_DAY_WORD})"
+# A read asks for days only over a window this long or shorter (with the window before it):
+# over longer ones, the days' lists of records in the index cost as much as they save
+# (measured at a million records over 90 days: 2.5x faster for 7 days, even at 30).
+PG_MAX_DAYS = 62
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -66,7 +84,7 @@ def matching_ids(text: str, *, between: tuple[int, int] | None = None) -> RawSQL
         query = " & ".join(f"{word}:*" for word in words)
         sql = (
             f"SELECT id FROM records_taskrecord "
-            f"WHERE {PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, %s)" + bounds.format(id="id")
+            f"WHERE {PG_INDEXED} @@ to_tsquery('simple'::regconfig, %s)" + bounds.format(id="id")
         )
         return RawSQL(sql, [query, *extra])
     query = " ".join(f'"{word}"*' for word in words)
@@ -74,21 +92,40 @@ def matching_ids(text: str, *, between: tuple[int, int] | None = None) -> RawSQL
     return RawSQL(sql, [query, *extra])
 
 
-def row_matches(text: str, *, indexed: bool = True) -> RawSQL:
+def row_matches(
+    text: str, *, indexed: bool = True, days: Sequence[tuple[datetime, datetime]] = ()
+) -> RawSQL:
     """PostgreSQL: the condition that the record of the row matches ``text``, on the row itself
     (served by the GIN index), where ``pk IN matching_ids`` joins the table to itself and looks
     every match up again by id (twice the time for 80,000 matches). ``indexed`` False: the same
     test in a form the GIN index cannot serve (its document joined to an empty one), for a read
-    that walks another index and checks each row."""
+    that walks another index and checks each row. ``days``, (first, last) ranges: and the
+    record's UTC day is one from a first's to its last's (``PG_DAY_WORD``), which the index
+    answers too; the caller still checks the exact times."""
     if connection.vendor != "postgresql":
         raise ValueError("row_matches is for PostgreSQL; SQLite's index is a table of its own")
     query = " & ".join(f"{word}:*" for word in search_words(text))
-    document = PG_DOCUMENT if indexed else f"({PG_DOCUMENT} || ''::tsvector)"
-    return RawSQL(
-        f"{document} @@ to_tsquery('simple'::regconfig, %s)",
-        [query],
-        output_field=BooleanField(),
-    )
+    if not indexed:
+        return RawSQL(
+            f"({PG_DOCUMENT} || ''::tsvector) @@ to_tsquery('simple'::regconfig, %s)",
+            [query],
+            output_field=BooleanField(),
+        )
+    sql, params = f"{PG_INDEXED} @@ to_tsquery('simple'::regconfig, %s)", [query]
+    if days:
+        sql += f" AND {PG_INDEXED} @@ %s::tsquery"
+        params.append(day_words(days))
+    return RawSQL(sql, params, output_field=BooleanField())
+
+
+def day_words(ranges: Sequence[tuple[datetime, datetime]]) -> str:
+    """A tsquery of the ``PG_DAY_WORD`` of every UTC day from each range's first's to its
+    last's."""
+    days: set[int] = set()
+    for first, last in ranges:
+        start, end = (at.astimezone(UTC).date() - PG_DAY_EPOCH for at in (first, last))
+        days.update(range(start.days, end.days + 1))
+    return " | ".join(f"_d{day}" for day in sorted(days))
 
 
 def matches_at_least(text: str, count: int) -> bool:
@@ -139,7 +176,7 @@ def create_index(conn: BaseDatabaseWrapper) -> None:
         if conn.vendor == "postgresql":
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON records_taskrecord "
-                f"USING gin (({PG_DOCUMENT}))"
+                f"USING gin (({PG_INDEXED}))"
             )
         elif conn.vendor == "sqlite":
             cursor.execute(

@@ -26,6 +26,7 @@ import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from django.core.signals import request_started
 from django.db import connection
@@ -41,7 +42,7 @@ from records.models import (
 )
 from records.rules.periods import Window
 from records.stats.aggregates import counters_copied, row_counters
-from records.stats.filters import SEARCH_CAP, RecordFilters, newest_first
+from records.stats.filters import MAX_DAYS, SEARCH_CAP, RecordFilters, newest_first, window_q
 from records.stats.rollups import FACT_FIELDS
 
 # Outside requests, the slots of the latest views a thread keeps (a request uses two: the
@@ -116,11 +117,10 @@ class FigureFilters:
 def figure_filters(window: Window, filters: RecordFilters) -> FigureFilters:
     """``filters`` as the figures of ``window`` read them: without a search, unchanged; with
     one, its newest SEARCH_CAP matches in the window (by recorded_at, then id), copied in one
-    statement that every later one reads instead of the records."""
+    statement (``_copy_newest``) that every later one reads instead of the records."""
     if filters.search is None or filters.searched is not None:
         return FigureFilters(filters)
-    rows = newest_first(window, filters).annotate(window_part=Value(0))
-    return _figure_filters(filters, _copy(rows, parts=1, limit=SEARCH_CAP + 1))[0]
+    return _figure_filters(filters, _copy_newest([window], filters))[0]
 
 
 def figure_filters_pair(
@@ -128,24 +128,75 @@ def figure_filters_pair(
 ) -> tuple[FigureFilters, FigureFilters | None]:
     """``figure_filters`` of ``window`` and, where one statement copies both for less than two
     would, of ``previous``, the window just before it (the change figures of the KPIs); None
-    for it where not. On PostgreSQL its search index yields every match of the two windows
-    unordered, which the records must then be visited to sort (300 ms for ``fix crash`` at a
-    million records): one read of both windows costs half of two. SQLite walks its time index
-    for each window and stops at the cap, so the second is copied only if asked for."""
-    if (
-        filters.search is None
-        or filters.searched is not None
-        or previous.end != window.start
-        or connection.vendor != "postgresql"
-    ):
+    for it where not. On PostgreSQL its search index yields the matches of the two windows
+    unordered, which the records must then be visited to sort: one read of both windows costs
+    about half of two. SQLite walks its time index for each window and stops at the cap, so the
+    second is copied only if asked for."""
+    if filters.search is None or filters.searched is not None or connection.vendor != "postgresql":
         return figure_filters(window, filters), None
-    both = Window(start=previous.start, end=window.end)
+    now, before = _figure_filters(filters, _copy_newest([window, previous], filters))
+    return now, before
+
+
+# PostgreSQL: the days in which the newest SEARCH_CAP matches of a longer window are looked for
+# first (``_copy_newest``).
+RECENT_DAYS = timedelta(days=14)
+
+
+def _copy_newest(windows: Sequence[Window], filters: RecordFilters) -> list[tuple[int, int]]:
+    """Copy the newest SEARCH_CAP + 1 matches of each window (newest first: disjoint windows)
+    under a slot of its own: (slot, rows copied) per window.
+
+    SQLite: one window, its time index walked newest first (``newest_first``). PostgreSQL: one
+    statement for all of them, the search index asked for their days (``row_matches``). Its
+    index yields matches unordered, each visited to learn its time, so for a window longer
+    than RECENT_DAYS only its last RECENT_DAYS are read first: when they hold SEARCH_CAP + 1
+    matches, those are its newest (every other match is older); when they hold fewer, the
+    window is copied again whole. A broad search over all time (``fix crash``: 80,516 matches
+    at a million records) then visits 15,000 matches instead of all of them, and a narrow one
+    pays one more index read."""
+    if connection.vendor != "postgresql":
+        (window,) = windows
+        rows = newest_first(window, filters).annotate(window_part=Value(0))
+        return _copy(rows, parts=1, limit=SEARCH_CAP + 1)
+    recent = [_last_days(window) for window in windows]
+    copies = _copy(_ranked(recent, filters), parts=len(windows))
+    again = [
+        i
+        for i, (_slot, copied) in enumerate(copies)
+        if copied <= SEARCH_CAP and recent[i] != windows[i]
+    ]
+    if again:
+        _delete_slots([copies[i][0] for i in again])
+        whole = _copy(_ranked([windows[i] for i in again], filters), parts=len(again), again=True)
+        for i, copy in zip(again, whole, strict=True):
+            copies[i] = copy
+    return copies
+
+
+def _last_days(window: Window) -> Window:
+    """``window``, or its last RECENT_DAYS when it is longer."""
+    if window.start is not None and window.end - window.start <= RECENT_DAYS:
+        return window
+    return Window(start=window.end - RECENT_DAYS, end=window.end)
+
+
+def _ranked(windows: Sequence[Window], filters: RecordFilters) -> QuerySet:
+    """PostgreSQL: the matches of ``windows`` (disjoint, newest first), each with the number of
+    its window (``window_part``) and its place in it, newest first; the first SEARCH_CAP + 1 of
+    each window only."""
     part = Case(
-        When(recorded_at__gt=window.start, then=Value(0)),
-        default=Value(1),
+        *(When(window_q(window), then=Value(i)) for i, window in enumerate(windows)),
+        default=None,
         output_field=IntegerField(),
     )
-    rows = newest_first(both, filters).annotate(
+    starts = [window.start for window in windows]
+    span = Window(start=None if None in starts else min(starts), end=windows[0].end)
+    short = [window for window in windows if window.start is not None]
+    days = short if all(window.end - window.start <= MAX_DAYS for window in short) else []
+    if len(short) < len(windows):  # all time: no day is left out
+        days = []
+    rows = newest_first(span, filters, days=days).annotate(
         window_part=part,
         window_rank=WindowExpression(
             RowNumber(),
@@ -153,9 +204,19 @@ def figure_filters_pair(
             order_by=[F("recorded_at").desc(), F("id").desc()],
         ),
     )
-    rows = rows.filter(window_rank__lte=SEARCH_CAP + 1)
-    now, before = _figure_filters(filters, _copy(rows, parts=2))
-    return now, before
+    # kept by their rank, in any order
+    return rows.filter(window_part__isnull=False, window_rank__lte=SEARCH_CAP + 1).order_by()
+
+
+def _delete_slots(slots: Sequence[int]) -> None:
+    """Delete copied slots, in one statement (before any of their links is copied)."""
+    qn = connection.ops.quote_name
+    ranges = " OR ".join(f"{qn('id')} BETWEEN %s AND %s" for _ in slots)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {qn(SearchedRecord._meta.db_table)} WHERE {ranges}",
+            [bound for slot in slots for bound in slot_ids(slot)],
+        )
 
 
 def _figure_filters(filters: RecordFilters, copies: list[tuple[int, int]]) -> list[FigureFilters]:
@@ -170,18 +231,22 @@ def _figure_filters(filters: RecordFilters, copies: list[tuple[int, int]]) -> li
     return found
 
 
-def _copy(records: QuerySet, *, parts: int, limit: int | None = None) -> list[tuple[int, int]]:
+def _copy(
+    records: QuerySet, *, parts: int, limit: int | None = None, again: bool = False
+) -> list[tuple[int, int]]:
     """Copy ``records`` (TaskRecords in the order they are to be kept, newest first, each with
     its part in ``window_part``, 0 to ``parts`` - 1; the first ``limit`` of them), each part
     under a new slot: (the slot, how many were copied) per part. One statement, whatever their
-    number (their links follow when read: records.stats.copies)."""
+    number (their links follow when read: records.stats.copies). ``again``: a second copy of
+    the same view, into the tables the first made and emptied."""
     qn = connection.ops.quote_name
     slots = [next(_slots) for _ in range(parts)]
     table = qn(SearchedRecord._meta.db_table)
     with connection.cursor() as cursor:
-        for statement in _ddl():
-            cursor.execute(statement)
-        _cleanup(cursor, slots[0])
+        if not again:
+            for statement in _ddl():
+                cursor.execute(statement)
+            _cleanup(cursor, slots[0])
         counters = row_counters() if counters_copied() else {}
         rows = records.annotate(**{f"c_{name}": value for name, value in counters.items()})
         fields = ("id", *COPIED, *(f"c_{name}" for name in counters))

@@ -210,8 +210,10 @@ def test_a_search_without_words_is_ignored_and_said_so(client, corpus, q):
 # EXISTS, the records, their skills, their agents; PostgreSQL copies the KPIs' two windows in
 # one and counts them), the request's first copy deleting what earlier requests left (three),
 # and on SQLite a count of the matches stopping at the cap (newest_first). The list reads no
-# figures: only that count.
+# figures: only that count. On PostgreSQL a window longer than RECENT_DAYS whose last days
+# hold too few matches is copied again whole: that slot deleted, one more copy.
 COPY = 3 + 3
+AGAIN = 2
 
 
 @pytest.mark.parametrize("panel", PANELS)
@@ -231,7 +233,8 @@ def test_a_search_costs_a_fixed_number_of_queries(client, corpus, panel):
 
     assert queries(q="parse", sort="model") == searched
     windows = {"kpis": 2, "recent-records": 0}.get(panel, 1)
-    assert searched <= plain + 3 + windows * COPY + 1
+    again = AGAIN if connection.vendor == "postgresql" and windows else 0
+    assert searched <= plain + 3 + windows * COPY + again + 1
 
 
 def test_a_page_of_matches_beyond_the_newest_records_is_read_in_full(client, monkeypatch):

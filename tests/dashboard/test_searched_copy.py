@@ -157,6 +157,32 @@ def test_the_cap_keeps_the_newest_matches(records, monkeypatch):
     assert sorted(copied.values_list("source", flat=True)) == sorted(r.id for r in newest)
 
 
+@pytest.mark.parametrize(("cap", "copies"), [(5, 1), (10, 2)])
+def test_a_long_windows_newest_matches_are_looked_for_in_its_last_days_first(
+    records, monkeypatch, cap, copies
+):
+    """PostgreSQL reads the last RECENT_DAYS of a longer window first (three days here, which
+    hold eight matches): enough for a cap of five, so one copy; too few for ten, so the window
+    is copied again whole. Either way the copy holds the window's newest matches."""
+    from datetime import timedelta
+
+    from records.stats import filters, searched
+
+    monkeypatch.setattr(filters, "SEARCH_CAP", cap)
+    monkeypatch.setattr(searched, "SEARCH_CAP", cap)
+    monkeypatch.setattr(searched, "RECENT_DAYS", timedelta(days=3))
+    window = period_window("all", timezone.now())
+    with CaptureQueriesContext(connection) as captured:
+        found = figure_filters(window, RecordFilters(search="zeta"))
+
+    assert found.capped
+    copied = SearchedRecord.objects.filter(slot=found.filters.searched)
+    newest = sorted(records, key=lambda r: (r.recorded_at, r.id), reverse=True)[:cap]
+    assert sorted(copied.values_list("source", flat=True)) == sorted(r.id for r in newest)
+    inserts = [q for q in captured if q["sql"].startswith('INSERT INTO "perfsite_searched_record"')]
+    assert len(inserts) == (copies if connection.vendor == "postgresql" else 1)
+
+
 def test_copies_of_earlier_views_do_not_pile_up(client, records):
     window = period_window("30d", timezone.now())
     for _ in range(4 * KEPT_SLOTS):  # outside requests: every KEPT_SLOTS copies, older go

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from records.models import TaskRecord
 from records.recorder import record_task_performance
 from records.recording.schema import clean_task
 from records.recording.services import record_update, records_delete
-from records.stats.filters import RecordFilters
-from records.stats.search import FTS_TABLE, PG_INDEX, repair_sqlite_index, search_words
+from records.rules.periods import period_window
+from records.stats.filters import RecordFilters, newest_first
+from records.stats.search import (
+    FTS_TABLE,
+    PG_DAY_EPOCH,
+    PG_INDEX,
+    day_words,
+    repair_sqlite_index,
+    row_matches,
+    search_words,
+)
 from tests.factories import TaskRecordFactory
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +157,45 @@ def test_postgresql_searches_through_the_gin_index():
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
     assert PG_INDEX in plan
+
+
+def test_the_day_word_of_the_index_is_no_word_a_search_finds():
+    """PostgreSQL's index also holds each record's UTC day as a word (``_d`` and a number of
+    days); nothing a user types can match it, on either database."""
+    record_id = record("Plain words")
+    stored = TaskRecord.objects.get(record_id=record_id)
+    day = (stored.recorded_at.astimezone(UTC).date() - PG_DAY_EPOCH).days
+
+    assert found("plain") == {record_id}
+    assert found(f"d{day}") == set()
+    assert found(f"_d{day}") == set()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's GIN index")
+def test_a_search_over_some_weeks_asks_the_index_for_their_days_only():
+    """A search's newest matches over a bounded window: the GIN index is asked for the window's
+    UTC days as well as the words, so it yields no match of other days (which the read would
+    have to visit only to drop them), and the exact times still decide."""
+    now = timezone.now()
+    newer = TaskRecordFactory(description="ocelot newer", minutes_ago=60)
+    TaskRecordFactory(description="ocelot older", minutes_ago=20 * 24 * 60)  # outside the week
+    edge = TaskRecordFactory(description="ocelot at the edge", minutes_ago=7 * 24 * 60 + 1)
+    window = period_window("7d", now)
+
+    matches = newest_first(window, RecordFilters(search="ocelot"))
+    assert list(matches.values_list("pk", flat=True)) == [newer.pk]
+
+    of_days = TaskRecord.objects.filter(row_matches("ocelot", days=[(window.start, window.end)]))
+    same_day = edge.recorded_at.astimezone(UTC).date() == window.start.astimezone(UTC).date()
+    # ``edge``'s day is asked for (unless the week began at midnight): its time is out
+    assert set(of_days.values_list("pk", flat=True)) == {newer.pk} | (
+        {edge.pk} if same_day else set()
+    )
+    with connection.cursor() as cursor:  # the index answers both the words and the days
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = of_days.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    index_cond = next(line for line in plan.splitlines() if "Index Cond" in line)
+    assert PG_INDEX in plan and "ocelot" in index_cond and "_d" in index_cond
+    assert day_words([(window.start, window.end)]).count("_d") == 8
