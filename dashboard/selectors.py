@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, DateTimeField, F, Func, Q, QuerySet
+from django.db.models import Count, DateTimeField, F, Func, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from dashboard.cursor import DEFAULT_SORT, SORT_COLUMNS, Cursor, sort_column
@@ -44,6 +44,7 @@ from records.stats.filters import (
     newest_first,
     probed,
     records_in,
+    search_matches,
 )
 from records.stats.insights import TOP_MODELS, most_used
 
@@ -349,7 +350,15 @@ class RecordsSpan:
 
 def records_span(*, filters: RecordFilters) -> RecordsSpan | None:
     """How many records match ``filters`` in all, and the first and last one's time; None when
-    none does. Three queries: both ends through a time index, the count from the rollups."""
+    none does. Three queries: both ends through a time index, the count from the rollups; one
+    for a search, over its matches (``search_matches``)."""
+    if filters.search is not None and filters.searched is None:
+        found = search_matches(filters).aggregate(
+            count=Count("pk"), first=Min("recorded_at"), last=Max("recorded_at")
+        )
+        if not found["count"]:
+            return None
+        return RecordsSpan(count=found["count"], first=found["first"], last=found["last"])
     qs = filters.records().filter(filters.q())
     first = qs.order_by("recorded_at", "id").values_list("recorded_at", flat=True).first()
     if first is None:
