@@ -192,11 +192,9 @@ def _ranked(windows: Sequence[Window], filters: RecordFilters) -> QuerySet:
     )
     starts = [window.start for window in windows]
     span = Window(start=None if None in starts else min(starts), end=windows[0].end)
-    short = [window for window in windows if window.start is not None]
-    days = short if all(window.end - window.start <= MAX_DAYS for window in short) else []
-    if len(short) < len(windows):  # all time: no day is left out
-        days = []
-    rows = newest_first(span, filters, days=days).annotate(
+    # the index asked for the windows' days, unless one is longer than MAX_DAYS (or all time)
+    bounded = all(w.start is not None and w.end - w.start <= MAX_DAYS for w in windows)
+    rows = newest_first(span, filters, days=windows if bounded else []).annotate(
         window_part=part,
         window_rank=WindowExpression(
             RowNumber(),
