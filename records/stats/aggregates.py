@@ -68,8 +68,9 @@ from records.stats.rollups import COST_MICROS, COST_SQUARE_UNITS, COUNTERS
 Metric = Literal["quality", "performance", "duration", "cost"]
 
 Subject = Literal["records", "skills", "agents"]
-# Group dimensions the database returns as plain text (see ``totals``).
+# Group dimensions the database returns as plain text (see ``totals``), and those of time.
 _TEXT_DIMENSIONS = {"task_type", "model", "skill", "agent", "project"}
+TIME_DIMENSIONS = {"day", "month", "hour"}
 EXACT_MEDIAN_LIMIT = 20_000
 
 
@@ -261,7 +262,7 @@ def _dimension(name: str, *, rollup: bool, prefix: str, ids: bool = False):
     # Python: calling the database's day truncation (a Python function on SQLite) once per
     # stored row costs far more. For the same reason SQLite groups records by their UTC quarter
     # hour (``QuarterHour``), which merge() folds into the reader's hours and days.
-    if name in {"day", "month", "hour"}:
+    if name in TIME_DIMENSIONS:
         if rollup:
             return F("start")
         if connection.vendor == "sqlite":
@@ -512,7 +513,7 @@ def grouped_sums(
             else [
                 (i, "hour" if name == "hour" else "day")
                 for i, name in enumerate(by)
-                if name in {"day", "month", "hour"}
+                if name in TIME_DIMENSIONS
             ]
         )
         for row in rows:
@@ -657,7 +658,7 @@ def _prefixed(q: Q, prefix: str) -> Q:
 def _plan_for(
     window: Window, by: Sequence[str], subject: Subject, filters: RecordFilters = NO_FILTERS
 ) -> _Plan:
-    if subject != "records" and {"hour", "day", "month"} & set(by):
+    if subject != "records" and TIME_DIMENSIONS & set(by):
         raise ValueError("skill and agent totals are not split by time")
     if not filters.by_rollups or rollup_table(subject, filters, by) is None:
         # a search (only the matching records can say), or advised by model, skill or agent

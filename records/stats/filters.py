@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from typing import Any
 
 from django.db import connection
@@ -25,7 +24,7 @@ from records.rules.classification import CANONICAL_TYPES
 from records.rules.periods import Window
 from records.stats.copies import LINKS, ensure_links
 from records.stats.search import (
-    PG_MAX_DAYS,
+    PG_DAY_SPAN,
     matches_at_least,
     matching_ids,
     row_matches,
@@ -159,8 +158,6 @@ def records_in(window: Window, filters: RecordFilters = NO_FILTERS) -> QuerySet[
     return filters.records().filter(window_q(window, indexed=filters.searched is None), filters.q())
 
 
-MAX_DAYS = timedelta(days=PG_MAX_DAYS)
-
 # A page of a search's newest matches first checks this many of the view's newest records
 # (``newest_first``'s ``page``): on PostgreSQL one by one, at 14 us a record (28 ms at most).
 PROBE_ROWS = 2_000
@@ -191,8 +188,8 @@ def newest_first(
     matches among their ids only (10 ms, against 20 for every match and 6 for counting them).
 
     ``days`` (PostgreSQL, without ``page``): the search index yields only the matches of these
-    windows' UTC days (``row_matches``); by default those of ``window`` when it spans
-    PG_MAX_DAYS or fewer, none (every match) for longer ones.
+    windows' UTC days (``row_matches``); by default those of ``window`` when ``days_asked``,
+    none (every match) for longer ones.
     """
     order = ("-recorded_at", "-id")
     if filters.search is None or filters.searched is not None:
@@ -204,8 +201,7 @@ def newest_first(
             qs = qs.filter(pk__in=newest).filter(row_matches(filters.search, indexed=False))
             return qs.order_by(*order)
         if days is None:
-            short = window.start is not None and window.end - window.start <= MAX_DAYS
-            days = [window] if short else []
+            days = [window] if days_asked(window) else []
         ranges = [(part.start, part.end) for part in days]
         return qs.filter(row_matches(filters.search, days=ranges)).order_by(*order)
     if page:
@@ -215,6 +211,12 @@ def newest_first(
         found = matching_ids(filters.search, between=(ids["first"], ids["last"]))
         return qs.filter(pk__in=newest).filter(pk__in=found).order_by(*order)
     return matching_walked(qs, filters.search).order_by(*order)
+
+
+def days_asked(window: Window) -> bool:
+    """Whether a read of ``window``'s matches asks PostgreSQL's search index for the window's
+    days (``row_matches``): when it spans PG_DAY_SPAN or less."""
+    return window.start is not None and window.end - window.start <= PG_DAY_SPAN
 
 
 def search_matches(filters: RecordFilters) -> QuerySet[TaskRecord]:

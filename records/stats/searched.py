@@ -42,7 +42,7 @@ from records.models import (
 )
 from records.rules.periods import Window
 from records.stats.aggregates import counters_copied, row_counters
-from records.stats.filters import MAX_DAYS, SEARCH_CAP, RecordFilters, newest_first, window_q
+from records.stats.filters import SEARCH_CAP, RecordFilters, days_asked, newest_first, window_q
 from records.stats.rollups import FACT_FIELDS
 
 # Outside requests, the slots of the latest views a thread keeps (a request uses two: the
@@ -192,9 +192,9 @@ def _ranked(windows: Sequence[Window], filters: RecordFilters) -> QuerySet:
     )
     starts = [window.start for window in windows]
     span = Window(start=None if None in starts else min(starts), end=windows[0].end)
-    # the index asked for the windows' days, unless one is longer than MAX_DAYS (or all time)
-    bounded = all(w.start is not None and w.end - w.start <= MAX_DAYS for w in windows)
-    rows = newest_first(span, filters, days=windows if bounded else []).annotate(
+    # the index asked for the windows' days, unless one of them is too long for it
+    days = windows if all(days_asked(window) for window in windows) else []
+    rows = newest_first(span, filters, days=days).annotate(
         window_part=part,
         window_rank=WindowExpression(
             RowNumber(),
